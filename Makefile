@@ -1,0 +1,52 @@
+# gabagool: `make help` lists the targets. The README quotes `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help dev deps build run test test-rust test-python bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip==25.3
+
+$(VENV)/.deps: pyproject.toml | $(PY)
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PIP) install --quiet -r $(VENV)/requirements.txt
+	touch $@
+
+deps: $(VENV)/.deps ## create .venv and install the pinned Python dependencies
+
+build: deps ## build the Rust extension into .venv (maturin develop --release)
+	maturin develop --release --quiet
+
+dev: build ## set everything up: venv, pinned deps, release build of the core
+
+run: dev ## paper trading on the built-in simulated market
+	$(VENV)/bin/gabagool run
+
+test: dev test-rust test-python ## every test: cargo test, then pytest (hypothesis included)
+
+test-rust:
+	cargo test --quiet
+
+test-python:
+	$(PY) -m pytest
+
+bench: dev ## benchmarks: prints tables, writes benches/results/*.json
+	$(PY) benches/run.py
+
+lint: dev ## clippy with warnings as errors, ruff
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests benches
+
+clean: ## remove the virtualenv and build outputs
+	rm -rf $(VENV) target

@@ -1,0 +1,5 @@
+import sys
+
+from gabagool.cli import main
+
+sys.exit(main())

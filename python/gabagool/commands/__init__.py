@@ -1,0 +1,1 @@
+"""Subcommands of the `gabagool` command line, one module each (see `gabagool.cli`)."""

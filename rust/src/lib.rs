@@ -1,0 +1,10 @@
+//! gabagool's core: exact fixed-point books, the exchange's market frames, position and fee
+//! math and the strategy scan, as plain Rust. The Python bindings live in `py/` behind the
+//! `python` feature, so `cargo test` needs no interpreter.
+
+pub mod book;
+pub mod fixed;
+pub mod market;
+
+#[cfg(feature = "python")]
+mod py;
