@@ -7,7 +7,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev deps build run test test-rust test-python bench lint clean
+.PHONY: help dev deps system-deps build run test test-rust test-python bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -27,7 +27,13 @@ deps: $(VENV)/.deps ## create .venv and install the pinned Python dependencies
 build: deps ## build the Rust extension into .venv (maturin develop --release)
 	maturin develop --release --quiet
 
-dev: build ## set everything up: venv, pinned deps, release build of the core
+system-deps: ## Debian packages the tests need (redis-server), installed only when missing
+	@command -v redis-server >/dev/null || { \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+dev: system-deps build ## set everything up: venv, pinned deps, release build of the core
 
 run: dev ## paper trading on the built-in simulated market
 	$(VENV)/bin/gabagool run

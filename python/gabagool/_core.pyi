@@ -5,6 +5,7 @@ sizes in micro-shares (12.5 -> 12_500_000), money in pico-dollars (1e-12 $) unle
 says otherwise, fees in micro-dollars. Errors are the classes of `gabagool.errors`.
 """
 
+from fractions import Fraction
 from typing import Literal
 
 BookSide = Literal["bid", "ask"]
@@ -80,3 +81,358 @@ class Market:
     def tick(self, outcome: Outcome) -> int: ...
     def epoch(self, outcome: Outcome) -> int: ...
     def has_snapshot(self, outcome: Outcome) -> bool: ...
+    # -- the market channel (wire): frames in, books updated, a summary out --------------
+    def apply_frame(self, frame: bytes | str) -> FrameSummary:
+        """Parse one market-channel frame (an object or an array of them) and apply it.
+
+        `book` replaces a token's book; `price_change` sets levels of whichever tokens it
+        names; `tick_size_change` drops the token's book until a snapshot; trades, quotes,
+        resolution and new markets are reported; unknown events and fields are ignored, as
+        are events for other tokens (counted). Duplicates (same timestamp and content) are
+        dropped. A frame's `best_bid`/`best_ask` are checked against the book when its burst
+        (events sharing a timestamp) ends: at the next timestamp or at `end_batch()`. A
+        token found inconsistent is emptied and waits for a snapshot; the other token is
+        never touched. FrameError (and nothing applied) when the frame is not readable JSON,
+        is over 8 MiB, or nests deeper than 32.
+        """
+    def end_batch(self) -> FrameSummary:
+        """Check the burst in progress now: call when no more frames are queued."""
+    def begin_resync(self, outcome: Outcome) -> None:
+        """Start a REST resync: the token's book empties and its updates are buffered."""
+    def apply_rest_book(self, outcome: Outcome, body: bytes | str) -> FrameSummary:
+        """Replace the token's book with a `GET /book?token_id=` body and replay the
+        updates buffered since `begin_resync` that are newer than its timestamp.
+
+        FrameError when the body is not one readable book of this token with a ms timestamp.
+        The summary carries `resync_gap` when buffered updates newer than the snapshot were
+        lost (the token then keeps buffering for a fresher snapshot).
+        """
+    def needs_resync(self) -> int:
+        """Bit 0 Up, bit 1 Down: books not trusted until a snapshot."""
+    def counters(self) -> dict[str, int]:
+        """Market-wide counts (`frames`, `events`, `duplicates`, `unknown_events`,
+        `foreign_events`, `frame_errors`, `quotes`, `new_markets`, `resolutions`,
+        `missing_asset`), then per token `up_*` / `down_*`: `events`, `snapshots`,
+        `trades`, `resyncs`, `tick_changes`, `ignored_deltas`, `buffered_deltas`,
+        `problems`, and one count per problem code."""
+
+ProblemCode = Literal[
+    "bad_number",
+    "bad_field",
+    "off_grid",
+    "no_snapshot",
+    "best_mismatch",
+    "crossed",
+    "resync_gap",
+    "missing_asset",
+]
+"""Why a token's data was distrusted (`missing_asset`: an event with no readable asset_id)."""
+
+class FrameSummary:
+    """What one call changed. Instances are immutable and may be shared between calls."""
+
+    @property
+    def changed(self) -> int:
+        """Bit 0 Up, bit 1 Down: the token's best bid or best ask price moved."""
+    @property
+    def needs_resync(self) -> int:
+        """Bit 0 Up, bit 1 Down: the token's book is not trusted until a snapshot."""
+    @property
+    def resolved(self) -> Outcome | None:
+        """The winning outcome, when a `market_resolved` named one of the tokens."""
+    @property
+    def trades(self) -> list[tuple[Outcome, int, int, Literal["buy", "sell"]]]:
+        """`last_trade_price` events: (outcome, price micros, size micros, taker side)."""
+    @property
+    def problems(self) -> list[str]:
+        """`"<up|down|market>:<ProblemCode>"` for each problem found, in order."""
+    @property
+    def quotes(self) -> list[tuple[Outcome, int | None, int | None]]:
+        """`best_bid_ask` events: (outcome, best bid, best ask), None for an empty side."""
+    @property
+    def new_markets(self) -> list[str]:
+        """Slugs of `new_market` announcements."""
+
+class Replay:
+    """Several markets fed from one recorded stream; each frame is parsed once and routed
+    to the market(s) whose tokens it names (the batch path of `gabagool replay`)."""
+
+    def __init__(self, markets: list[tuple[str, str, int]]) -> None:
+        """One market per (up_token, down_token, tick micros). BookError for a bad tick."""
+    def apply(self, frame: bytes | str) -> bool:
+        """Apply one frame; False (and counted) when it is not readable."""
+    def apply_many(self, frames: list[bytes] | list[str]) -> int:
+        """Apply frames in order; returns how many were not readable."""
+    def finish(self) -> None:
+        """End of the stream: check the last burst of every market."""
+    @property
+    def frames(self) -> int: ...
+    @property
+    def frame_errors(self) -> int: ...
+    @property
+    def unrouted(self) -> int:
+        """Readable frames that named none of the markets' tokens."""
+    def report(self) -> list[dict[str, int | str | bool | None]]:
+        """Two rows per market (up, then down): `token`, `outcome`, `best_bid`, `best_ask`
+        (micros or None), `bid_levels`, `ask_levels`, `frames` (events naming the token),
+        `trades`, `resyncs`, `errors` (problems), `needs_resync`, `duplicates` (market)."""
+
+# ---- fees: the exchange's taker fee ------------------------------------------------------
+
+class FeeSchedule:
+    """A market's fee schedule (Gamma `feeSchedule`): `fee = shares x rate x (p(1-p))^exponent`,
+    truncated to 5 decimals of a dollar, exactly (256-bit intermediate)."""
+
+    def __init__(self, rate: int, exponent: int = 1, taker_only: bool = True) -> None:
+        """`rate` in millionths (0.072 -> 72_000, within [0, 1_000_000]); `exponent` 1 or 2.
+        ParamsError otherwise."""
+    @staticmethod
+    def parse(rate: str, exponent: int = 1, taker_only: bool = True) -> FeeSchedule:
+        """From Gamma's decimal rate (`"0.072"`); ParamsError if it is not one."""
+    @property
+    def rate(self) -> int: ...
+    @property
+    def exponent(self) -> int: ...
+    @property
+    def taker_only(self) -> bool: ...
+    def taker_fee(self, price: int, size: int) -> int:
+        """Micro-dollars a taker pays for `size` micro-shares at `price`: floor to 1e-5 $ of
+        size x rate x (p(1-p))^exponent. ParseError for a price outside (0, 1) or size < 0."""
+    def fee(self, price: int, size: int, maker: bool) -> int:
+        """The fee of a fill: 0 for a maker when `taker_only`, else the taker fee."""
+
+# ---- position: one window's holdings --------------------------------------------------------
+
+class Position:
+    """One market window, average-cost accounting, exact. Quantities in micro-shares, costs
+    and PnL in pico-dollars (fees included), fees in micro-dollars. At most 1e14 micro-shares
+    (100 million shares) a side."""
+
+    def __init__(self) -> None: ...
+    def buy(self, outcome: Outcome, price: int, size: int, fee: int) -> None:
+        """A buy fill: the shares arrive in full, the fee is paid on top (into the cost).
+        PositionError, changing nothing, for size <= 0, a price outside (0, 1), a fee < 0 or
+        above the notional, or a side past 1e14 micro-shares."""
+    def sell(self, outcome: Outcome, price: int, size: int, fee: int) -> None:
+        """A sell fill: the side's cost drops by the sold shares' average cost (floored to a
+        pico, so a full sell removes all of it); proceeds - fee - that cost go to `realized`.
+        PositionError, changing nothing, as for `buy` or when selling more than is held."""
+    @property
+    def qty_up(self) -> int: ...
+    @property
+    def qty_down(self) -> int: ...
+    @property
+    def cost_up(self) -> int:
+        """Pico-dollars paid for the Up shares held, fees included."""
+    @property
+    def cost_down(self) -> int: ...
+    @property
+    def realized(self) -> int:
+        """Pico-dollars realised by sells: proceeds - fee - average cost removed."""
+    @property
+    def fees_paid(self) -> int:
+        """Micro-dollars of fees on every fill, buys and sells."""
+    @property
+    def delta(self) -> int:
+        """qty_up - qty_down."""
+    @property
+    def hedged(self) -> int:
+        """min(qty_up, qty_down): the matched pairs."""
+    def avg(self, outcome: Outcome) -> Fraction | None:
+        """Dollars per share paid, fees included, exact; None when none is held."""
+    @property
+    def pair_cost(self) -> Fraction | None:
+        """avg_up + avg_down in dollars, when both sides are held."""
+    @property
+    def locked_profit(self) -> Fraction:
+        """Dollars the matched pairs earn for sure: hedged x (1 - pair_cost); 0 unhedged."""
+    @property
+    def worst_case_pnl(self) -> int:
+        """Pico-dollars if the side held least wins: min(qty) - cost + realized."""
+    @property
+    def best_case_pnl(self) -> int:
+        """Pico-dollars if the side held most wins: max(qty) - cost + realized."""
+    def mark_pnl(self, market: Market) -> int:
+        """Pico-dollars: holdings at each side's best bid (0 without one) - cost + realized."""
+    def copy(self) -> Position: ...
+
+# ---- scan: the strategy's decisions --------------------------------------------------------
+
+Mode = Literal["maker", "taker"]
+Action = Literal["buy", "sell"]
+OrderType = Literal["GTC", "FAK"]
+Rule = Literal[
+    "opening",
+    "pairing",
+    "instant_pair",
+    "equalize_maker",
+    "equalize_taker",
+    "stop_loss_sell",
+    "stop_loss_buy",
+]
+
+class StrategyParams:
+    """The strategy's settings (DESIGN.md defaults). Prices in micro-dollars, sizes in
+    micro-shares, times in ms, `stop_loss_ppm` in millionths of the capital deployed.
+    ParamsError naming the field and value when one is out of range: pair costs in (0, 2$]
+    with max >= target, entry in (0, 1$), sizes >= 0.01 share with min <= trade,
+    quote_cutoff <= open_cutoff."""
+
+    def __init__(
+        self,
+        *,
+        mode: Mode = "maker",
+        target_pair_cost: int = 980_000,
+        entry_max_price: int = 450_000,
+        max_pair_cost: int = 1_000_000,
+        trade_size: int = 10_000_000,
+        min_order_size: int = 5_000_000,
+        max_delta: int = 50_000_000,
+        hedge_slippage: int = 20_000,
+        liquidity_multiple: int = 3,
+        open_cutoff_ms: int = 120_000,
+        quote_cutoff_ms: int = 10_000,
+        taker_cutoff_ms: int = 30_000,
+        stop_loss_ppm: int = 20_000,
+    ) -> None: ...
+    @property
+    def mode(self) -> Mode: ...
+    @property
+    def target_pair_cost(self) -> int: ...
+    @property
+    def entry_max_price(self) -> int: ...
+    @property
+    def max_pair_cost(self) -> int: ...
+    @property
+    def trade_size(self) -> int: ...
+    @property
+    def min_order_size(self) -> int: ...
+    @property
+    def max_delta(self) -> int: ...
+    @property
+    def hedge_slippage(self) -> int: ...
+    @property
+    def liquidity_multiple(self) -> int: ...
+    @property
+    def open_cutoff_ms(self) -> int: ...
+    @property
+    def quote_cutoff_ms(self) -> int: ...
+    @property
+    def taker_cutoff_ms(self) -> int: ...
+    @property
+    def stop_loss_ppm(self) -> int: ...
+
+class Intent:
+    """An order the strategy wants on the exchange (immutable, hashable, compares by value).
+    Sizes are whole 0.01 shares."""
+
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def action(self) -> Action: ...
+    @property
+    def price(self) -> int:
+        """Maker: the bid to rest. Taker: the worst price to take (the limit)."""
+    @property
+    def size(self) -> int: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def post_only(self) -> bool: ...
+    @property
+    def rule(self) -> Rule:
+        """Which rule produced it, so each fill can be checked against that rule."""
+
+def accumulate(
+    market: Market,
+    position: Position,
+    params: StrategyParams,
+    fees: FeeSchedule,
+    ms_to_end: int,
+    *,
+    halted: bool = False,
+    feed_stale: bool = False,
+    capital_room: int | None = None,
+) -> list[Intent]:
+    """The accumulator's buys right now. Maker mode: the post-only GTC bids that should rest
+    (0..2; cancel/replace whatever rests and is not listed). Taker mode: FAK orders to send.
+
+    Pairing rule (other side held): price + fee/share + avg_other <= target_pair_cost.
+    Opening rule (other side not held): price + fee/share <= entry_max_price. The fee per share
+    is the order's own fee / its size (0 for a maker). A maker bid is the highest such price
+    on the tick grid, at most one tick over the best bid and below the best ask; a taker
+    order walks the asks up to the highest such price (its limit is the worst level taken).
+    Instant pair: both best asks, taker fees included, below target -> two FAK buys, and
+    nothing else. Sizes: trade_size, cut so |delta| <= max_delta were it to fill, floored to
+    0.01 share, never below min_order_size; a FAK buy is worth at least $1.
+    Liquidity: a buy that could raise |delta| needs the other side's asks within
+    hedge_slippage of its best to hold liquidity_multiple x trade_size (else it shrinks to
+    the gap). Inside open_cutoff (ms_to_end <= it) only bids that shrink |delta|; inside
+    quote_cutoff, when halted, when the feed is stale, when |delta| > max_delta or a book has
+    no snapshot: nothing. `capital_room` (pico-dollars, None = no cap): the intents together
+    cannot cost more, fees included, were they all to fill at their limits."""
+
+def equalize(
+    market: Market,
+    position: Position,
+    params: StrategyParams,
+    fees: FeeSchedule,
+    ms_to_end: int,
+    *,
+    fills_confirmed: bool = True,
+    urgent: bool = False,
+    halted: bool = False,
+) -> list[Intent]:
+    """At most one buy of the lagging side, once |delta| >= min_order_size: min(trade_size,
+    |delta|) shares (never past zero delta), at the highest price keeping the resulting pair
+    cost, fees included, strictly below max_pair_cost. A post-only maker bid (as
+    `accumulate` prices one), or a FAK repair when `urgent` and `fills_confirmed` and
+    ms_to_end > taker_cutoff_ms and the book offers one. Nothing when halted or inside
+    quote_cutoff."""
+
+class RiskMetrics:
+    """A window's exposure. Money in pico-dollars, quantities in micro-shares."""
+
+    @property
+    def delta(self) -> int: ...
+    @property
+    def unhedged(self) -> int:
+        """|delta|."""
+    @property
+    def heavy(self) -> Outcome | None:
+        """The outcome holding the excess; None when flat."""
+    @property
+    def over_max_delta(self) -> bool: ...
+    @property
+    def exit_liquidity_ok(self) -> bool:
+        """Every held side's total bid depth covers the unhedged quantity."""
+    @property
+    def capital_deployed(self) -> int:
+        """cost_up + cost_down."""
+    @property
+    def unhedged_mark_loss(self) -> int:
+        """Average cost of the excess minus what selling it at its best bid would fetch net
+        of the taker fee (nothing without a bid), floored to a pico; 0 if not a loss."""
+    @property
+    def stop_loss_triggered(self) -> bool:
+        """unhedged_mark_loss (exact) > stop_loss_ppm / 1e6 x capital_deployed."""
+    @property
+    def mark_pnl(self) -> int: ...
+    @property
+    def worst_case_pnl(self) -> int: ...
+    @property
+    def best_case_pnl(self) -> int: ...
+
+def risk_metrics(
+    market: Market, position: Position, params: StrategyParams, fees: FeeSchedule
+) -> RiskMetrics:
+    """The risk task's figures for one window."""
+
+def flatten(
+    market: Market, position: Position, params: StrategyParams, fees: FeeSchedule
+) -> list[Intent]:
+    """The stop-loss / panic exit of the unhedged excess: one FAK, either selling it at the
+    bids (`stop_loss_sell`) or buying the missing leg at the asks (`stop_loss_buy`),
+    whichever leaves the better worst-case PnL with taker fees (the sell on a tie). Sized to
+    what the book can fill now, floored to 0.01 share; empty when flat or when neither
+    exit reaches min_order_size."""

@@ -3,8 +3,13 @@
 //! `python` feature, so `cargo test` needs no interpreter.
 
 pub mod book;
+pub mod fees;
 pub mod fixed;
 pub mod market;
+pub mod position;
+pub mod replay;
+pub mod scan;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod py;

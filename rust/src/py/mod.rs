@@ -5,6 +5,10 @@ use pyo3::prelude::*;
 
 mod book;
 mod market;
+mod fees;
+mod position;
+mod scan;
+mod wire;
 
 pyo3::import_exception!(gabagool.errors, ParseError);
 pyo3::import_exception!(gabagool.errors, BookError);
@@ -57,5 +61,9 @@ pub(crate) fn levels_arg(levels: Vec<(i64, i64)>) -> PyResult<Vec<(Price, Size)>
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     market::register(m)?;
+    fees::register(m)?;
+    position::register(m)?;
+    scan::register(m)?;
+    wire::register(m)?;
     Ok(())
 }

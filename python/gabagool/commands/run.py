@@ -1,0 +1,137 @@
+"""`gabagool run`: the engine on the paper exchange and the simulated feed, with a live view."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+import trio
+import trio.testing
+from rich.console import Console
+
+from gabagool.cli import UsageError
+from gabagool.config import ConfigError, Settings, load_settings
+from gabagool.engine.events import EventFanout, LogEvents
+from gabagool.engine.summary import Summary, summarize, write_summary_json
+from gabagool.engine.supervisor import Engine
+from gabagool.logs import setup_logging
+from gabagool.venues.paper import PaperExchange
+from gabagool.venues.sim_feed import SimMarketData
+
+WINDOW_SECONDS = 900
+VIEW_REFRESH_SECONDS = 0.5  # real seconds between redraws
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "run",
+        help="trade (default: paper venue on the simulated feed)",
+        description="Run the engine. Without arguments: the paper venue on simulated BTC and "
+        "ETH windows at real-time pace, with a live view; Ctrl-C cancels every order and "
+        "prints a summary.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+    parser.add_argument("--assets", metavar="LIST", help="comma-separated, e.g. btc,eth")
+    parser.add_argument("--venue", choices=("paper", "live"))
+    parser.add_argument("--feed", metavar="SOURCE", help="sim | live | replay:FILE")
+    parser.add_argument("--speed", metavar="X", help="market seconds per real second (sim)")
+    parser.add_argument("--duration", metavar="SECONDS", help="stop after this market time")
+    parser.add_argument("--summary-json", metavar="PATH", help="write per-window results")
+    parser.add_argument("--data-dir", metavar="DIR", help="logs and state")
+    parser.add_argument("--seed", metavar="N", help="simulator seed")
+    parser.add_argument(
+        "--start", metavar="UNIX", type=int, help="first window start (default: the current one)"
+    )
+    parser.add_argument("--no-view", action="store_true", help="logs only, no live view")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {
+        "engine.assets": args.assets,
+        "engine.venue": args.venue,
+        "engine.feed": args.feed,
+        "engine.speed": args.speed,
+        "engine.duration": args.duration,
+        "engine.summary_json": args.summary_json,
+        "engine.data_dir": args.data_dir,
+        "engine.seed": args.seed,
+        "engine.view": False if args.no_view else None,
+    }
+    try:
+        settings = load_settings(args.config, overrides=overrides)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    engine_settings = settings.engine
+    if engine_settings.venue != "paper" or engine_settings.feed != "sim":
+        raise UsageError(
+            f"venue {engine_settings.venue!r} with feed {engine_settings.feed!r} is not "
+            "available yet: use --venue paper --feed sim"
+        )
+    if args.start is not None and args.start % WINDOW_SECONDS:
+        raise UsageError(f"--start {args.start} is not a multiple of {WINDOW_SECONDS}")
+    # the wall clock only names the first window; every decision runs on Trio's clock
+    start = args.start if args.start is not None else int(time.time()) // 900 * 900
+    console = Console(stderr=False)
+    view = engine_settings.view and console.is_terminal
+    handler = None
+    if view:
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=console, show_path=False)
+    log_path = setup_logging(
+        engine_settings.data_dir, console_level=engine_settings.log_level, console_handler=handler
+    )
+    speed = float(engine_settings.speed)
+    clock = None if speed == 1 else trio.testing.MockClock(rate=speed)
+    summary = trio.run(_main, settings, start, view, console, speed, clock=clock)
+    _report(summary, settings, console, log_path)
+    return 0
+
+
+async def _main(
+    settings: Settings, start: int, view: bool, console: Console, speed: float
+) -> Summary:
+    exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
+    engine = Engine(
+        settings,
+        exchange=exchange,
+        market_data=SimMarketData(settings.engine.seed),
+        events=EventFanout([LogEvents()]),
+        first_start=start,
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_signals, engine)
+        if view:
+            from gabagool.engine.view import run_view
+
+            nursery.start_soon(
+                lambda: run_view(engine, console, refresh_seconds=VIEW_REFRESH_SECONDS * speed)
+            )
+        await engine.run()
+        nursery.cancel_scope.cancel()
+    # the windows cancelled their own orders on the way out; this is the last word
+    with trio.move_on_after(5 * speed):
+        await exchange.cancel_all()
+    return summarize(engine.windows)
+
+
+async def _watch_signals(engine: Engine) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            engine.stop(signal.Signals(signum).name)
+
+
+def _report(summary: Summary, settings: Settings, console: Console, log_path: Path) -> None:
+    from gabagool.engine.view import summary_table
+
+    console.print(summary_table(summary))
+    console.print(f"log: {log_path}")
+    path = settings.engine.summary_json
+    if path:
+        write_summary_json(path, summary)
+        console.print(f"summary: {path}")
+    sys.stdout.flush()

@@ -1,0 +1,239 @@
+"""`gabagool state show | export | clear`: what the durable journal holds, and wiping it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from gabagool.cli import UsageError
+from gabagool.store import (
+    Journal,
+    JournalNotFound,
+    StoreError,
+    describe_location,
+    open_journal,
+)
+from gabagool.store.base import PICOS_PER_MICRO, JournalExport
+from gabagool.store.sqlite import JOURNAL_FILENAME
+
+PICOS_PER_DOLLAR = 10**12
+MICROS_PER_UNIT = 10**6
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"directory of the SQLite journal ({JOURNAL_FILENAME}); default: the engine's",
+    )
+    where.add_argument(
+        "--store",
+        metavar="URL",
+        help="journal location instead: redis://[:password@]host:port/db, rediss://... (TLS), "
+        "sqlite:///path or a file path (default: $GABAGOOL_STORE, else the data dir's file)",
+    )
+    parser = subparsers.add_parser(
+        "state",
+        help="the durable journal: windows, positions, fills, halt flag, totals",
+        description="Show, export or clear the journal of orders, fills, positions, window "
+        "outcomes and the halt flag.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    show = actions.add_parser(
+        "show", parents=[where], help="summary: halt flag, totals, windows with positions"
+    )
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
+    show.set_defaults(handler=run_show)
+
+    export = actions.add_parser(
+        "export", parents=[where], help="everything the journal holds, as one JSON document"
+    )
+    export.add_argument("--json", action="store_true", help="JSON (the only format; accepted)")
+    export.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    export.set_defaults(handler=run_export)
+
+    clear = actions.add_parser(
+        "clear", parents=[where], help="delete everything in the journal (asks first)"
+    )
+    clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    clear.add_argument("--json", action="store_true", help="report the result as JSON")
+    clear.set_defaults(handler=run_clear)
+
+
+def _open(args: argparse.Namespace) -> Journal:
+    return open_journal(args.store, data_dir=args.data_dir, create=False)
+
+
+def _fail(message: str) -> int:
+    print(f"gabagool state: {message}", file=sys.stderr)
+    return 1
+
+
+def dollars(pico: int) -> str:
+    """Pico-dollars as an exact dollar amount: 1_500_000_000_000 -> `$1.50`."""
+    whole, frac = divmod(abs(pico), PICOS_PER_DOLLAR)
+    digits = f"{frac:012d}".rstrip("0").ljust(2, "0")
+    return f"{'-' if pico < 0 else ''}${whole}.{digits}"
+
+
+def shares(micros: int) -> str:
+    """Micro-shares as an exact share count: 12_500_000 -> `12.5`."""
+    whole, frac = divmod(abs(micros), MICROS_PER_UNIT)
+    text = f"{whole}.{frac:06d}".rstrip("0").rstrip(".")
+    return f"{'-' if micros < 0 else ''}{text}"
+
+
+def summary(journal: Journal, location: str) -> dict[str, Any]:
+    """What `state show --json` prints; integer amounts with their units in the names."""
+    positions = {p.window_id: p for p in journal.positions()}
+    windows = []
+    for window in journal.windows():
+        position = positions.get(window.window_id)
+        windows.append(
+            {
+                **msgspec.to_builtins(window),
+                "position": None if position is None else msgspec.to_builtins(position),
+            }
+        )
+    return {
+        "location": location,
+        "backend": journal.backend,
+        "schema_version": journal.schema_version(),
+        "halt": msgspec.to_builtins(journal.get_halt()),
+        "totals": msgspec.to_builtins(journal.totals()),
+        "windows": windows,
+        "resting_orders": msgspec.to_builtins(journal.resting_orders()),
+    }
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    halt, totals = data["halt"], data["totals"]
+    print(f"journal   {data['location']} ({data['backend']}, schema {data['schema_version']})")
+    if halt["halted"]:
+        print(f"halt      HALTED by {halt['set_by'] or '?'}: {halt['reason'] or 'no reason'}")
+    else:
+        print("halt      off")
+    print(
+        f"windows   {totals['windows_open']} open, {totals['windows_settled']} settled; "
+        f"fills {totals['fill_count']}; fees {dollars(totals['fees_micros'] * PICOS_PER_MICRO)}"
+    )
+    print(
+        f"money     open cost {dollars(totals['open_net_cost_pico'])}; "
+        f"realised PnL {dollars(totals['realized_pnl_pico'])}"
+    )
+    for ledger, amount in sorted(totals["reserved_pico"].items()):
+        print(f"reserved  {ledger}: {dollars(amount)}")
+    if data["windows"]:
+        header = ("window", "status", "winner", "up qty", "up cost", "down qty", "down cost",
+                  "fills", "pnl")
+        rows = [header]
+        for w in data["windows"]:
+            p = w["position"] or {}
+            rows.append(
+                (
+                    w["window_id"],
+                    w["status"],
+                    w["winner"] or "-",
+                    shares(p.get("qty_up_micros", 0)),
+                    dollars(p.get("cost_up_pico", 0)),
+                    shares(p.get("qty_down_micros", 0)),
+                    dollars(p.get("cost_down_pico", 0)),
+                    str(p.get("fill_count", 0)),
+                    "-" if w["pnl_pico"] is None else dollars(w["pnl_pico"]),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            print("  ".join(cells).rstrip())
+    resting = data["resting_orders"]
+    print(f"resting   {len(resting)} order(s) that may still rest on the exchange")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    location = describe_location(args.store, args.data_dir)
+    try:
+        journal = _open(args)
+    except JournalNotFound as exc:
+        return _fail(f"{exc} (nothing has been journaled there yet)")
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        data = summary(journal, location)
+    except StoreError as exc:
+        return _fail(str(exc))
+    finally:
+        journal.close()
+    if args.json:
+        print(msgspec.json.encode(data).decode())
+    else:
+        _print_summary(data)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        journal = _open(args)
+    except JournalNotFound as exc:
+        return _fail(f"{exc} (nothing has been journaled there yet)")
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        dump: JournalExport = journal.export()
+    except StoreError as exc:
+        return _fail(str(exc))
+    finally:
+        journal.close()
+    text = msgspec.json.format(msgspec.json.encode(dump), indent=2).decode() + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.out.write_text(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror}") from exc
+    return 0
+
+
+def run_clear(args: argparse.Namespace) -> int:
+    location = describe_location(args.store, args.data_dir)
+    try:
+        journal = _open(args)
+    except JournalNotFound:
+        if args.json:
+            print(msgspec.json.encode({"location": location, "cleared": False}).decode())
+        else:
+            print(f"no journal at {location}: nothing to clear")
+        return 0
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        if not args.yes:
+            totals = journal.totals()
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    f"refusing to clear {location} without confirmation: pass --yes"
+                )
+            answer = input(
+                f"Delete everything in {location} ({totals.windows_open + totals.windows_settled}"
+                f" windows, {totals.fill_count} fills, the halt flag)? [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                print("not cleared")
+                return 1
+        journal.clear()
+    except StoreError as exc:
+        return _fail(str(exc))
+    finally:
+        journal.close()
+    if args.json:
+        print(msgspec.json.encode({"location": location, "cleared": True}).decode())
+    else:
+        print(f"cleared {location}")
+    return 0

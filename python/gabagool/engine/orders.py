@@ -1,0 +1,305 @@
+"""The order manager of one window: places, re-prices, cancels and books fills into Position.
+
+Maker quotes are kept as one bid per outcome (`_wish` says whose), and a resting order is
+kept only while it is exactly what is wished for (same price, no larger than the wished
+size), since every replace loses queue position. Fills may arrive while `place` is still
+running (paper takers), so orders are known by the engine's own client id before they are
+sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from gabagool.engine.events import EngineEvents
+from gabagool.venues.base import Exchange, Fill, OrderAck, OrderRequest
+
+OUTCOMES = ("up", "down")
+ACCUMULATOR_RULES = frozenset({"opening", "pairing", "instant_pair"})
+MICROS = 1_000_000
+
+
+def other(outcome: str) -> str:
+    return "down" if outcome == "up" else "up"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The position as the order was placed: what its rule was checked against."""
+
+    qty_self: int
+    qty_other: int
+    cost_other: int  # pico-dollars
+    ms_to_end: int
+
+
+@dataclass
+class Order:
+    client_id: str
+    request: OrderRequest
+    owner: str  # "accumulator" | "equalizer" | "risk"
+    placement: Placement
+    order_id: str = ""
+    remaining: int = 0
+    resting: bool = False
+
+
+@dataclass(frozen=True)
+class FillRecord:
+    fill: Fill
+    placement: Placement | None
+    breach: bool  # the realised price broke the rule the order was placed under
+
+
+@dataclass
+class OrderStats:
+    placed: int = 0
+    rejected: int = 0
+    post_only_crosses: int = 0
+    cancelled: int = 0
+    breaches: int = 0
+    fills: list[FillRecord] = field(default_factory=list)
+
+
+class OrderManager:
+    def __init__(
+        self,
+        *,
+        market_id: str,
+        slug: str,
+        exchange: Exchange,
+        events: EngineEvents,
+        position: Any,  # `_core.Position`, mutated only here
+        params: Any,  # `_core.StrategyParams`
+        ms_to_end: Callable[[], int],
+        on_fill: Callable[[FillRecord], None],
+        on_reject_storm: Callable[[], None],
+        max_rejects_per_minute: int,
+    ) -> None:
+        self.market_id = market_id
+        self.exchange = exchange
+        self.events = events
+        self.position = position
+        self.params = params
+        self._ms_to_end = ms_to_end
+        self._on_fill = on_fill
+        self._on_reject_storm = on_reject_storm
+        self._max_rejects = max_rejects_per_minute
+        self._ids = (f"{slug}-{n}" for n in itertools.count(1))
+        self._lock = trio.Lock()
+        self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
+        self._rejects: deque[float] = deque()
+        self.orders: dict[str, Order] = {}  # by client id, until done
+        self.stats = OrderStats()
+
+    # ---- what the tasks call ---------------------------------------------------------
+
+    async def act(self, owner: str, decide: Callable[[], list[Any]]) -> None:
+        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now.
+
+        `decide` runs once the lock is held: waiting for the lock lets fills arrive, and a
+        decision made before them would be stale.
+        """
+        await self._acquire()
+        try:
+            intents = decide()
+            self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}
+            await self._reconcile()
+            for intent in intents:
+                if intent.order_type != "GTC":
+                    await self._send(owner, intent)
+        finally:
+            self._lock.release()
+
+    async def _acquire(self) -> None:
+        # `async with trio.Lock` yields to the scheduler even when the lock is free: a full
+        # round of other tasks between a frame and its decision; take a free lock at once
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def cancel_all(self, reason: str) -> int:
+        """Cancel every resting order of the window and forget the wishes."""
+        for wishes in self._wished.values():
+            wishes.clear()
+        await self._acquire()
+        try:
+            resting = [o for o in self.orders.values() if o.resting]
+            count = await self.exchange.cancel_all(self.market_id)
+            for order in resting:
+                self._forget(order, reason)
+            return count
+        finally:
+            self._lock.release()
+
+    def resting(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.resting]
+
+    # ---- internals -------------------------------------------------------------------
+
+    async def _reconcile(self) -> None:
+        for outcome in OUTCOMES:
+            owner, wish = self._wish(outcome)
+            kept = False
+            for order in [o for o in self.orders.values() if o.resting]:
+                if order.request.outcome != outcome:
+                    continue
+                if (
+                    not kept
+                    and wish is not None
+                    and order.request.action == wish.action
+                    and order.request.price == wish.price
+                    and order.remaining <= wish.size
+                ):
+                    kept = True
+                    continue
+                if await self.exchange.cancel(order.order_id):
+                    self._forget(order, "re-price")
+                elif order.client_id in self.orders:
+                    # filled meanwhile: nothing rests any more
+                    self._forget(order, "gone")
+            if wish is not None and not kept:
+                await self._send(owner, wish)
+
+    def _wish(self, outcome: str) -> tuple[str, Any]:
+        """The bid to rest on `outcome`: the equalizer's only where it bids higher (it raises
+        the lagging side's bid up to `max_pair_cost`); else the accumulator's, whose rules
+        are the stricter ones."""
+        accumulator = self._wished["accumulator"].get(outcome)
+        equalizer = self._wished["equalizer"].get(outcome)
+        if equalizer is not None and (accumulator is None or equalizer.price > accumulator.price):
+            return "equalizer", equalizer
+        return "accumulator", accumulator
+
+    async def _send(self, owner: str, intent: Any) -> None:
+        client_id = next(self._ids)
+        outcome = intent.outcome
+        position = self.position
+        placement = Placement(
+            qty_self=position.qty_up if outcome == "up" else position.qty_down,
+            qty_other=position.qty_down if outcome == "up" else position.qty_up,
+            cost_other=position.cost_down if outcome == "up" else position.cost_up,
+            ms_to_end=self._ms_to_end(),
+        )
+        request = OrderRequest(
+            market_id=self.market_id,
+            outcome=outcome,
+            action=intent.action,
+            price=intent.price,
+            size=intent.size,
+            order_type=intent.order_type,
+            post_only=intent.post_only,
+            rule=intent.rule,
+            client_id=client_id,
+        )
+        order = Order(client_id, request, owner, placement, remaining=intent.size)
+        self.orders[client_id] = order
+        ack = await self.exchange.place(request)
+        self.events.order_placed(request, ack)
+        order.order_id = ack.order_id
+        if not ack.accepted:
+            self.orders.pop(client_id, None)
+            self._rejected(ack)
+            return
+        self.stats.placed += 1
+        order.resting = ack.resting and order.remaining > 0
+        if not order.resting:
+            self.orders.pop(client_id, None)
+
+    def _rejected(self, ack: OrderAck) -> None:
+        self.stats.rejected += 1
+        if ack.post_only_cross:
+            # a race with the book, not an error of ours: the next scan re-prices
+            self.stats.post_only_crosses += 1
+            return
+        now = trio.current_time()
+        self._rejects.append(now)
+        while self._rejects and self._rejects[0] < now - 60:
+            self._rejects.popleft()
+        if len(self._rejects) > self._max_rejects:
+            self._rejects.clear()
+            self._on_reject_storm()
+
+    def _forget(self, order: Order, reason: str) -> None:
+        if self.orders.pop(order.client_id, None) is not None:
+            order.resting = False
+            self.stats.cancelled += 1
+            self.events.order_cancelled(self.market_id, order.order_id, reason)
+
+    def handle_fill(self, fill: Fill) -> None:
+        """The exchange's fill callback: book it, check its rule, tell the window."""
+        order = self.orders.get(fill.client_id)
+        position = self.position
+        up = fill.outcome == "up"
+        before = Holding(
+            qty_self=position.qty_up if up else position.qty_down,
+            cost_self=position.cost_up if up else position.cost_down,
+            qty_other=position.qty_down if up else position.qty_up,
+            cost_other=position.cost_down if up else position.cost_up,
+        )
+        if fill.action == "buy":
+            position.buy(fill.outcome, fill.price, fill.size, fill.fee)
+        else:
+            position.sell(fill.outcome, fill.price, fill.size, fill.fee)
+        if order is not None:
+            # the wish this order answered was made for the position before the fill: the
+            # other owner's next reconcile must not re-send it
+            self._wished.get(order.owner, {}).pop(fill.outcome, None)
+            order.remaining -= fill.size
+            if order.remaining <= 0:
+                self.orders.pop(fill.client_id, None)
+                order.resting = False
+        breach = not realised_within_rule(fill, before, self.params)
+        record = FillRecord(fill, order.placement if order else None, breach)
+        self.stats.fills.append(record)
+        if breach:
+            self.stats.breaches += 1
+            self.events.risk_action(
+                self.market_id,
+                "rule_breach",
+                f"{fill.rule} fill {fill.outcome} {fill.size}@{fill.price} fee {fill.fee}",
+            )
+        pair = position.pair_cost
+        self.events.fill(fill, position.delta, None if pair is None else f"{float(pair):.4f}")
+        self._on_fill(record)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One side's and the other side's quantity (micro-shares) and cost (pico-dollars)."""
+
+    qty_self: int
+    cost_self: int
+    qty_other: int
+    cost_other: int
+
+
+def realised_within_rule(fill: Fill, before: Holding, params: Any) -> bool:
+    """Whether a buy, its fee included, still met the rule it was placed under, judged on the
+    position just before it. Exact: amounts are cross-multiplied, never divided.
+
+    opening: `p_eff <= entry_max_price`; pairing: `p_eff + avg_other <= target_pair_cost`;
+    equalizing: the resulting `avg_self + avg_other <= max_pair_cost`, where
+    `p_eff = (price * size + fee * 1e6) / size` micro-dollars a share.
+    """
+    if fill.action != "buy":
+        return True
+    paid = fill.price * fill.size + fill.fee * MICROS  # pico-dollars
+    q, c = before.qty_other, before.cost_other
+    if fill.rule == "opening":
+        return paid <= params.entry_max_price * fill.size
+    if fill.rule in ("pairing", "instant_pair"):
+        if q == 0:
+            return True  # instant pair: the other leg is still on its way
+        return paid * q + c * fill.size <= params.target_pair_cost * fill.size * q
+    if fill.rule in ("equalize_maker", "equalize_taker") and q:
+        held = before.qty_self + fill.size
+        return (before.cost_self + paid) * q + c * held <= params.max_pair_cost * held * q
+    return True

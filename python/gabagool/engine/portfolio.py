@@ -1,0 +1,89 @@
+"""State shared by all windows: the halt flag, capital and unhedged caps, the daily loss."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gabagool.engine.events import EngineEvents, format_picos
+
+if TYPE_CHECKING:
+    from gabagool.engine.window import Window
+
+DAY_NS = 86_400 * 1_000_000_000
+
+
+class Portfolio:
+    def __init__(
+        self,
+        *,
+        max_capital: int,  # pico-dollars, at cost, all open windows
+        max_unhedged: int,  # micro-shares, all open windows
+        daily_loss_limit: int,  # pico-dollars
+        events: EngineEvents,
+    ) -> None:
+        self.max_capital = max_capital
+        self.max_unhedged = max_unhedged
+        self.daily_loss_limit = daily_loss_limit
+        self.events = events
+        self.windows: dict[str, Window] = {}
+        self.halt_reason = ""
+        self.day = -1
+        self.realised_today = 0  # pico-dollars of windows settled today (market day, UTC)
+
+    @property
+    def halted(self) -> bool:
+        return bool(self.halt_reason)
+
+    def halt(self, reason: str) -> None:
+        if not self.halt_reason:
+            self.halt_reason = reason
+            self.events.risk_action("*", "halt", reason)
+
+    def resume(self) -> None:
+        if self.halt_reason:
+            self.events.risk_action("*", "resume", f"was halted: {self.halt_reason}")
+        self.halt_reason = ""
+
+    def capital_deployed(self) -> int:
+        return sum(w.position.cost_up + w.position.cost_down for w in self.windows.values())
+
+    def capital_room(self) -> int:
+        return max(0, self.max_capital - self.capital_deployed())
+
+    def unhedged(self) -> int:
+        return sum(abs(w.position.delta) for w in self.windows.values())
+
+    def unhedged_room(self) -> int:
+        return max(0, self.max_unhedged - self.unhedged())
+
+    def within_unhedged_cap(self, intents: list[Any], delta: int) -> list[Any]:
+        """Drop buys that would add unhedged shares beyond the portfolio's room."""
+        room = self.unhedged_room()
+        kept = []
+        for intent in intents:
+            if intent.action != "buy":
+                kept.append(intent)
+                continue
+            signed = intent.size if intent.outcome == "up" else -intent.size
+            added = abs(delta + signed) - abs(delta)
+            if added <= room:
+                kept.append(intent)
+        return kept
+
+    def record_settlement(self, market_ns: int, pnl: int) -> None:
+        day = market_ns // DAY_NS
+        if day != self.day:
+            self.day, self.realised_today = day, 0
+        self.realised_today += pnl
+
+    def check_daily_loss(self, market_ns: int) -> None:
+        if market_ns // DAY_NS != self.day:
+            self.day, self.realised_today = market_ns // DAY_NS, 0
+        # pairs count at the $1 they pay: a wide spread is no loss on a locked pair
+        marked = sum(w.marked_pnl() for w in self.windows.values())
+        loss = -(self.realised_today + marked)
+        if loss > self.daily_loss_limit and not self.halted:
+            self.halt(
+                f"daily loss {format_picos(loss, 2)} $ beyond the limit "
+                f"{format_picos(self.daily_loss_limit, 2)} $"
+            )

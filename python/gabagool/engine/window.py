@@ -1,0 +1,468 @@
+"""One market window: its books, position and task tree (feed, accumulator, equalizer, risk).
+
+The feed applies frames to the core `Market` in place and wakes the accumulator; only
+decisions (intents) and fills cross between tasks. Every task runs under `_supervise`:
+a failure is logged with its traceback and the task restarted with backoff; after
+`risk.task_restarts` failures the window halts, and a failure of the risk task halts the
+window and liquidates its unhedged excess at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from gabagool import _core
+from gabagool.config import Settings
+from gabagool.engine.clock import NS, MarketClock
+from gabagool.engine.events import EngineEvents
+from gabagool.engine.orders import FillRecord, OrderManager
+from gabagool.engine.portfolio import Portfolio
+from gabagool.venues.base import Exchange, MarketSpec, WindowFeed
+
+MICROS = 1_000_000
+IDLE_RESCAN = 1.0  # seconds: the accumulator rescans without frames (cutoffs move with time)
+
+
+class LatencyProbe:
+    """Wall-clock nanoseconds from a frame's arrival to the intents it caused (benches)."""
+
+    def __init__(self) -> None:
+        self.samples: list[int] = []
+
+
+class Window:
+    def __init__(
+        self,
+        *,
+        feed: WindowFeed,
+        exchange: Exchange,
+        settings: Settings,
+        portfolio: Portfolio,
+        events: EngineEvents,
+        clock: MarketClock,
+        probe: LatencyProbe | None = None,
+    ) -> None:
+        header = feed.header
+        self.feed = feed
+        self.header = header
+        self.asset, self.slug, self.market_id = header.asset, header.slug, header.condition_id
+        self.start_ns, self.end_ns = header.start * NS, header.end * NS
+        self.exchange = exchange
+        self.settings = settings
+        self.portfolio = portfolio
+        self.events = events
+        self.clock = clock
+        self.probe = probe
+        tick = _core.parse_price(header.tick_size)
+        self.market = _core.Market(header.up_token, header.down_token, tick)
+        schedule = header.fee_schedule
+        self.fees = _core.FeeSchedule.parse(schedule.rate, schedule.exponent, schedule.taker_only)
+        mode = settings.strategy.mode
+        if mode == "auto":
+            mode = "maker" if self.fees.rate > 0 else "taker"
+        self.maker = mode == "maker"
+        kwargs = settings.strategy_params(mode)
+        market_min = _core.parse_size(header.min_order_size)
+        kwargs["min_order_size"] = max(kwargs["min_order_size"], market_min)
+        kwargs["trade_size"] = max(kwargs["trade_size"], kwargs["min_order_size"])
+        self.params = _core.StrategyParams(**kwargs)
+        self.position = _core.Position()
+        risk = settings.risk
+        self.stale_after = float(risk.stale_after)
+        self.risk_interval = float(risk.risk_interval)
+        self.min_interval = float(settings.strategy.min_interval)
+        self.equalizer_interval = float(settings.strategy.equalizer_interval)
+        self.orders = OrderManager(
+            market_id=self.market_id,
+            slug=self.slug,
+            exchange=exchange,
+            events=events,
+            position=self.position,
+            params=self.params,
+            ms_to_end=self.ms_to_end,
+            on_fill=self._filled,
+            on_reject_storm=self._reject_storm,
+            max_rejects_per_minute=risk.max_rejects_per_minute,
+        )
+        # state the tasks share; each flag is written by one task and read by the others
+        self.halt_reason = ""
+        self.paused_until = -math.inf
+        self.reject_storms = 0
+        self.feed_stale = False
+        self.delta_blocked = False
+        self.exit_illiquid = False
+        self.breach_pending = False
+        self.quote_cut = False
+        self.liquidated = False
+        self.ended = False
+        self.resolved: str | None = None
+        self.winner: str | None = None
+        self.settlement_pnl: int | None = None
+        self.frames = 0
+        self.scans = 0
+        self.throttled_scans = 0
+        self._throttled = False
+        self.last_frame_at = -math.inf  # a frame or a keep-alive: the link is up
+        self.book_changed = _Wake()
+        self.fill_wake = _Wake()
+        self.risk_wake = _Wake()
+        self._resolved_event = trio.Event()
+        self._frames = feed.frames()
+        self._frame_arrival_ns = 0
+        self._last_mark = 0
+        self._resync_reported = 0
+
+    # ---- state -------------------------------------------------------------------------
+
+    def ms_to_end(self) -> int:
+        return self.clock.ms_until(self.end_ns)
+
+    def blocked(self) -> str:
+        """Why no new order may be placed now ("" when trading is allowed)."""
+        if self.portfolio.halted:
+            return f"halted: {self.portfolio.halt_reason}"
+        if self.halt_reason:
+            return f"window halted: {self.halt_reason}"
+        if self.ended:
+            return "window ended"
+        if trio.current_time() < self.paused_until:
+            return "paused after order rejects"
+        if self.feed_stale:
+            return "feed stale"
+        return ""
+
+    def marked_pnl(self) -> int:
+        """Pico-dollars: matched pairs at the $1 they will pay, the unhedged excess at its best
+        bid, minus cost, plus realized. The last value stands while a book is resyncing."""
+        p = self.position
+        heavy = "up" if p.delta > 0 else "down"
+        if p.delta and not self.market.has_snapshot(heavy):
+            return self._last_mark
+        bid = self.market.best_bid(heavy) if p.delta else None
+        excess_value = abs(p.delta) * bid[0] if bid is not None else 0
+        self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+        return self._last_mark
+
+    def halt(self, reason: str) -> None:
+        if not self.halt_reason:
+            self.halt_reason = reason
+            self.events.risk_action(self.market_id, "halt_window", reason)
+        self.risk_wake.set()
+
+    def resume(self) -> None:
+        self.halt_reason = ""
+        self.paused_until = -math.inf
+        self.book_changed.set()
+
+    # ---- life ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """From registration to settlement; cancels every resting order on any way out."""
+        h = self.header
+        spec = MarketSpec(
+            market_id=self.market_id,
+            market=self.market,
+            fees=self.fees,
+            min_order_size=self.params.min_order_size,
+            tick=self.market.tick("up"),
+        )
+        self.exchange.register_market(spec, self.orders.handle_fill)
+        self.portfolio.windows[self.market_id] = self
+        self.events.window_opened(self.market_id, self.slug, h.start, h.end)
+        self.last_frame_at = max(trio.current_time(), self.clock.trio_time(self.start_ns))
+        try:
+            async with trio.open_nursery() as nursery:
+                for name, task in (
+                    ("feed", self._feed),
+                    ("accumulator", self._accumulator),
+                    ("equalizer", self._equalizer),
+                    ("risk", self._risk),
+                ):
+                    nursery.start_soon(self._supervise, name, task)
+                nursery.start_soon(self._ticker)
+                await self.clock.sleep_until(self.end_ns)
+                self.ended = True
+                await self.orders.cancel_all("window end")
+                with trio.move_on_after(float(self.settings.engine.resolution_wait)):
+                    await self._resolved_event.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(5):
+                    await self.orders.cancel_all("window end" if self.ended else "shutdown")
+            self.portfolio.windows.pop(self.market_id, None)
+            if self.ended:
+                self._settle()
+
+    async def _supervise(self, name: str, task: Callable[[], Awaitable[None]]) -> None:
+        failures = 0
+        backoff = float(self.settings.risk.restart_backoff)
+        while True:
+            try:
+                await task()
+                return
+            except Exception as exc:
+                failures += 1
+                self.events.task_failed(self.market_id, name, exc)
+                if name == "risk":
+                    await self.liquidate(f"risk task failed: {exc!r}")
+                    return
+                if failures > self.settings.risk.task_restarts:
+                    self.halt(f"{name} task failed {failures} times, last: {exc!r}")
+                    await self.orders.cancel_all(f"{name} failing")
+                    return
+                await trio.sleep(backoff * 2 ** (failures - 1))
+
+    # ---- feed ----------------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        market, probe = self.market, self.probe
+        pending = False  # frames applied since the last `end_batch`
+        async for t_ns, frame in self._frames:
+            if pending and t_ns > self.clock.now_ns():
+                # nothing more is due now: the received batch ends, and with it any burst
+                # whose best_bid/best_ask promises are checked against the books
+                pending = False
+                self._absorb(market.end_batch())
+            # recorded and simulated frames are paced by their market time; live ones are due
+            await self.clock.sleep_until(t_ns)
+            if probe is not None:
+                self._frame_arrival_ns = time.perf_counter_ns()
+            self.last_frame_at = trio.current_time()
+            if self.feed_stale:
+                self.feed_stale = False
+                self.events.risk_action(self.market_id, "feed_resumed", "link alive again")
+                self.book_changed.set()
+            if frame is None:
+                continue  # keep-alive: a quiet market is not a dead link
+            self.frames += 1
+            pending = True
+            self._absorb(market.apply_frame(frame))
+        if pending:
+            self._absorb(market.end_batch())
+
+    def _absorb(self, summary: _core.FrameSummary) -> None:
+        changed, trades = summary.changed, summary.trades
+        if changed or trades:
+            self.exchange.observe(self.market_id, changed, trades)
+        if changed:
+            self.book_changed.set()
+        if summary.resolved is not None and self.resolved is None:
+            self.resolved = summary.resolved
+            self._resolved_event.set()
+        resync = summary.needs_resync
+        if (resync and resync != self._resync_reported) or summary.problems:
+            self.events.risk_action(
+                self.market_id,
+                "feed_problem",
+                f"resync mask {resync}: {'; '.join(summary.problems) or 'awaiting a snapshot'}",
+            )
+            self.risk_wake.set()
+        self._resync_reported = resync
+
+    # ---- accumulator -----------------------------------------------------------------
+
+    async def _accumulator(self) -> None:
+        last_scan = -math.inf
+        while not self.ended:
+            # bounded by `_ticker`'s wake-ups; no cancel scope on the hot path
+            await self.book_changed.wait()
+            wait = last_scan + self.min_interval - trio.current_time()
+            self._throttled = wait > 0
+            if self._throttled:
+                self.throttled_scans += 1
+                await trio.sleep(wait)
+            self.book_changed.clear()
+            last_scan = trio.current_time()
+            await self.scan()
+
+    async def _ticker(self) -> None:
+        """Wake the accumulator at least every IDLE_RESCAN: cutoffs move with time alone."""
+        while not self.ended:
+            await trio.sleep(IDLE_RESCAN)
+            self.book_changed.set()
+
+    async def scan(self) -> None:
+        """One accumulator decision on the current books and position, sent to the orders."""
+        if not self.ended:
+            self.scans += 1
+            await self.orders.act("accumulator", self._accumulate)
+
+    def _accumulate(self) -> list:  # type: ignore[type-arg]
+        intents = _core.accumulate(
+            self.market,
+            self.position,
+            self.params,
+            self.fees,
+            self.ms_to_end(),
+            halted=bool(self.blocked()) or self.delta_blocked,
+            feed_stale=self.feed_stale,
+            capital_room=self.portfolio.capital_room(),
+        )
+        intents = self.portfolio.within_unhedged_cap(intents, self.position.delta)
+        if self.probe is not None and self._frame_arrival_ns:
+            # a scan held back by `min_interval` waited on purpose: not the engine's latency
+            if intents and not self._throttled:
+                self.probe.samples.append(time.perf_counter_ns() - self._frame_arrival_ns)
+            self._frame_arrival_ns = 0
+        return intents
+
+    # ---- equalizer -------------------------------------------------------------------
+
+    async def _equalizer(self) -> None:
+        while not self.ended:
+            await self.fill_wake.wait_until(trio.current_time() + self.equalizer_interval)
+            self.fill_wake.clear()
+            await self.equalize()
+
+    async def equalize(self) -> None:
+        if not self.ended:
+            await self.orders.act("equalizer", self._equalize)
+
+    def _equalize(self) -> list:  # type: ignore[type-arg]
+        ms = self.ms_to_end()
+        urgent = self.delta_blocked or self.breach_pending or ms <= self.params.open_cutoff_ms
+        self.breach_pending = False
+        return _core.equalize(
+            self.market,
+            self.position,
+            self.params,
+            self.fees,
+            ms,
+            fills_confirmed=True,
+            urgent=urgent,
+            halted=bool(self.blocked()),
+        )
+
+    def _filled(self, record: FillRecord) -> None:
+        if record.breach:
+            self.breach_pending = True
+        self.fill_wake.set()
+        self.risk_wake.set()
+        self.book_changed.set()
+
+    def _reject_storm(self) -> None:
+        self.reject_storms += 1
+        backoff = float(self.settings.risk.reject_backoff) * 2 ** (self.reject_storms - 1)
+        self.paused_until = trio.current_time() + backoff
+        self.events.risk_action(
+            self.market_id, "reject_storm", f"too many rejects: paused {backoff:.0f} s"
+        )
+        self.risk_wake.set()
+
+    # ---- risk ----------------------------------------------------------------------------
+
+    async def _risk(self) -> None:
+        next_check = trio.current_time()
+        quote_cutoff_at = self.clock.trio_time(self.end_ns - self.params.quote_cutoff_ms * 10**6)
+        while True:
+            deadline = next_check
+            if not self.feed_stale and not self.ended:
+                deadline = min(deadline, self.last_frame_at + self.stale_after)
+            if not self.quote_cut:
+                deadline = min(deadline, quote_cutoff_at)
+            await self.risk_wake.wait_until(deadline)
+            self.risk_wake.clear()
+            now = trio.current_time()
+            if now >= next_check:
+                next_check = now + self.risk_interval
+            await self.check_risk()
+
+    async def check_risk(self) -> None:
+        """Every rule of DESIGN.md "Risk" that concerns this window, in order of urgency."""
+        now = trio.current_time()
+        if self.ended:
+            return
+        if not self.feed_stale and now - self.last_frame_at >= self.stale_after:
+            self.feed_stale = True
+            self.events.risk_action(
+                self.market_id,
+                "feed_stale",
+                f"no frame for {now - self.last_frame_at:.1f} s: orders cancelled, paused",
+            )
+            await self.orders.cancel_all("stale feed")
+        if self.blocked() and self.orders.resting():
+            await self.orders.cancel_all(self.blocked())
+        ms = self.ms_to_end()
+        if ms <= self.params.quote_cutoff_ms and not self.quote_cut:
+            self.quote_cut = True
+            self.events.risk_action(self.market_id, "quote_cutoff", f"{ms} ms to end: hold")
+            await self.orders.cancel_all("quote cutoff")
+        if not (self.market.has_snapshot("up") and self.market.has_snapshot("down")):
+            return  # no book yet (or mid-resync): a mark of zero is no price, not a loss
+        metrics = _core.risk_metrics(self.market, self.position, self.params, self.fees)
+        if metrics.over_max_delta != self.delta_blocked:
+            self.delta_blocked = metrics.over_max_delta
+            action = "max_delta" if self.delta_blocked else "max_delta_cleared"
+            self.events.risk_action(self.market_id, action, f"delta {metrics.delta}")
+            self.fill_wake.set()
+        if not metrics.exit_liquidity_ok and not self.exit_illiquid:
+            self.events.risk_action(
+                self.market_id, "exit_liquidity", f"bids cannot absorb {metrics.unhedged} unhedged"
+            )
+            if self.settings.risk.exit_liquidity == "halt":
+                self.halt("exit liquidity short")
+        self.exit_illiquid = not metrics.exit_liquidity_ok
+        if metrics.stop_loss_triggered and not self.liquidated:
+            await self.liquidate(
+                f"stop loss: unhedged mark loss {metrics.unhedged_mark_loss} pico$ "
+                f"of {metrics.capital_deployed} deployed"
+            )
+        self.portfolio.check_daily_loss(self.clock.now_ns())
+
+    async def liquidate(self, reason: str) -> None:
+        """Halt the window, cancel everything and flatten the unhedged excess (FAK)."""
+        self.halt(reason)
+        self.liquidated = True
+        await self.orders.cancel_all(reason)
+        sent: list[int] = []
+
+        def flatten() -> list:  # type: ignore[type-arg]
+            intents = _core.flatten(self.market, self.position, self.params, self.fees)
+            sent.append(len(intents))
+            return intents
+
+        await self.orders.act("risk", flatten)
+        self.events.risk_action(self.market_id, "liquidate", f"{reason}: {sent[0]} FAK order(s)")
+
+    # ---- settlement ----------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        winner = self.resolved or self.feed.fallback_outcome()
+        self.winner = winner
+        position = self.position
+        if winner is not None:
+            settle = getattr(self.exchange, "settle", None)
+            held = position.qty_up if winner == "up" else position.qty_down
+            if settle is not None:
+                settle(self.market_id, winner, position.qty_up, position.qty_down)
+            self.settlement_pnl = (
+                held * MICROS + position.realized - position.cost_up - position.cost_down
+            )
+            self.portfolio.record_settlement(self.end_ns, self.settlement_pnl)
+        self.events.window_settled(self.market_id, self.slug, winner, self.settlement_pnl or 0)
+
+
+class _Wake:
+    """A re-armable signal: many `set()` before a wait cost one wake-up."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        if self._event.is_set():
+            self._event = trio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    async def wait_until(self, deadline: float) -> None:
+        with trio.move_on_at(deadline):
+            await self._event.wait()

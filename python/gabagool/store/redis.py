@@ -1,0 +1,497 @@
+"""The Redis journal: the same records under `gabagool:*` keys, shared by several engines.
+
+Every read-modify-write (a fill onto a position, a settlement, a capital reservation) is an
+optimistic transaction: WATCH the keys, read, compute in Python, MULTI/EXEC the writes, and
+start again if another client touched a watched key meanwhile. Amounts are decimal strings
+computed in Python, never HINCRBY: Redis integers stop at 2**63 and exact money must not wrap.
+
+A write returns once Redis acknowledged the EXEC; how durable that is on the server is its
+`appendonly`/`appendfsync` setting (`appendfsync always` for a journal that survives power
+loss; see benches/bench_store.py for what it costs).
+
+Keys (`P` is the prefix, `gabagool` unless a test chooses another):
+  P:schema                      layout version
+  P:window:{id}                 WindowRecord JSON;   P:windows_all, P:windows_open  id sets
+  P:order:{id}                  OrderRecord JSON;    P:orders_all, P:orders_resting id sets,
+  P:window_orders:{window}      the window's order ids
+  P:fill:["trade_id","order_id"] the fill's window id: marks it journaled, once
+  P:fills:{window}              hash ["trade_id","order_id"] -> FillRecord JSON
+  P:fill_seq:{window}           list of those keys in journal order
+  P:position:{window}           hash of the position's sums
+  P:halt                        HaltState JSON
+  P:reserve:{ledger}            hash holder -> reserved pico-dollars;  P:ledgers  ledger set
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import redis
+from redis.client import Pipeline
+
+from gabagool.store.base import (
+    DEFAULT_LEDGER,
+    RESTING_ORDER_STATUSES,
+    FillRecord,
+    HaltState,
+    JournalBase,
+    OrderRecord,
+    OrderStatus,
+    Outcome,
+    PositionSnapshot,
+    SchemaError,
+    StoreConflictError,
+    StoreError,
+    StoreUnavailable,
+    WindowRecord,
+    settle,
+    validate_fill,
+    validate_order,
+    validate_reservation,
+    validate_window,
+)
+
+SCHEMA_VERSION = 1
+DEFAULT_PREFIX = "gabagool"
+MAX_ATTEMPTS = 200
+CONNECT_TIMEOUT_S = 5.0
+SOCKET_TIMEOUT_S = 10.0
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Writes = Callable[[Pipeline], None]
+
+_encode = msgspec.json.Encoder().encode
+_POSITION_FIELDS = (
+    ("qty_up", "qty_up_micros"),
+    ("qty_down", "qty_down_micros"),
+    ("cost_up", "cost_up_pico"),
+    ("cost_down", "cost_down_pico"),
+    ("fees", "fees_micros"),
+    ("fills", "fill_count"),
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _escape_glob(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _position(window_id: str, fields: Mapping[Any, Any]) -> PositionSnapshot:
+    values = {name: int(fields.get(short.encode(), b"0")) for short, name in _POSITION_FIELDS}
+    return PositionSnapshot(window_id=window_id, **values)
+
+
+def _position_mapping(position: PositionSnapshot) -> dict[Any, Any]:
+    return {short: str(getattr(position, name)) for short, name in _POSITION_FIELDS}
+
+
+def _translate_errors(method: Callable[P, T]) -> Callable[P, T]:
+    """Connection trouble surfaces as StoreUnavailable, naming the server (password hidden)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.exceptions.AuthenticationError as exc:
+            journal = args[0]
+            raise StoreUnavailable(
+                f"redis at {journal.url_redacted} refused the credentials: {exc}"  # type: ignore[attr-defined]
+            ) from exc
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            journal = args[0]
+            raise StoreUnavailable(
+                f"redis at {journal.url_redacted} unreachable: {exc}"  # type: ignore[attr-defined]
+            ) from exc
+
+    return wrapper
+
+
+class RedisJournal(JournalBase):
+    """The shared journal on a Redis server named by `redis://`, `rediss://` or `unix://` URL.
+
+    The URL carries the password (`redis://:secret@host:6379/0`) and the TLS options
+    (`rediss://host:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/path/ca.pem`), as redis-py
+    reads them. The client's connection pool is thread-safe: calls may come from any thread.
+    """
+
+    backend = "redis"
+
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_PREFIX, max_attempts: int = MAX_ATTEMPTS
+    ) -> None:
+        self.url_redacted = redact_url(url)
+        self.prefix = prefix
+        self.max_attempts = max_attempts
+        try:
+            self._client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=SOCKET_TIMEOUT_S,
+                health_check_interval=30,
+            )
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"bad redis URL {self.url_redacted}: {exc}") from exc
+        try:
+            self._check_schema()
+        except BaseException:
+            self._client.close()
+            raise
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    @_translate_errors
+    def _check_schema(self) -> None:
+        schema_key = self._k("schema")
+        if self._client.set(schema_key, SCHEMA_VERSION, nx=True):
+            stray = [k for k in self._scan_keys() if k != schema_key.encode()]
+            if stray:
+                self._client.delete(schema_key)
+                raise SchemaError(
+                    f"redis at {self.url_redacted} holds {len(stray)} {self.prefix}:* keys but "
+                    f"no {schema_key}: not a gabagool journal, refusing to use it"
+                )
+            return
+        version = int(self._client.get(schema_key) or 0)
+        if version != SCHEMA_VERSION:
+            raise SchemaError(
+                f"redis journal at {self.url_redacted} has layout version {version}, this "
+                f"gabagool knows {SCHEMA_VERSION}: "
+                + ("upgrade gabagool" if version > SCHEMA_VERSION else "unknown version")
+            )
+
+    def _scan_keys(self) -> list[bytes]:
+        pattern = _escape_glob(self.prefix) + ":*"
+        return list(self._client.scan_iter(match=pattern, count=1000))
+
+    def _transact(self, watch: list[str], body: Callable[[Pipeline], tuple[T, Writes | None]]) -> T:
+        """Run `body` against WATCHed keys and commit its writes, retrying on a conflict.
+
+        `body` reads through the pipe (immediate mode) and returns its result and the writes
+        to queue inside MULTI, or None to commit nothing.
+        """
+        for attempt in range(self.max_attempts):
+            with self._client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*watch)  # type: ignore[no-untyped-call]
+                    result, writes = body(pipe)
+                    if writes is None:
+                        pipe.unwatch()
+                        return result
+                    pipe.multi()
+                    writes(pipe)
+                    pipe.execute()
+                    return result
+                except redis.exceptions.WatchError:
+                    # Another engine won the race: back off a little, with jitter, and redo.
+                    time.sleep(random.uniform(0, min(0.0005 * 2**attempt, 0.02)))
+        raise StoreConflictError(
+            f"gave up on keys {watch} after {self.max_attempts} conflicting attempts"
+        )
+
+    @_translate_errors
+    def schema_version(self) -> int:
+        return int(self._client.get(self._k("schema")) or 0)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ---- windows -----------------------------------------------------------------------
+
+    @_translate_errors
+    def record_window_opened(self, window: WindowRecord) -> bool:
+        validate_window(window)
+        key = self._k("window", window.window_id)
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            if pipe.exists(key):
+                return False, None
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(key, _encode(window))
+                tx.sadd(self._k("windows_all"), window.window_id)
+                tx.sadd(self._k("windows_open"), window.window_id)
+
+            return True, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def record_window_settled(
+        self, window_id: str, winner: Outcome, settled_ns: int
+    ) -> WindowRecord:
+        key = self._k("window", window_id)
+        position_key = self._k("position", window_id)
+
+        def body(pipe: Pipeline) -> tuple[WindowRecord, Writes | None]:
+            raw = pipe.get(key)
+            if raw is None:
+                raise StoreError(f"cannot settle window {window_id!r}: never opened")
+            window = msgspec.json.decode(raw, type=WindowRecord)
+            settled = settle(
+                window, _position(window_id, pipe.hgetall(position_key)), winner, settled_ns
+            )
+            if settled is window:
+                return window, None
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(key, _encode(settled))
+                tx.srem(self._k("windows_open"), window_id)
+
+            return settled, writes
+
+        return self._transact([key, position_key], body)
+
+    @_translate_errors
+    def window(self, window_id: str) -> WindowRecord | None:
+        raw = self._client.get(self._k("window", window_id))
+        return None if raw is None else msgspec.json.decode(raw, type=WindowRecord)
+
+    def _windows_in(self, set_name: str) -> list[WindowRecord]:
+        ids = sorted(_text(i) for i in self._client.smembers(self._k(set_name)))
+        if not ids:
+            return []
+        raws = self._client.mget([self._k("window", i) for i in ids])
+        windows = [msgspec.json.decode(raw, type=WindowRecord) for raw in raws if raw is not None]
+        return sorted(windows, key=lambda w: (w.start_s, w.window_id))
+
+    @_translate_errors
+    def windows(self) -> list[WindowRecord]:
+        return self._windows_in("windows_all")
+
+    @_translate_errors
+    def open_windows(self) -> list[WindowRecord]:
+        return self._windows_in("windows_open")
+
+    # ---- orders ------------------------------------------------------------------------
+
+    @_translate_errors
+    def record_order(self, order: OrderRecord) -> bool:
+        validate_order(order)
+        key = self._k("order", order.order_id)
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            if not pipe.exists(self._k("window", order.window_id)):
+                raise StoreError(
+                    f"order {order.order_id!r} names window {order.window_id!r}, never opened"
+                )
+            if pipe.exists(key):
+                return False, None
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(key, _encode(order))
+                tx.sadd(self._k("orders_all"), order.order_id)
+                tx.sadd(self._k("window_orders", order.window_id), order.order_id)
+                if order.status in RESTING_ORDER_STATUSES:
+                    tx.sadd(self._k("orders_resting"), order.order_id)
+
+            return True, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def update_order(
+        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+    ) -> OrderRecord:
+        key = self._k("order", order_id)
+
+        def body(pipe: Pipeline) -> tuple[OrderRecord, Writes | None]:
+            raw = pipe.get(key)
+            if raw is None:
+                raise StoreError(f"cannot update order {order_id!r}: never journaled")
+            updated = msgspec.structs.replace(
+                msgspec.json.decode(raw, type=OrderRecord),
+                status=status,
+                updated_ns=updated_ns,
+                reason=reason,
+            )
+            validate_order(updated)
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(key, _encode(updated))
+                if status in RESTING_ORDER_STATUSES:
+                    tx.sadd(self._k("orders_resting"), order_id)
+                else:
+                    tx.srem(self._k("orders_resting"), order_id)
+
+            return updated, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def order(self, order_id: str) -> OrderRecord | None:
+        raw = self._client.get(self._k("order", order_id))
+        return None if raw is None else msgspec.json.decode(raw, type=OrderRecord)
+
+    def _orders_in(self, set_key: str) -> list[OrderRecord]:
+        ids = sorted(_text(i) for i in self._client.smembers(set_key))
+        if not ids:
+            return []
+        raws = self._client.mget([self._k("order", i) for i in ids])
+        orders = [msgspec.json.decode(raw, type=OrderRecord) for raw in raws if raw is not None]
+        return sorted(orders, key=lambda o: (o.created_ns, o.order_id))
+
+    @_translate_errors
+    def orders(self, window_id: str | None = None) -> list[OrderRecord]:
+        if window_id is None:
+            return self._orders_in(self._k("orders_all"))
+        return self._orders_in(self._k("window_orders", window_id))
+
+    @_translate_errors
+    def resting_orders(self, window_id: str | None = None) -> list[OrderRecord]:
+        resting = self._orders_in(self._k("orders_resting"))
+        return [o for o in resting if window_id is None or o.window_id == window_id]
+
+    # ---- fills and positions -----------------------------------------------------------
+
+    @_translate_errors
+    def record_fill(self, fill: FillRecord) -> bool:
+        validate_fill(fill)
+        fills_key = self._k("fills", fill.window_id)
+        position_key = self._k("position", fill.window_id)
+        field = _encode([fill.trade_id, fill.order_id])
+        # One marker key per fill, whatever its window: WATCHing it (not a shared hash) keeps
+        # writers of different fills out of each other's way.
+        marker_key = self._k("fill", field.decode())
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            if not pipe.exists(self._k("window", fill.window_id)):
+                raise StoreError(f"fill {fill.key} names window {fill.window_id!r}, never opened")
+            if pipe.exists(marker_key):
+                return False, None
+            position = _position(fill.window_id, pipe.hgetall(position_key)).with_fill(fill)
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(marker_key, fill.window_id)
+                tx.hset(fills_key, field, _encode(fill))
+                tx.rpush(self._k("fill_seq", fill.window_id), field)
+                tx.hset(position_key, mapping=_position_mapping(position))
+
+            return True, writes
+
+        return self._transact([marker_key, position_key], body)
+
+    @_translate_errors
+    def fills(self, window_id: str) -> list[FillRecord]:
+        fields = self._client.lrange(self._k("fill_seq", window_id), 0, -1)
+        if not fields:
+            return []
+        raws = self._client.hmget(self._k("fills", window_id), fields)
+        return [msgspec.json.decode(raw, type=FillRecord) for raw in raws if raw is not None]
+
+    @_translate_errors
+    def position_snapshot(self, window_id: str) -> PositionSnapshot:
+        return _position(window_id, self._client.hgetall(self._k("position", window_id)))
+
+    @_translate_errors
+    def positions(self) -> list[PositionSnapshot]:
+        ids = sorted(_text(i) for i in self._client.smembers(self._k("windows_all")))
+        with self._client.pipeline(transaction=False) as pipe:
+            for window_id in ids:
+                pipe.hgetall(self._k("position", window_id))
+            rows = pipe.execute()
+        return [_position(wid, row) for wid, row in zip(ids, rows, strict=True) if row]
+
+    # ---- halt flag ---------------------------------------------------------------------
+
+    @_translate_errors
+    def set_halt(self, halted: bool, reason: str, set_by: str, at_ns: int) -> HaltState:
+        state = HaltState(halted=halted, reason=reason, set_by=set_by, at_ns=at_ns)
+        self._client.set(self._k("halt"), _encode(state))
+        return state
+
+    @_translate_errors
+    def get_halt(self) -> HaltState:
+        raw = self._client.get(self._k("halt"))
+        return HaltState() if raw is None else msgspec.json.decode(raw, type=HaltState)
+
+    # ---- portfolio caps ----------------------------------------------------------------
+
+    @_translate_errors
+    def reserve_capital(
+        self, holder: str, amount_pico: int, cap_pico: int, ledger: str = DEFAULT_LEDGER
+    ) -> bool:
+        validate_reservation(ledger, holder, amount_pico)
+        key = self._k("reserve", ledger)
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            held = {h: int(a) for h, a in pipe.hgetall(key).items()}
+            if sum(held.values()) + amount_pico > cap_pico:
+                return False, None
+            new_amount = held.get(holder.encode(), 0) + amount_pico
+
+            def writes(tx: Pipeline) -> None:
+                tx.hset(key, holder, str(new_amount))
+                tx.sadd(self._k("ledgers"), ledger)
+
+            return True, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def release_capital(
+        self, holder: str, amount_pico: int | None = None, ledger: str = DEFAULT_LEDGER
+    ) -> int:
+        validate_reservation(ledger, holder, amount_pico or 0)
+        key = self._k("reserve", ledger)
+
+        def body(pipe: Pipeline) -> tuple[int, Writes | None]:
+            held = int(pipe.hget(key, holder) or 0)
+            released = held if amount_pico is None else min(amount_pico, held)
+            if released == 0:
+                return 0, None
+
+            def writes(tx: Pipeline) -> None:
+                if held == released:
+                    tx.hdel(key, holder)
+                else:
+                    tx.hset(key, holder, str(held - released))
+
+            return released, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def reservations(self, ledger: str = DEFAULT_LEDGER) -> dict[str, int]:
+        held = self._client.hgetall(self._k("reserve", ledger))
+        return {_text(h): int(a) for h, a in sorted(held.items())}
+
+    @_translate_errors
+    def ledgers(self) -> list[str]:
+        names = sorted(_text(n) for n in self._client.smembers(self._k("ledgers")))
+        return [n for n in names if self._client.exists(self._k("reserve", n))]
+
+    # ---- whole journal -----------------------------------------------------------------
+
+    @_translate_errors
+    def clear(self) -> None:
+        schema_key = self._k("schema").encode()
+        doomed = [k for k in self._scan_keys() if k != schema_key]
+        for start in range(0, len(doomed), 500):
+            self._client.delete(*doomed[start : start + 500])
+

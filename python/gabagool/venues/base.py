@@ -1,0 +1,134 @@
+"""The venue contracts: `Exchange` (orders and fills) and `MarketData` (raw frames per window).
+
+Units are the core's: prices micro-dollars, sizes micro-shares, fees micro-dollars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+Outcome = Literal["up", "down"]
+Action = Literal["buy", "sell"]
+OrderType = Literal["GTC", "FAK", "FOK"]
+
+
+class FeeScheduleLike(Protocol):
+    rate: str  # decimal string, "0.072"
+    exponent: int
+    taker_only: bool
+
+
+class WindowHeader(Protocol):
+    """What the engine reads of a window's description (`gabagool.recording.MarketHeader`)."""
+
+    asset: str
+    slug: str
+    condition_id: str
+    up_token: str
+    down_token: str
+    start: int  # unix seconds
+    end: int
+    tick_size: str  # decimal string, "0.01"
+    min_order_size: str
+    fee_schedule: FeeScheduleLike
+
+
+class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    market_id: str  # the window's condition id
+    outcome: Outcome
+    action: Action
+    price: int  # limit: the bid to rest, or the worst price a taker accepts
+    size: int
+    order_type: OrderType
+    post_only: bool = False
+    rule: str = ""  # the strategy rule that asked for it (journal and checks)
+    client_id: str = ""  # the engine's id: fills can arrive before `place` returns
+
+
+class OrderAck(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: str
+    accepted: bool
+    resting: bool  # still on the book after placement
+    reason: str = ""  # why it was rejected, when it was
+    post_only_cross: bool = False  # a post-only order refused because it would cross
+    filled: int = 0  # filled during placement (takers; fills were already pushed)
+
+
+class Fill(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: str
+    client_id: str
+    market_id: str
+    outcome: Outcome
+    action: Action
+    price: int
+    size: int
+    fee: int  # micro-dollars, paid on top of a buy, taken from a sell's proceeds
+    maker: bool
+    rule: str = ""
+    confirmed: bool = True  # live fills are provisional until CONFIRMED
+
+
+class OpenOrder(msgspec.Struct, kw_only=True):
+    order_id: str
+    request: OrderRequest
+    remaining: int
+    queue_ahead: int = 0  # paper only: size ahead of it at its price
+
+
+FillHandler = Callable[[Fill], None]
+Trade = tuple[str, int, int, str]
+"""(outcome, price, size, side) of a `last_trade_price` frame, as the core reports it"""
+
+
+class FeeModel(Protocol):
+    def fee(self, price: int, size: int, maker: bool) -> int: ...
+
+
+class MarketSpec(msgspec.Struct, frozen=True, kw_only=True):
+    market_id: str
+    market: Any  # the window's `_core.Market`, kept current by the feed
+    fees: Any  # `_core.FeeSchedule`
+    min_order_size: int
+    tick: int
+
+
+class Exchange(Protocol):
+    """Place, cancel, list; fills are pushed to the handler registered per market."""
+
+    def register_market(self, spec: MarketSpec, on_fill: FillHandler) -> None: ...
+
+    def observe(self, market_id: str, changed: int, trades: list[Trade]) -> None:
+        """What a frame did (`changed`: bit 0 Up, bit 1 Down; its trades): paper matches
+        resting orders on the trades and refreshes its view of the books; live ignores it."""
+        ...
+
+    def unregister_market(self, market_id: str) -> None: ...
+
+    async def place(self, order: OrderRequest) -> OrderAck: ...
+
+    async def cancel(self, order_id: str) -> bool: ...
+
+    async def cancel_all(self, market_id: str | None = None) -> int: ...
+
+    def open_orders(self, market_id: str | None = None) -> list[OpenOrder]: ...
+
+
+class WindowFeed(Protocol):
+    """One window's market data: its header, then frames stamped with market time (ns)."""
+
+    header: WindowHeader
+
+    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
+        """(market t_ns, frame); a `None` frame only says the link is alive (a PONG)."""
+        ...
+
+    def fallback_outcome(self) -> Outcome | None:
+        """The winner when `market_resolved` never arrived (live: Gamma; sim: the model)."""
+        ...
+
+
+class MarketData(Protocol):
+    def window(self, asset: str, start: int) -> WindowFeed: ...

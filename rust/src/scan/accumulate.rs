@@ -1,0 +1,328 @@
+//! The accumulator: which buys may rest (maker) or be taken (taker) right now.
+//!
+//! Choices where DESIGN.md is silent, each what a careful trader would expect:
+//! - a cutoff is "inside" when `ms_to_end <= cutoff`;
+//! - `|delta| > max_delta` stops accumulating altogether (the equalizer takes over);
+//! - the liquidity check guards new exposure, so a buy that only closes the gap to the
+//!   other side needs none; when it fails, the order shrinks to that gap;
+//! - the instant pair takes both best asks with FAK orders (taker fees included) in either
+//!   mode, and when it fires it is the whole answer for this scan;
+//! - a FAK buy must be worth $1 at its limit (the exchange's minimum for marketable buys).
+
+use super::pricing::{buy_cost, maker_bid, marketable, max_buy_cost, taker_buy, wide, Holds};
+use super::{floor_step, Action, Intent, Mode, Rule, StrategyParams};
+use crate::book::BookSide;
+use crate::fees::FeeSchedule;
+use crate::fixed::{Price, Size};
+use crate::market::{Market, Outcome};
+use crate::position::Position;
+
+/// What else the engine knows when it scans.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccumulateFlags {
+    pub halted: bool,
+    pub feed_stale: bool,
+    /// Pico-dollars the portfolio caps still allow; None = no cap.
+    pub capital_room: Option<i128>,
+}
+
+/// The buys the accumulator wants now: in maker mode the post-only bids that should rest
+/// (0..2), in taker mode the FAK orders to send. Both legs of an instant pair, when it fires.
+pub fn accumulate(
+    market: &Market,
+    position: &Position,
+    params: &StrategyParams,
+    fees: &FeeSchedule,
+    ms_to_end: i64,
+    flags: AccumulateFlags,
+) -> Vec<Intent> {
+    if flags.halted || flags.feed_stale || ms_to_end <= params.quote_cutoff_ms {
+        return Vec::new();
+    }
+    if position.delta().unsigned_abs() > params.max_delta as u64 {
+        return Vec::new();
+    }
+    if !Outcome::BOTH.iter().all(|&o| market.book(o).has_snapshot()) {
+        return Vec::new();
+    }
+    let opening_window = ms_to_end > params.open_cutoff_ms;
+    if opening_window {
+        if let Some(pair) = instant_pair(market, position, params, fees, flags.capital_room) {
+            return pair.to_vec();
+        }
+    }
+    // Both bids may fill, so they share the room.
+    let mut room = flags.capital_room;
+    let mut intents = Vec::with_capacity(2);
+    for side in Outcome::BOTH {
+        if let Some(intent) = side_buy(market, position, params, fees, side, opening_window, room) {
+            room = room.map(|left| left - max_buy_cost(fees, &intent));
+            intents.push(intent);
+        }
+    }
+    intents
+}
+
+/// Both best asks together, taker fees included, below the target: buy both at once.
+fn instant_pair(
+    market: &Market,
+    position: &Position,
+    params: &StrategyParams,
+    fees: &FeeSchedule,
+    room: Option<i128>,
+) -> Option<[Intent; 2]> {
+    let (up, down) = (market.book(Outcome::Up).best(BookSide::Ask)?, market.book(Outcome::Down).best(BookSide::Ask)?);
+    // If only one leg fills, delta moves by the size either way.
+    let delta_room = params.max_delta - position.delta().abs();
+    let mut size = floor_step(params.trade_size.min(up.1.micros()).min(down.1.micros()).min(delta_room));
+    for _ in 0..4 {
+        if size < params.min_order_size || !marketable(up.0, size) || !marketable(down.0, size) {
+            return None;
+        }
+        let cost = buy_cost(fees, up.0.micros(), size, false) + buy_cost(fees, down.0.micros(), size, false);
+        if wide(cost, 1) >= wide(params.target_pair_cost as i128, size as i128) {
+            return None;
+        }
+        let leg = |outcome, price| Intent::taker(outcome, Action::Buy, price, sized(size), Rule::InstantPair);
+        let pair = [leg(Outcome::Up, up.0), leg(Outcome::Down, down.0)];
+        let worst = max_buy_cost(fees, &pair[0]) + max_buy_cost(fees, &pair[1]);
+        match room {
+            Some(room) if worst > room => size = shrink(size, room, worst),
+            _ => return Some(pair),
+        }
+    }
+    None
+}
+
+fn sized(micros: i64) -> Size {
+    Size::from_micros(micros).expect("sizes here are positive")
+}
+
+/// The size that scales `worst` down to `room`, floored to the step.
+fn shrink(size: i64, room: i128, worst: i128) -> i64 {
+    floor_step((size as i128 * room.max(0) / worst) as i64)
+}
+
+/// One side's buy under the pairing rule (the other side is held) or the opening rule.
+fn side_buy(
+    market: &Market,
+    position: &Position,
+    params: &StrategyParams,
+    fees: &FeeSchedule,
+    side: Outcome,
+    opening_window: bool,
+    room: Option<i128>,
+) -> Option<Intent> {
+    let other = side.other();
+    let (held, other_held) = (position.qty(side), position.qty(other));
+    let gap = (other_held - held).max(0);
+    // Filled in full, the buy leaves |delta| <= max_delta.
+    let mut size = params.trade_size.min(params.max_delta + other_held - held);
+    if !opening_window {
+        // Inside the open cutoff only |delta|-reducing bids: never past the gap.
+        size = size.min(gap);
+    }
+    if size > gap && !hedgeable(market, params, other) {
+        size = gap;
+    }
+    let mut size = floor_step(size.max(0));
+    let other_cost = position.cost(other);
+    let (target, rule) =
+        if other_held > 0 { (params.target_pair_cost, Rule::Pairing) } else { (params.entry_max_price, Rule::Opening) };
+    // Pairing: (cost/size) + avg_other <= target, i.e. cost q_o + c_o size <= target size q_o;
+    // opening: cost/size <= entry_max_price (q_o = 1, c_o = 0).
+    let (q_o, c_o) = if other_held > 0 { (other_held as i128, other_cost) } else { (1, 0) };
+    let holds = move |cost: i128, size: i64| {
+        wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
+    };
+    let book = market.book(side);
+    for _ in 0..4 {
+        if size < params.min_order_size {
+            return None;
+        }
+        let intent = order(book, fees, params.mode, side, size, &holds, rule)?;
+        let worst = max_buy_cost(fees, &intent);
+        match room {
+            Some(room) if worst > room => size = shrink(intent.size.micros(), room, worst),
+            _ => return Some(intent),
+        }
+    }
+    None
+}
+
+fn order(
+    book: &crate::book::Book,
+    fees: &FeeSchedule,
+    mode: Mode,
+    side: Outcome,
+    size: i64,
+    holds: Holds<'_>,
+    rule: Rule,
+) -> Option<Intent> {
+    match mode {
+        Mode::Maker => {
+            maker_bid(book, fees, size, holds).map(|price| Intent::maker_bid(side, price, sized(size), rule))
+        }
+        Mode::Taker => {
+            let (limit, offered) = taker_buy(book, fees, size, holds)?;
+            marketable(limit, offered).then(|| Intent::taker(side, Action::Buy, limit, sized(offered), rule))
+        }
+    }
+}
+
+/// The liquidity rule: the other side's asks within `hedge_slippage` of its best ask hold at
+/// least `liquidity_multiple` x `trade_size`, so a leg bought now can still be hedged.
+fn hedgeable(market: &Market, params: &StrategyParams, other: Outcome) -> bool {
+    let book = market.book(other);
+    let Some(best) = book.best_ask() else {
+        return false;
+    };
+    let bound = Price::from_micros((best.micros() + params.hedge_slippage).min(crate::fixed::MICROS - 1))
+        .expect("inside (0, 1)");
+    let depth = book.depth_within(BookSide::Ask, bound).micros() as i128;
+    depth >= params.liquidity_multiple as i128 * params.trade_size as i128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::testkit::*;
+    use crate::scan::OrderType;
+
+    fn maker() -> StrategyParams {
+        StrategyParams::default()
+    }
+
+    fn taker() -> StrategyParams {
+        StrategyParams { mode: Mode::Taker, ..StrategyParams::default() }
+    }
+
+    const OPEN: i64 = 600_000;
+
+    #[test]
+    fn opening_leg_bids_when_up_is_cheap() {
+        // Up ask 0.40: the opening rule allows 0.45, but a bid at the ask would cross, so it
+        // joins the 0.39 bid (a one-tick spread).
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        let up = find(&intents, Outcome::Up).expect("an Up bid");
+        assert_eq!((up.price.micros(), up.size.micros(), up.rule), (400_000 - 10_000, 10 * SHARE, Rule::Opening));
+        assert!(up.post_only && up.order_type == OrderType::Gtc);
+        // Down's best bid is 0.60, far above 0.45: the rule allows 0.45 and the cap lets it rest there.
+        let down = find(&intents, Outcome::Down).expect("a Down bid at the opening bound");
+        assert_eq!(down.price.micros(), 450_000);
+    }
+
+    #[test]
+    fn pairing_leg_after_the_up_leg_in_taker_mode_includes_the_fee() {
+        // Holding 10 Up at 0.40, the Down ask is 0.55: 0.55 + fee + 0.40 <= 0.98 with
+        // fee(0.55) = 0.072 x 0.2475 = 0.01782 a share.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 10 * SHARE, 0).unwrap();
+        let market = mirrored(&[(450_000, 100)], &[(460_000, 100)]);
+        let intents = accumulate(&market, &position, &taker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        let down = find(&intents, Outcome::Down).expect("a Down FAK");
+        assert_eq!((down.price.micros(), down.size.micros(), down.rule), (550_000, 10 * SHARE, Rule::Pairing));
+        assert_eq!(down.order_type, OrderType::Fak);
+        // At 0.57 the fee (0.01764) pushes the pair to 0.98764 > 0.98: no Down buy.
+        let market = mirrored(&[(430_000, 100)], &[(440_000, 100)]);
+        let intents = accumulate(&market, &position, &taker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Down).is_none(), "{intents:?}");
+    }
+
+    #[test]
+    fn pairing_bid_is_the_highest_price_under_the_target_in_maker_mode() {
+        // avg_up 0.40, target 0.98: a maker Down bid may go to 0.58; Down bid 0.57, ask 0.60.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 10 * SHARE, 0).unwrap();
+        let market = mirrored(&[(400_000, 100)], &[(430_000, 100)]);
+        let intents = accumulate(&market, &position, &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        let down = find(&intents, Outcome::Down).unwrap();
+        assert_eq!((down.price.micros(), down.rule), (580_000, Rule::Pairing));
+        // With Down's best bid 0.52, it goes one tick over: 0.53.
+        let market = mirrored(&[(400_000, 100)], &[(480_000, 100)]);
+        let intents = accumulate(&market, &position, &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Down).unwrap().price.micros(), 530_000);
+    }
+
+    #[test]
+    fn joins_the_best_bid_when_the_spread_is_one_tick() {
+        let market = mirrored(&[(300_000, 100)], &[(310_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().price.micros(), 300_000);
+    }
+
+    #[test]
+    fn sizing_keeps_delta_inside_max_delta() {
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 45 * SHARE, 0).unwrap();
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &position, &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().size.micros(), 5 * SHARE);
+        position.buy(Outcome::Up, 400_000, SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "4 shares of room is under the minimum order");
+    }
+
+    #[test]
+    fn thin_opposite_side_blocks_new_exposure() {
+        // Down's asks within 0.02 of its best hold 20 shares < 3 x 10.
+        let market = mirrored(&[(390_000, 20)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
+        let market = mirrored(&[(390_000, 20), (380_000, 10)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_some(), "{intents:?}");
+    }
+
+    #[test]
+    fn cutoffs_allow_only_reducing_bids_then_nothing() {
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 8 * SHARE, 0).unwrap();
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let inside_open = accumulate(&market, &position, &maker(), &crypto_fees(), 60_000, AccumulateFlags::default());
+        assert_eq!(inside_open.len(), 1, "{inside_open:?}");
+        assert_eq!((inside_open[0].outcome, inside_open[0].size.micros()), (Outcome::Down, 8 * SHARE));
+        let inside_quote = accumulate(&market, &position, &maker(), &crypto_fees(), 10_000, AccumulateFlags::default());
+        assert!(inside_quote.is_empty());
+    }
+
+    #[test]
+    fn halt_stale_feed_and_capital_cap_stop_new_orders() {
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let pos = Position::new();
+        for flags in [
+            AccumulateFlags { halted: true, ..Default::default() },
+            AccumulateFlags { feed_stale: true, ..Default::default() },
+            AccumulateFlags { capital_room: Some(0), ..Default::default() },
+        ] {
+            assert!(accumulate(&market, &pos, &maker(), &crypto_fees(), OPEN, flags).is_empty(), "{flags:?}");
+        }
+        // $3 of room: the 0.39 bid shrinks to 7.69 shares and leaves too little for Down.
+        let flags = AccumulateFlags { capital_room: Some(3 * crate::fixed::PICOS), ..Default::default() };
+        let intents = accumulate(&market, &pos, &maker(), &crypto_fees(), OPEN, flags);
+        assert_eq!(intents.len(), 1, "{intents:?}");
+        assert_eq!((intents[0].outcome, intents[0].size.micros()), (Outcome::Up, 7_690_000));
+        let flags = AccumulateFlags { capital_room: Some(7 * crate::fixed::PICOS), ..Default::default() };
+        let intents = accumulate(&market, &pos, &maker(), &crypto_fees(), OPEN, flags);
+        assert_eq!(intents.len(), 2, "{intents:?}");
+        let total: i128 = intents.iter().map(|i| max_buy_cost(&crypto_fees(), i)).sum();
+        assert!(total <= 7 * crate::fixed::PICOS);
+    }
+
+    #[test]
+    fn instant_pair_buys_both_asks_when_they_sum_below_target() {
+        // Asks 0.40 + 0.50 with no fee: 0.90 < 0.98.
+        let mut market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        set_asks(&mut market, Outcome::Down, &[(500_000, 12)]);
+        let intents =
+            accumulate(&market, &Position::new(), &maker(), &FeeSchedule::free(), OPEN, AccumulateFlags::default());
+        assert_eq!(intents.len(), 2);
+        assert!(intents.iter().all(|i| i.rule == Rule::InstantPair && i.order_type == OrderType::Fak));
+        assert_eq!(intents[1].size.micros(), 10 * SHARE);
+        // With crypto fees (~0.0173 + 0.018 a share) 0.9353 still passes; at 0.56 it does not.
+        set_asks(&mut market, Outcome::Down, &[(560_000, 12)]);
+        let intents = accumulate(&market, &Position::new(), &maker(), &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(intents.iter().all(|i| i.rule != Rule::InstantPair), "{intents:?}");
+    }
+}

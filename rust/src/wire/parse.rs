@@ -1,0 +1,711 @@
+//! Frame bytes -> typed market-channel events, in one pass, into reusable buffers.
+//!
+//! A frame is one JSON object or an array of them. Fields may come in any order (the
+//! exchange sends `event_type` last in some frames), so each object's known fields are
+//! collected first and its type decided at its closing brace. Nothing is applied here: a
+//! frame that is not readable JSON is rejected whole, before any book is touched.
+
+use super::json::{JsonError, JsonResult, Scanner};
+use crate::book::BookSide;
+use crate::fixed::{parse_micros, Price, Size, MICROS};
+use std::fmt;
+use std::ops::Range;
+
+/// Largest frame read: the initial dump of a few hundred books is well under it, and it
+/// bounds the memory a hostile frame can make the parser hold.
+pub const MAX_FRAME_BYTES: usize = 8 << 20;
+
+/// Why a whole frame was rejected; nothing of it was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    TooLarge { len: usize },
+    Json(JsonError),
+    NotAnObject { at: usize },
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::TooLarge { len } => {
+                write!(f, "frame of {len} bytes is over the {MAX_FRAME_BYTES}-byte limit")
+            }
+            FrameError::Json(err) => write!(f, "frame is not valid JSON: {err}"),
+            FrameError::NotAnObject { at } => {
+                write!(f, "frame holds a non-object at byte {at} (expected an object or an array of objects)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+impl From<JsonError> for FrameError {
+    fn from(err: JsonError) -> Self {
+        FrameError::Json(err)
+    }
+}
+
+/// What was wrong with a token's data. Every one is counted; most send the token to resync.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// A decimal string that is not an exact price or size (or a price outside (0, 1)).
+    BadNumber,
+    /// A known field of the wrong JSON type or with an unknown value (a side not BUY/SELL).
+    BadField,
+    /// A price that is not on the 0.0001 ladder.
+    OffGrid,
+    /// A level update for a token that has no snapshot.
+    NoSnapshot,
+    /// The local best bid or ask disagrees with the frame's once its burst ended.
+    BestMismatch,
+    /// The local book is crossed once its burst ended.
+    Crossed,
+    /// Buffered updates were lost while a REST resync was in flight.
+    ResyncGap,
+    /// An event without a readable `asset_id`, so no token to blame.
+    MissingAsset,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 8] = [
+        Problem::BadNumber,
+        Problem::BadField,
+        Problem::OffGrid,
+        Problem::NoSnapshot,
+        Problem::BestMismatch,
+        Problem::Crossed,
+        Problem::ResyncGap,
+        Problem::MissingAsset,
+    ];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Problem::BadNumber => "bad_number",
+            Problem::BadField => "bad_field",
+            Problem::OffGrid => "off_grid",
+            Problem::NoSnapshot => "no_snapshot",
+            Problem::BestMismatch => "best_mismatch",
+            Problem::Crossed => "crossed",
+            Problem::ResyncGap => "resync_gap",
+            Problem::MissingAsset => "missing_asset",
+        }
+    }
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which token an event or change names, as resolved by a `TokenMap`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Token {
+    Missing,
+    Foreign,
+    Slot(u32),
+}
+
+/// Resolves wire token ids to small slot numbers (a market: 0 Up, 1 Down).
+pub trait TokenMap {
+    fn slot(&self, asset: &[u8]) -> Option<u32>;
+
+    /// Recognises a token at the start of `rest` (the bytes after a string's opening quote):
+    /// its slot and length, only when `rest[len]` is the closing quote and the token holds
+    /// no `"` or `\\`. Lets the parser match a ~77-byte id without scanning it twice.
+    fn slot_at(&self, rest: &[u8]) -> Option<(u32, usize)> {
+        let _ = rest;
+        None
+    }
+}
+
+/// True when `token` can be matched against raw JSON string bytes directly.
+pub fn is_plain_token(token: &[u8]) -> bool {
+    !token.is_empty() && !token.iter().any(|&c| c == b'"' || c == b'\\')
+}
+
+/// Whether `rest` starts with `token` followed by the closing quote.
+#[inline]
+pub fn starts_with_token(rest: &[u8], token: &[u8]) -> bool {
+    rest.get(token.len()) == Some(&b'"') && &rest[..token.len()] == token
+}
+
+/// The best price a frame says a side should have after it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The field was absent: nothing to check.
+    Unchecked,
+    /// The side is empty (the exchange sends "0" for no bid and "1" for no ask).
+    Empty,
+    At(Price),
+}
+
+impl Expect {
+    /// True when the local best price satisfies the expectation.
+    pub fn matches(self, local: Option<Price>) -> bool {
+        match self {
+            Expect::Unchecked => true,
+            Expect::Empty => local.is_none(),
+            Expect::At(price) => local == Some(price),
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TradeSide {
+    Buy,
+    Sell,
+}
+
+impl TradeSide {
+    pub const fn name(self) -> &'static str {
+        match self {
+            TradeSide::Buy => "buy",
+            TradeSide::Sell => "sell",
+        }
+    }
+}
+
+/// One level update inside a `price_change`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub token: Token,
+    pub level: Result<(BookSide, Price, Size), Problem>,
+    pub best_bid: Expect,
+    pub best_ask: Expect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Levels are `Parsed::levels[bids]` and `[asks]`; `tick` is the optional `tick_size`.
+    Book { token: Token, bids: Range<u32>, asks: Range<u32>, tick: Option<i64> },
+    PriceChange { changes: Range<u32> },
+    Trade { token: Token, price: Price, size: Size, side: TradeSide },
+    TickSize { token: Token, tick: i64 },
+    BestBidAsk { token: Token, bid: Expect, ask: Expect },
+    Resolved { winner: Token },
+    /// `slug` is a byte range of the frame.
+    NewMarket { slug: Range<u32> },
+    Unknown,
+    /// A known event type whose fields could not be read; `token` is the one it names.
+    Bad { token: Token, problem: Problem },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The exchange's millisecond timestamp, if present and readable.
+    pub timestamp: Option<u64>,
+    /// Digest of the event's known fields: with the timestamp, the key duplicates share.
+    pub digest: u64,
+    pub kind: EventKind,
+}
+
+/// Reusable output of parsing one frame.
+#[derive(Default, Debug)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub levels: Vec<(Price, Size)>,
+    pub changes: Vec<Change>,
+}
+
+/// FxHash-style running digest: fast, and only ever compared for equality.
+#[derive(Copy, Clone)]
+struct Digest(u64);
+
+impl Digest {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::SEED);
+    }
+
+    /// Mixes a token: its slot when resolved (the id itself would cost ten words).
+    #[inline]
+    fn token(&mut self, tag: u64, asset: &[u8], token: Token) {
+        match token {
+            Token::Slot(slot) => self.word(tag << 32 | u64::from(slot)),
+            Token::Missing | Token::Foreign => self.bytes(tag, asset),
+        }
+    }
+
+    /// Mixes the first 16 bytes: enough of the exchange's 40-hex-digit content hash.
+    #[inline]
+    fn prefix(&mut self, tag: u64, bytes: &[u8]) {
+        self.bytes(tag, &bytes[..bytes.len().min(16)]);
+    }
+
+    #[inline]
+    fn bytes(&mut self, tag: u64, bytes: &[u8]) {
+        self.word(tag << 32 | bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.word(u64::from_le_bytes(chunk.try_into().expect("chunks of 8")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(last));
+        }
+    }
+}
+
+/// The known top-level fields of one frame object, as raw bytes.
+struct Fields<'a> {
+    event_type: Option<&'a [u8]>,
+    asset: Option<&'a [u8]>,
+    asset_token: Token,
+    timestamp: Option<&'a [u8]>,
+    price: Option<&'a [u8]>,
+    size: Option<&'a [u8]>,
+    side: Option<&'a [u8]>,
+    best_bid: Option<&'a [u8]>,
+    best_ask: Option<&'a [u8]>,
+    tick_size: Option<&'a [u8]>,
+    new_tick_size: Option<&'a [u8]>,
+    winning_asset: Option<&'a [u8]>,
+    slug: Option<Range<u32>>,
+    bids: Option<Range<u32>>,
+    asks: Option<Range<u32>>,
+    changes: Option<Range<u32>>,
+    /// The first problem met in a known field (wrong type, bad number in a level).
+    bad: Option<Problem>,
+}
+
+impl Default for Fields<'_> {
+    fn default() -> Self {
+        Fields {
+            event_type: None,
+            asset: None,
+            asset_token: Token::Missing,
+            timestamp: None,
+            price: None,
+            size: None,
+            side: None,
+            best_bid: None,
+            best_ask: None,
+            tick_size: None,
+            new_tick_size: None,
+            winning_asset: None,
+            slug: None,
+            bids: None,
+            asks: None,
+            changes: None,
+            bad: None,
+        }
+    }
+}
+
+/// Reads an `asset_id` value and resolves it, or records a wrong type.
+#[inline]
+fn asset_field<'a, M: TokenMap>(
+    s: &mut Scanner<'a>,
+    tokens: &M,
+    depth: u32,
+    bad: &mut Option<Problem>,
+) -> JsonResult<Option<(&'a [u8], Token)>> {
+    if s.peek()? != b'"' {
+        s.skip_value(depth)?;
+        first(bad, Problem::BadField);
+        return Ok(None);
+    }
+    let (asset, slot) = s.string_with(|rest| tokens.slot_at(rest))?;
+    let token = match slot {
+        Some(slot) => Token::Slot(slot),
+        None => token_of(tokens, Some(asset)),
+    };
+    Ok(Some((asset, token)))
+}
+
+fn token_of<M: TokenMap>(tokens: &M, asset: Option<&[u8]>) -> Token {
+    match asset {
+        None => Token::Missing,
+        Some(asset) => tokens.slot(asset).map_or(Token::Foreign, Token::Slot),
+    }
+}
+
+fn timestamp_of(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(text.iter().fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')))
+}
+
+fn expect_of(text: Option<&[u8]>) -> Result<Expect, Problem> {
+    let Some(text) = text else { return Ok(Expect::Unchecked) };
+    let micros = parse_micros(text, "best price").map_err(|_| Problem::BadNumber)?;
+    if micros <= 0 || micros >= MICROS {
+        return Ok(Expect::Empty);
+    }
+    Price::from_micros(micros).map(Expect::At).map_err(|_| Problem::BadNumber)
+}
+
+fn price_of(text: Option<&[u8]>) -> Result<Price, Problem> {
+    Price::parse_bytes(text.ok_or(Problem::BadField)?).map_err(|_| Problem::BadNumber)
+}
+
+fn size_of(text: Option<&[u8]>) -> Result<Size, Problem> {
+    Size::parse_bytes(text.ok_or(Problem::BadField)?).map_err(|_| Problem::BadNumber)
+}
+
+fn book_side_of(text: Option<&[u8]>) -> Result<BookSide, Problem> {
+    match text {
+        Some(b"BUY") => Ok(BookSide::Bid),
+        Some(b"SELL") => Ok(BookSide::Ask),
+        _ => Err(Problem::BadField),
+    }
+}
+
+fn trade_side_of(text: Option<&[u8]>) -> Result<TradeSide, Problem> {
+    match text {
+        Some(b"BUY") => Ok(TradeSide::Buy),
+        Some(b"SELL") => Ok(TradeSide::Sell),
+        _ => Err(Problem::BadField),
+    }
+}
+
+fn tick_of(text: Option<&[u8]>) -> Result<i64, Problem> {
+    let micros = parse_micros(text.ok_or(Problem::BadField)?, "tick size").map_err(|_| Problem::BadNumber)?;
+    crate::book::check_tick(micros).map_err(|_| Problem::BadNumber)
+}
+
+fn first(slot: &mut Option<Problem>, problem: Problem) {
+    if slot.is_none() {
+        *slot = Some(problem);
+    }
+}
+
+/// Reads a string value, or skips a value of another type and records the problem.
+#[inline]
+fn string_field<'a>(s: &mut Scanner<'a>, depth: u32, bad: &mut Option<Problem>) -> JsonResult<Option<&'a [u8]>> {
+    if s.peek()? == b'"' {
+        s.string().map(Some)
+    } else {
+        s.skip_value(depth)?;
+        first(bad, Problem::BadField);
+        Ok(None)
+    }
+}
+
+impl Parsed {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.levels.clear();
+        self.changes.clear();
+    }
+
+    /// Parses a whole frame; on error the buffers hold nothing meaningful.
+    pub fn parse<M: TokenMap>(&mut self, frame: &[u8], tokens: &M) -> Result<(), FrameError> {
+        self.clear();
+        if frame.len() > MAX_FRAME_BYTES {
+            return Err(FrameError::TooLarge { len: frame.len() });
+        }
+        let mut s = Scanner::new(frame);
+        match s.peek()? {
+            b'{' => self.event(&mut s, tokens, 1)?,
+            b'[' => {
+                if !s.array_start()? {
+                    loop {
+                        if s.peek()? != b'{' {
+                            return Err(FrameError::NotAnObject { at: s.pos() });
+                        }
+                        self.event(&mut s, tokens, 2)?;
+                        if !s.array_next()? {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => return Err(FrameError::NotAnObject { at: s.pos() }),
+        }
+        if !s.at_end() {
+            let at = s.pos();
+            return Err(FrameError::Json(JsonError::Unexpected { at, found: frame[at], expected: "the end of the frame" }));
+        }
+        Ok(())
+    }
+
+    fn event<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32) -> JsonResult<()> {
+        let mut f = Fields::default();
+        let mut digest = Digest(0);
+        let mut hash = None;
+        if !s.object_start()? {
+            loop {
+                let key = s.key()?;
+                let (tag, target): (u64, &mut Option<&[u8]>) = match key {
+                    b"event_type" => (1, &mut f.event_type),
+                    b"asset_id" => {
+                        if let Some((asset, token)) = asset_field(s, tokens, depth, &mut f.bad)? {
+                            digest.token(2, asset, token);
+                            (f.asset, f.asset_token) = (Some(asset), token);
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    b"timestamp" => (3, &mut f.timestamp),
+                    b"hash" => (4, &mut hash),
+                    b"price" => (5, &mut f.price),
+                    b"size" => (6, &mut f.size),
+                    b"side" => (7, &mut f.side),
+                    b"best_bid" => (8, &mut f.best_bid),
+                    b"best_ask" => (9, &mut f.best_ask),
+                    b"tick_size" => (10, &mut f.tick_size),
+                    b"new_tick_size" => (11, &mut f.new_tick_size),
+                    b"winning_asset_id" => (12, &mut f.winning_asset),
+                    b"slug" => {
+                        s.peek()?;
+                        let start = s.pos() + 1;
+                        if let Some(slug) = string_field(s, depth, &mut f.bad)? {
+                            f.slug = Some(start as u32..(start + slug.len()) as u32);
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    b"bids" | b"asks" => {
+                        let range = self.levels(s, depth, &mut f.bad, &mut digest)?;
+                        if key == b"bids" {
+                            f.bids = range;
+                        } else {
+                            f.asks = range;
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    b"price_changes" => {
+                        f.changes = self.changes(s, tokens, depth, &mut f.bad, &mut digest)?;
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    _ => {
+                        s.skip_value(depth)?;
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                if let Some(value) = string_field(s, depth, &mut f.bad)? {
+                    match tag {
+                        3 => {}
+                        4 => digest.prefix(tag, value),
+                        _ => digest.bytes(tag, value),
+                    }
+                    *target = Some(value);
+                }
+                if !s.object_next()? {
+                    break;
+                }
+            }
+        }
+        let timestamp = f.timestamp.and_then(timestamp_of);
+        let kind = classify(&f, tokens);
+        self.events.push(Event { timestamp, digest: digest.0, kind });
+        Ok(())
+    }
+
+    /// Reads an array of `{price, size}` levels into `self.levels`.
+    fn levels(&mut self, s: &mut Scanner<'_>, depth: u32, bad: &mut Option<Problem>, digest: &mut Digest) -> JsonResult<Option<Range<u32>>> {
+        if s.peek()? != b'[' {
+            s.skip_value(depth)?;
+            first(bad, Problem::BadField);
+            return Ok(None);
+        }
+        let start = self.levels.len() as u32;
+        if !s.array_start()? {
+            loop {
+                if s.peek()? != b'{' {
+                    s.skip_value(depth + 1)?;
+                    first(bad, Problem::BadField);
+                } else {
+                    let (mut price, mut size) = (None, None);
+                    if !s.object_start()? {
+                        loop {
+                            match s.key()? {
+                                b"price" => price = string_field(s, depth + 2, bad)?,
+                                b"size" => size = string_field(s, depth + 2, bad)?,
+                                _ => s.skip_value(depth + 2)?,
+                            }
+                            if !s.object_next()? {
+                                break;
+                            }
+                        }
+                    }
+                    digest.bytes(5, price.unwrap_or_default());
+                    digest.bytes(6, size.unwrap_or_default());
+                    match (price_of(price), size_of(size)) {
+                        (Ok(price), Ok(size)) => self.levels.push((price, size)),
+                        (Err(problem), _) | (_, Err(problem)) => first(bad, problem),
+                    }
+                }
+                if !s.array_next()? {
+                    break;
+                }
+            }
+        }
+        Ok(Some(start..self.levels.len() as u32))
+    }
+
+    /// Reads the `price_changes` array into `self.changes`.
+    fn changes<M: TokenMap>(
+        &mut self,
+        s: &mut Scanner<'_>,
+        tokens: &M,
+        depth: u32,
+        bad: &mut Option<Problem>,
+        digest: &mut Digest,
+    ) -> JsonResult<Option<Range<u32>>> {
+        if s.peek()? != b'[' {
+            s.skip_value(depth)?;
+            first(bad, Problem::BadField);
+            return Ok(None);
+        }
+        let start = self.changes.len() as u32;
+        if !s.array_start()? {
+            loop {
+                if s.peek()? != b'{' {
+                    s.skip_value(depth + 1)?;
+                    self.changes.push(Change {
+                        token: Token::Missing,
+                        level: Err(Problem::BadField),
+                        best_bid: Expect::Unchecked,
+                        best_ask: Expect::Unchecked,
+                    });
+                } else {
+                    let change = self.change(s, tokens, depth + 1, digest)?;
+                    self.changes.push(change);
+                }
+                if !s.array_next()? {
+                    break;
+                }
+            }
+        }
+        Ok(Some(start..self.changes.len() as u32))
+    }
+
+    fn change<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32, digest: &mut Digest) -> JsonResult<Change> {
+        let mut bad = None;
+        let mut hash = None;
+        let mut token = Token::Missing;
+        let (mut price, mut size, mut side, mut best_bid, mut best_ask) = (None, None, None, None, None);
+        if !s.object_start()? {
+            loop {
+                let key = s.key()?;
+                let (tag, target) = match key {
+                    b"asset_id" => {
+                        if let Some((asset, resolved)) = asset_field(s, tokens, depth + 1, &mut bad)? {
+                            digest.token(2, asset, resolved);
+                            token = resolved;
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    b"price" => (5, &mut price),
+                    b"size" => (6, &mut size),
+                    b"side" => (7, &mut side),
+                    b"best_bid" => (8, &mut best_bid),
+                    b"best_ask" => (9, &mut best_ask),
+                    b"hash" => (4, &mut hash),
+                    _ => {
+                        s.skip_value(depth + 1)?;
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                if let Some(value) = string_field(s, depth + 1, &mut bad)? {
+                    match tag {
+                        // The best prices follow from the levels; the hash's head identifies it.
+                        8 | 9 => {}
+                        4 => digest.prefix(tag, value),
+                        _ => digest.bytes(tag, value),
+                    }
+                    *target = Some(value);
+                }
+                if !s.object_next()? {
+                    break;
+                }
+            }
+        }
+        if !matches!(token, Token::Slot(_)) {
+            // A foreign or unnamed change is never applied, so its numbers need no reading.
+            return Ok(Change { token, level: Err(Problem::BadField), best_bid: Expect::Unchecked, best_ask: Expect::Unchecked });
+        }
+        let level = (|| {
+            if let Some(problem) = bad {
+                return Err(problem);
+            }
+            Ok((book_side_of(side)?, price_of(price)?, size_of(size)?))
+        })();
+        let (best_bid, best_ask) = match (expect_of(best_bid), expect_of(best_ask)) {
+            (Ok(bid), Ok(ask)) => (bid, ask),
+            _ => return Ok(Change { token, level: Err(Problem::BadNumber), best_bid: Expect::Unchecked, best_ask: Expect::Unchecked }),
+        };
+        Ok(Change { token, level, best_bid, best_ask })
+    }
+}
+
+/// Decides an object's event type once all its fields are known.
+fn classify<M: TokenMap>(f: &Fields<'_>, tokens: &M) -> EventKind {
+    let token = f.asset_token;
+    let bad = |problem| EventKind::Bad { token, problem };
+    // NautilusTrader's captured payloads (our fixtures) and REST `/book` bodies carry no
+    // `event_type`; their shape names the event unambiguously, so it is inferred.
+    let event_type: &[u8] = match f.event_type {
+        Some(name) => name,
+        None if f.bids.is_some() || f.asks.is_some() => b"book",
+        None if f.changes.is_some() => b"price_change",
+        None if f.new_tick_size.is_some() => b"tick_size_change",
+        None if f.winning_asset.is_some() => b"market_resolved",
+        None if f.asset.is_some() && f.price.is_some() && f.side.is_some() => b"last_trade_price",
+        None => return EventKind::Unknown,
+    };
+    match event_type {
+        b"book" => {
+            if let Some(problem) = f.bad {
+                return bad(problem);
+            }
+            let tick = match f.tick_size {
+                None => None,
+                Some(text) => match tick_of(Some(text)) {
+                    Ok(tick) => Some(tick),
+                    Err(problem) => return bad(problem),
+                },
+            };
+            EventKind::Book { token, bids: f.bids.clone().unwrap_or(0..0), asks: f.asks.clone().unwrap_or(0..0), tick }
+        }
+        // Only the array form (since 2025-09-15) is read; the old flat form is unknown.
+        b"price_change" => match &f.changes {
+            Some(changes) => EventKind::PriceChange { changes: changes.clone() },
+            None if f.bad.is_some() => bad(Problem::BadField),
+            None => EventKind::Unknown,
+        },
+        b"last_trade_price" => {
+            let trade = (|| Ok::<_, Problem>((price_of(f.price)?, size_of(f.size)?, trade_side_of(f.side)?)))();
+            match trade {
+                Ok((price, size, side)) => EventKind::Trade { token, price, size, side },
+                Err(problem) => bad(problem),
+            }
+        }
+        b"tick_size_change" => match tick_of(f.new_tick_size) {
+            Ok(tick) => EventKind::TickSize { token, tick },
+            Err(problem) => bad(problem),
+        },
+        b"best_bid_ask" => match (expect_of(f.best_bid), expect_of(f.best_ask)) {
+            (Ok(bid), Ok(ask)) => EventKind::BestBidAsk { token, bid, ask },
+            _ => bad(Problem::BadNumber),
+        },
+        b"market_resolved" => EventKind::Resolved { winner: token_of(tokens, f.winning_asset) },
+        b"new_market" => EventKind::NewMarket { slug: f.slug.clone().unwrap_or(0..0) },
+        _ => EventKind::Unknown,
+    }
+}

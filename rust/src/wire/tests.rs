@@ -1,0 +1,325 @@
+//! Behaviour of frames applied to a market, on hand-made frames and the captured fixtures.
+
+use super::json::Scanner;
+use super::*;
+use crate::book::{Book, BookSide};
+use crate::fixed::{Price, Size};
+use crate::market::{Market, Outcome};
+use std::path::PathBuf;
+
+const UP: &str = "76670567130917723816490572615540605537878462672464291990940067659127658071111";
+const DOWN: &str = "54179564009642723353355316176091991063553046330768303687769988635499280029688";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/polymarket").join(name);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// The raw bytes of each element of a JSON array.
+fn elements(array: &[u8]) -> Vec<&[u8]> {
+    let mut s = Scanner::new(array);
+    let mut out = Vec::new();
+    if s.array_start().unwrap() {
+        return out;
+    }
+    loop {
+        s.peek().unwrap();
+        let start = s.pos();
+        s.skip_value(1).unwrap();
+        out.push(&array[start..s.pos()]);
+        if !s.array_next().unwrap() {
+            return out;
+        }
+    }
+}
+
+fn p(text: &str) -> Price {
+    Price::parse(text).unwrap()
+}
+
+fn s(text: &str) -> Size {
+    Size::parse(text).unwrap()
+}
+
+type Levels = Vec<(Price, Size)>;
+
+fn levels(book: &Book, side: BookSide) -> Levels {
+    book.levels(side).collect()
+}
+
+/// Down's book is Up's seen from the other side: a bid for Up at p is an ask for Down at 1 - p.
+fn mirror(book: &Book) -> (Levels, Levels) {
+    let flip = |side| book.levels(side).map(|(price, size): (Price, Size)| (price.complement(), size)).collect();
+    (flip(BookSide::Ask), flip(BookSide::Bid))
+}
+
+fn book_frame(token: &str, ts: u64, bids: &str, asks: &str) -> String {
+    format!(r#"{{"event_type":"book","asset_id":"{token}","market":"0x1","bids":[{bids}],"asks":[{asks}],"timestamp":"{ts}","hash":"h{ts}"}}"#)
+}
+
+fn change(token: &str, side: &str, price: &str, size: &str, best_bid: &str, best_ask: &str) -> String {
+    format!(r#"{{"asset_id":"{token}","price":"{price}","size":"{size}","side":"{side}","hash":"x","best_bid":"{best_bid}","best_ask":"{best_ask}"}}"#)
+}
+
+fn price_change(ts: u64, changes: &[String]) -> String {
+    format!(r#"{{"market":"0x1","price_changes":[{}],"timestamp":"{ts}","event_type":"price_change"}}"#, changes.join(","))
+}
+
+fn level(price: &str, size: &str) -> String {
+    format!(r#"{{"price":"{price}","size":"{size}"}}"#)
+}
+
+/// Up: bids 0.48 x 100, 0.49 x 200; asks 0.51 x 150, 0.52 x 250. Down mirrors it.
+fn live_market() -> (Market, FeedState) {
+    let mut market = Market::new(UP, DOWN, 10_000).unwrap();
+    let mut feed = FeedState::new();
+    let up = book_frame(UP, 1, &[level("0.48", "100"), level("0.49", "200")].join(","), &[level("0.51", "150"), level("0.52", "250")].join(","));
+    let down = book_frame(DOWN, 1, &[level("0.49", "150"), level("0.48", "250")].join(","), &[level("0.51", "200"), level("0.52", "100")].join(","));
+    let frame = format!("[{up},{down}]");
+    let summary = feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    assert_eq!(summary.changed, 0b11);
+    assert!(summary.problems.is_empty());
+    (market, feed)
+}
+
+#[test]
+fn crossing_burst_replays_to_the_closing_snapshot_without_resyncs() {
+    let file = fixture("ws_market_price_change_crossing_burst.json");
+    let frames = elements(&file);
+    assert_eq!(frames.len(), 51);
+    let mut market = Market::new(UP, DOWN, 1_000).unwrap();
+    let mut feed = FeedState::new();
+    feed.apply_frame(&mut market, frames[0]).unwrap();
+    let (bids, asks) = mirror(market.book(Outcome::Up));
+    market.book_mut(Outcome::Down).apply_snapshot(&bids, &asks).unwrap();
+    let mut closing = Market::new(UP, DOWN, 1_000).unwrap();
+    FeedState::new().apply_frame(&mut closing, frames[50]).unwrap();
+
+    for (i, frame) in frames.iter().enumerate().take(50).skip(1) {
+        let summary = feed.apply_frame(&mut market, frame).unwrap();
+        assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+        assert_eq!(market.book(Outcome::Up).is_crossed(), i == 47 || i == 48, "crossed inside the last burst only");
+    }
+    // The deltas alone rebuild the closing snapshot, before it is applied.
+    let want = closing.book(Outcome::Up);
+    assert!(!want.is_crossed());
+    feed.apply_frame(&mut market, frames[50]).unwrap();
+    let summary = feed.end_batch(&mut market);
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    for side in [BookSide::Bid, BookSide::Ask] {
+        assert_eq!(levels(market.book(Outcome::Up), side), levels(want, side));
+    }
+    let (bids, asks) = mirror(want);
+    assert_eq!(levels(market.book(Outcome::Down), BookSide::Bid), bids);
+    assert_eq!(levels(market.book(Outcome::Down), BookSide::Ask), asks);
+    assert_eq!(market.book(Outcome::Up).best_bid(), Some(p("0.29")));
+    assert_eq!(market.book(Outcome::Up).best_ask(), Some(p("0.301")));
+    for outcome in Outcome::BOTH {
+        assert_eq!(feed.token_counters(outcome).resyncs, 0);
+        assert_eq!(feed.token_counters(outcome).problem_total(), 0);
+    }
+    assert_eq!(feed.counters().duplicates, 0);
+}
+
+#[test]
+fn deltas_alone_rebuild_the_closing_snapshot() {
+    let file = fixture("ws_market_price_change_crossing_burst.json");
+    let frames = elements(&file);
+    let mut market = Market::new(UP, DOWN, 1_000).unwrap();
+    let mut feed = FeedState::new();
+    for frame in &frames[..50] {
+        feed.apply_frame(&mut market, frame).unwrap();
+    }
+    let mut closing = Market::new(UP, DOWN, 1_000).unwrap();
+    FeedState::new().apply_frame(&mut closing, frames[50]).unwrap();
+    for side in [BookSide::Bid, BookSide::Ask] {
+        assert_eq!(levels(market.book(Outcome::Up), side), levels(closing.book(Outcome::Up), side));
+    }
+    // Down never had a snapshot in the capture: its first delta asks for one, the rest wait.
+    let down = feed.token_counters(Outcome::Down);
+    assert_eq!(down.problems[Problem::NoSnapshot.index()], 1);
+    assert_eq!(down.ignored_deltas, 48);
+    assert_eq!(feed.token_counters(Outcome::Up).problem_total(), 0);
+}
+
+#[test]
+fn the_whole_capture_as_one_frame_gives_the_same_book() {
+    let file = fixture("ws_market_price_change_crossing_burst.json");
+    let mut market = Market::new(UP, "other", 1_000).unwrap();
+    let mut feed = FeedState::new();
+    feed.apply_frame(&mut market, &file).unwrap();
+    let summary = feed.end_batch(&mut market);
+    assert!(summary.problems.is_empty());
+    assert_eq!(feed.counters().events, 51);
+    assert_eq!(feed.token_counters(Outcome::Up).events, 51);
+    assert_eq!(market.book(Outcome::Up).level_count(BookSide::Bid), 23);
+    assert_eq!(market.book(Outcome::Up).level_count(BookSide::Ask), 23);
+}
+
+#[test]
+fn a_cross_that_outlives_its_burst_sends_the_token_to_resync() {
+    let (mut market, mut feed) = live_market();
+    let frame = price_change(2, &[change(UP, "BUY", "0.51", "10", "0.51", "0.51")]);
+    let summary = feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    assert!(summary.problems.is_empty(), "the check waits for the burst to end");
+    let summary = feed.end_batch(&mut market);
+    assert_eq!(summary.problems, vec![(Some(Outcome::Up), Problem::Crossed)]);
+    assert_eq!(summary.needs_resync, 0b01);
+    assert_eq!(summary.changed, 0b01, "the distrusted book is emptied");
+    assert_eq!(market.book(Outcome::Up).best_bid(), None);
+    assert_eq!(market.book(Outcome::Down).best_bid(), Some(p("0.49")), "Down is untouched");
+}
+
+#[test]
+fn a_best_price_mismatch_is_found_when_the_next_timestamp_arrives() {
+    let (mut market, mut feed) = live_market();
+    let first = price_change(2, &[change(UP, "BUY", "0.50", "10", "0.50", "0.52")]);
+    assert!(feed.apply_frame(&mut market, first.as_bytes()).unwrap().problems.is_empty());
+    let next = price_change(3, &[change(DOWN, "SELL", "0.55", "10", "0.49", "0.51")]);
+    let summary = feed.apply_frame(&mut market, next.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(Some(Outcome::Up), Problem::BestMismatch)]);
+    assert_eq!(feed.token_counters(Outcome::Up).problems[Problem::BestMismatch.index()], 1);
+    let summary = feed.end_batch(&mut market);
+    assert!(summary.problems.is_empty(), "Down's update agreed with its book");
+}
+
+#[test]
+fn a_token_in_resync_ignores_deltas_until_a_snapshot() {
+    let (mut market, mut feed) = live_market();
+    let bad = price_change(2, &[change(UP, "BUY", "0.5x", "10", "0.5", "0.51"), change(DOWN, "SELL", "0.50", "5", "0.49", "0.50")]);
+    let summary = feed.apply_frame(&mut market, bad.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(Some(Outcome::Up), Problem::BadNumber)]);
+    assert_eq!(market.book(Outcome::Down).best_ask(), Some(p("0.50")));
+    let later = price_change(3, &[change(UP, "BUY", "0.40", "10", "0.40", "0.51")]);
+    let summary = feed.apply_frame(&mut market, later.as_bytes()).unwrap();
+    assert!(summary.problems.is_empty());
+    assert_eq!(summary.needs_resync, 0b01);
+    assert_eq!(feed.token_counters(Outcome::Up).ignored_deltas, 1);
+    let snapshot = book_frame(UP, 4, &level("0.45", "1"), &level("0.55", "1"));
+    let summary = feed.apply_frame(&mut market, snapshot.as_bytes()).unwrap();
+    assert_eq!(summary.needs_resync, 0);
+    assert_eq!(market.book(Outcome::Up).best_bid(), Some(p("0.45")));
+    assert_eq!(feed.token_counters(Outcome::Up).resyncs, 1);
+}
+
+#[test]
+fn a_tick_size_change_drops_the_book_until_a_snapshot() {
+    let (mut market, mut feed) = live_market();
+    let frame = format!(r#"{{"event_type":"tick_size_change","asset_id":"{UP}","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"5"}}"#);
+    let summary = feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    assert!(summary.problems.is_empty());
+    assert_eq!(summary.needs_resync, 0b01);
+    assert!(!market.book(Outcome::Up).has_snapshot());
+    assert_eq!(market.book(Outcome::Up).tick_micros(), 1_000);
+    let delta = price_change(6, &[change(UP, "BUY", "0.971", "10", "0.971", "0.98")]);
+    feed.apply_frame(&mut market, delta.as_bytes()).unwrap();
+    assert_eq!(market.book(Outcome::Up).best_bid(), None);
+    assert_eq!(feed.token_counters(Outcome::Up).tick_changes, 1);
+}
+
+#[test]
+fn duplicate_frames_are_dropped_but_same_timestamp_bursts_are_not() {
+    let (mut market, mut feed) = live_market();
+    let a = price_change(2, &[change(UP, "BUY", "0.50", "10", "0.50", "0.51")]);
+    let b = price_change(2, &[change(UP, "BUY", "0.50", "0", "0.49", "0.51")]);
+    feed.apply_frame(&mut market, a.as_bytes()).unwrap();
+    feed.apply_frame(&mut market, b.as_bytes()).unwrap();
+    feed.apply_frame(&mut market, a.as_bytes()).unwrap();
+    assert_eq!(feed.counters().duplicates, 1);
+    assert_eq!(market.book(Outcome::Up).best_bid(), Some(p("0.49")));
+    assert!(feed.end_batch(&mut market).problems.is_empty());
+}
+
+#[test]
+fn trades_resolution_quotes_and_unknown_events_are_reported() {
+    let (mut market, mut feed) = live_market();
+    let frame = format!(
+        r#"[{{"event_type":"last_trade_price","asset_id":"{DOWN}","price":"0.51","size":"25.5","side":"SELL","fee_rate_bps":"0","timestamp":"9"}},
+            {{"event_type":"best_bid_ask","asset_id":"{UP}","best_bid":"0.49","best_ask":"0.51","spread":"0.02","timestamp":"9"}},
+            {{"event_type":"market_resolved","winning_asset_id":"{UP}","winning_outcome":"Up","timestamp":"10"}},
+            {{"event_type":"something_new","asset_id":"{UP}","extra":[1,{{"deep":null}}]}},
+            {{"event_type":"last_trade_price","asset_id":"999","price":"0.5","size":"1","side":"BUY"}}]"#
+    );
+    let summary = feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    assert_eq!(summary.trades, vec![Trade { outcome: Outcome::Down, price: p("0.51"), size: s("25.5"), side: TradeSide::Sell }]);
+    assert_eq!(summary.quotes, vec![(Outcome::Up, Expect::At(p("0.49")), Expect::At(p("0.51")))]);
+    assert_eq!(summary.resolved, Some(Outcome::Up));
+    assert_eq!(summary.changed, 0);
+    assert_eq!(feed.counters().unknown_events, 1);
+    assert_eq!(feed.counters().foreign_events, 1);
+}
+
+#[test]
+fn rest_resync_replays_only_updates_newer_than_the_snapshot() {
+    let (mut market, mut feed) = live_market();
+    feed.begin_resync(&mut market, Outcome::Up);
+    assert_eq!(market.book(Outcome::Up).best_bid(), None);
+    let old = price_change(100, &[change(UP, "BUY", "0.40", "7", "0.50", "0.51")]);
+    let new = price_change(300, &[change(UP, "BUY", "0.505", "9", "0.505", "0.51")]);
+    feed.apply_frame(&mut market, old.as_bytes()).unwrap();
+    feed.apply_frame(&mut market, new.as_bytes()).unwrap();
+    assert_eq!(feed.token_counters(Outcome::Up).buffered_deltas, 2);
+    let body = fixture("clob_book_response.json");
+    let body = String::from_utf8(body).unwrap().replace("12345678901234567890", UP).replace("1703875200000", "200");
+    let summary = feed.apply_rest_book(&mut market, Outcome::Up, body.as_bytes()).unwrap();
+    assert!(summary.problems.is_empty());
+    assert_eq!(summary.needs_resync, 0);
+    let book = market.book(Outcome::Up);
+    assert_eq!(book.best_bid(), Some(p("0.505")));
+    assert_eq!(book.size_at(BookSide::Bid, p("0.40")), Size::ZERO, "older than the snapshot");
+    assert_eq!(book.best_ask(), Some(p("0.51")));
+    assert_eq!(book.size_at(BookSide::Bid, p("0.48")), s("100"));
+    assert!(feed.end_batch(&mut market).problems.is_empty());
+    let wrong = feed.apply_rest_book(&mut market, Outcome::Down, body.as_bytes()).unwrap_err();
+    assert_eq!(wrong, RestBookError::WrongToken { outcome: Outcome::Down });
+}
+
+#[test]
+fn unreadable_frames_are_errors_that_change_nothing() {
+    let (mut market, mut feed) = live_market();
+    let before = levels(market.book(Outcome::Up), BookSide::Bid);
+    let valid = price_change(2, &[change(UP, "BUY", "0.30", "10", "0.49", "0.51")]);
+    let truncated = format!("[{valid},{}", &valid[..40]);
+    let deep = "[".repeat(100_000);
+    let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    let cases: Vec<&[u8]> = vec![b"", b"PONG", b"\xff\xfe\x00garbage", truncated.as_bytes(), deep.as_bytes(), huge.as_bytes(), b"[1, 2]", b"\"text\"", b"{} {}", b"{\"a\":1,}"];
+    for case in cases {
+        assert!(feed.apply_frame(&mut market, case).is_err(), "{:?}", String::from_utf8_lossy(&case[..case.len().min(20)]));
+    }
+    assert_eq!(levels(market.book(Outcome::Up), BookSide::Bid), before);
+    assert_eq!(feed.counters().frame_errors, 10);
+}
+
+#[test]
+fn wrong_types_in_known_fields_are_problems_for_that_token_only() {
+    let (mut market, mut feed) = live_market();
+    let frame = format!(
+        r#"{{"event_type":"price_change","timestamp":"2","price_changes":[{{"asset_id":"{UP}","price":0.5,"size":"1","side":"BUY"}},{{"asset_id":"{DOWN}","price":"0.50","size":"1","side":"SELL"}}]}}"#
+    );
+    let summary = feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(Some(Outcome::Up), Problem::BadField)]);
+    assert_eq!(market.book(Outcome::Down).best_ask(), Some(p("0.50")));
+    let no_asset = r#"{"event_type":"book","bids":[],"asks":[],"timestamp":"3"}"#;
+    let summary = feed.apply_frame(&mut market, no_asset.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(None, Problem::MissingAsset)]);
+    let levels_not_array = format!(r#"{{"event_type":"book","asset_id":"{DOWN}","bids":{{}},"asks":[],"timestamp":"4"}}"#);
+    let summary = feed.apply_frame(&mut market, levels_not_array.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(Some(Outcome::Down), Problem::BadField)]);
+}
+
+#[test]
+fn fixtures_parse_to_the_books_they_describe() {
+    let token = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    let mut market = Market::new(token, "52114319501245915516055106046884209969926127482827954674443846427813813222426", 10_000).unwrap();
+    let mut feed = FeedState::new();
+    feed.apply_frame(&mut market, &fixture("ws_book_snapshot.json")).unwrap();
+    let book = market.book(Outcome::Up);
+    assert_eq!(levels(book, BookSide::Bid), vec![(p("0.50"), s("200")), (p("0.49"), s("350")), (p("0.48"), s("500"))]);
+    assert_eq!(levels(book, BookSide::Ask), vec![(p("0.51"), s("150")), (p("0.52"), s("250")), (p("0.53"), s("400"))]);
+    let summary = feed.apply_frame(&mut market, &fixture("ws_market_price_change_msg.json")).unwrap();
+    assert!(summary.problems.is_empty());
+    assert_eq!(market.book(Outcome::Up).best(BookSide::Bid), Some((p("0.51"), s("150"))));
+    // The hand-written delta bids at the snapshot's best ask without removing it: once the
+    // batch ends that cross is a fault.
+    assert_eq!(feed.end_batch(&mut market).problems, vec![(Some(Outcome::Up), Problem::Crossed)]);
+}

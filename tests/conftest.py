@@ -1,0 +1,101 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# ---- redis_server: a real, throwaway redis-server on a free port ---------------------------
+
+REDIS_START_TIMEOUT_S = 10.0
+RedisLauncher = Callable[..., str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_redis(port: int, proc: subprocess.Popen[bytes], tls: bool) -> bool:
+    """True once the server answers PING (or NOAUTH: it is up, and wants the password)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # readiness only; the tests verify the certificate
+    deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as raw:
+                conn = context.wrap_socket(raw) if tls else raw
+                conn.sendall(b"PING\r\n")
+                reply = conn.recv(64)
+                if reply.startswith((b"+PONG", b"-NOAUTH")):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def redis_launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisLauncher]:
+    """Start redis-servers on free ports (no persistence); returns `launch(password, tls)`.
+
+    Skips when `redis-server` is missing, except under CI (`CI` set), where it must exist:
+    `make dev` installs it.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed; `make dev` (system-deps) installs it")
+        pytest.skip("redis-server is not installed (`make dev` installs it)")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def launch(password: str | None = None, tls: tuple[Path, Path] | None = None) -> str:
+        """A server's URL; with `tls=(cert, key)` it listens for TLS only (`rediss://`)."""
+        for _ in range(5):  # a free port can be taken between probing and binding it
+            port = _free_port()
+            workdir: Path = tmp_path_factory.mktemp(f"redis-{port}")
+            args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning",
+                    "--logfile", str(workdir / "redis.log")]
+            if tls is None:
+                args += ["--port", str(port)]
+            else:
+                args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls[0]),
+                         "--tls-key-file", str(tls[1]), "--tls-auth-clients", "no"]
+            if password is not None:
+                args += ["--requirepass", password]
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if _wait_for_redis(port, proc, tls is not None):
+                procs.append(proc)
+                auth = f":{password}@" if password is not None else ""
+                scheme = "redis" if tls is None else "rediss"
+                return f"{scheme}://{auth}127.0.0.1:{port}/0"
+            proc.kill()
+            proc.wait()
+        raise RuntimeError(f"redis-server would not start; see the logs under {workdir.parent}")
+
+    yield launch
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_server(redis_launcher: RedisLauncher) -> str:
+    """The URL (`redis://127.0.0.1:PORT/0`) of one redis-server shared by the session."""
+    return redis_launcher()

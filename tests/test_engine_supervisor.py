@@ -1,0 +1,179 @@
+"""The supervisor: rollover, settlement, the control channel, stop, and `gabagool run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import trio
+from gabagool.cli import main
+from gabagool.engine.clock import NS
+from gabagool.engine.supervisor import Engine
+from gabagool.venues.paper import PaperExchange
+from gabagool.venues.sim_feed import ListWindowFeed, SimMarketData
+from test_engine_scenarios import (
+    START,
+    Recorder,
+    books,
+    header,
+    resolved,
+    settings,
+    stamped,
+    trade,
+)
+
+
+class ScriptedMarketData:
+    """The same scripted book for every window: an Up dip, then nothing new."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, int, float]] = []
+
+    def window(self, asset: str, start: int) -> ListWindowFeed:
+        self.opened.append((asset, start, trio.current_time()))
+        h = header()
+        h = type(h)(
+            **{
+                **{f: getattr(h, f) for f in h.__struct_fields__},
+                "start": start,
+                "end": start + 900,
+                "asset": asset,
+                "slug": f"{asset}-updown-15m-{start}",
+                "condition_id": f"0x{asset}{start}",
+            }
+        )
+        t0 = start * NS
+        frames = [(t0 + NS, books("0.39", "0.41")), (t0 + 10 * NS, trade("up", "0.39"))]
+        frames += [(t0 + s * NS, books("0.39", "0.41")) for s in range(20, 890, 5)]
+        frames += [(t0 + 899 * NS, resolved("up"))]
+        return ListWindowFeed(h, stamped(frames))
+
+
+def engine_for(data, **env: str) -> tuple[Engine, PaperExchange, Recorder]:  # type: ignore[no-untyped-def]
+    exchange, events = PaperExchange(), Recorder()
+    engine = Engine(
+        settings(**env), exchange=exchange, market_data=data, events=events, first_start=START
+    )
+    return engine, exchange, events
+
+
+async def test_rollover_opens_the_next_window_before_the_current_ends(autojump_clock) -> None:
+    data = ScriptedMarketData()
+    engine, exchange, events = engine_for(data, engine_assets="btc,eth", engine_duration="1000")
+    with trio.fail_after(5000):
+        await engine.run()
+    opened = sorted((start, asset) for asset, start, _ in data.opened)
+    assert opened == [(START, "btc"), (START, "eth"), (START + 900, "btc"), (START + 900, "eth")]
+    end_of_first = engine.clock.trio_time((START + 900) * NS)  # type: ignore[union-attr]
+    assert all(t < end_of_first for _, start, t in data.opened if start == START + 900)
+    first = engine.windows[:2]
+    assert all(w.winner == "up" and w.settlement_pnl is not None for w in first)
+    assert len(events.settled) == 2
+    assert engine.stopped_by == "duration"
+    assert exchange.open_orders() == []
+
+
+async def test_halt_cancels_everything_and_resume_trades_again(autojump_clock) -> None:
+    engine, exchange, events = engine_for(ScriptedMarketData(), engine_assets="btc")
+
+    async def drive() -> None:
+        await engine.clock.sleep_until((START + 5) * NS)  # type: ignore[union-attr]
+        assert exchange.open_orders()
+        await engine.control.send("halt")
+        await trio.sleep(0.5)
+        assert exchange.open_orders() == [] and engine.portfolio.halted
+        await trio.sleep(5)
+        assert exchange.open_orders() == []
+        await engine.control.send("resume")
+        await trio.sleep(6)
+        assert not engine.portfolio.halted and exchange.open_orders()
+        await engine.control.send("stop")
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            nursery.start_soon(drive)
+    assert engine.stopped_by == "stop"
+    assert exchange.open_orders() == []
+    assert ("halt", "manual halt") in events.risk
+
+
+async def test_panic_halts_and_flattens_every_window(autojump_clock) -> None:
+    engine, exchange, events = engine_for(ScriptedMarketData(), engine_assets="btc,eth")
+
+    async def drive() -> None:
+        await engine.clock.sleep_until((START + 15) * NS)  # type: ignore[union-attr]
+        assert all(w.position.delta > 0 for w in engine.open_windows())
+        await engine.control.send("panic")
+        await trio.sleep(1)
+        assert all(w.position.delta == 0 for w in engine.open_windows())
+        await trio.sleep(30)
+        assert exchange.open_orders() == []
+        engine.stop("test")
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            nursery.start_soon(drive)
+    assert engine.portfolio.halt_reason == "panic"
+    assert [a for a, _ in events.risk].count("liquidate") == 2
+
+
+async def test_simulated_windows_settle_with_the_simulators_outcome(autojump_clock) -> None:
+    data = SimMarketData(seed=7)
+    engine, exchange, events = engine_for(data, engine_assets="btc", engine_duration="960")
+    with trio.fail_after(5000):
+        await engine.run()
+    first = engine.windows[0]
+    assert first.frames > 100
+    assert first.winner == first.feed.fallback_outcome()  # type: ignore[attr-defined]
+    assert first.resolved == first.winner
+    assert exchange.open_orders() == []
+
+
+def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "summary.json"
+    code = main(
+        [
+            "run",
+            "--assets",
+            "btc",
+            "--speed",
+            "100000",
+            "--duration",
+            "1000",
+            "--summary-json",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+            "--no-view",
+            "--start",
+            str(START),
+            "--seed",
+            "3",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(out.read_text())
+    assert summary["totals"]["windows"] == 2 and summary["totals"]["settled"] == 1
+    first = summary["windows"][0]
+    assert first["status"] == "settled" and first["winner"] in ("up", "down")
+    for key in (
+        "fills",
+        "qty_up",
+        "qty_down",
+        "avg_up",
+        "pair_cost",
+        "delta",
+        "fees",
+        "settlement_pnl",
+    ):
+        assert key in first
+    logs = list((tmp_path / "logs").glob("*.jsonl"))
+    assert logs and all(json.loads(line) for line in logs[0].read_text().splitlines())
+
+
+def test_gabagool_run_refuses_a_venue_it_cannot_run(capsys) -> None:
+    assert main(["run", "--venue", "live", "--no-view"]) == 2
+    assert "not available yet" in capsys.readouterr().err
