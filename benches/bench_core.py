@@ -10,7 +10,7 @@ import timeit
 from decimal import Decimal
 from pathlib import Path
 
-from python_baseline import DecimalBook, scan
+from python_baseline import DecimalBook, scan, scan_maker
 
 from gabagool import _core
 
@@ -92,13 +92,86 @@ def run() -> list[dict]:
         row("snapshot of 50 levels, Decimal+dict", decimal_snapshot_ns, "ns", "", True),
         row("walk asks for 300 shares, Rust", rust["walk_asks_ns"], "ns", "", True),
     ]
-    rows.extend(scan_rows(rust, rng, decimal_update_ns))
+    rows.extend(scan_rows(rust, bids, asks, updates, bids_text, asks_text, updates_text))
     return rows
 
 
-def scan_rows(rust: dict[str, float], rng: random.Random, decimal_update_ns: float) -> list[dict]:
-    """Filled in once the scan exists in the core."""
-    return []
+def mirrored_market(bids: list, asks: list) -> _core.Market:
+    market = _core.Market("1", "2")
+    market.apply_snapshot("up", bids, asks)
+    market.apply_snapshot(
+        "down", [(1_000_000 - p, z) for p, z in asks], [(1_000_000 - p, z) for p, z in bids]
+    )
+    return market
+
+
+def scan_rows(rust: dict[str, float], bids: list, asks: list, updates: list,
+              bids_text: list, asks_text: list, updates_text: list) -> list[dict]:
+    market = mirrored_market(bids, asks)
+    position = _core.Position()
+    position.buy("up", 400_000, 20_000_000, 0)
+    fees = _core.FeeSchedule(72_000, 1, True)
+    maker = _core.StrategyParams()
+    taker = _core.StrategyParams(mode="taker")
+    accumulate, set_level = _core.accumulate, market.set_level
+
+    py_maker_ns = per_call_ns(lambda: accumulate(market, position, maker, fees, 600_000), 20_000)
+    py_taker_ns = per_call_ns(lambda: accumulate(market, position, taker, fees, 600_000), 20_000)
+
+    def update_and_scan(params: _core.StrategyParams) -> float:
+        def body() -> None:
+            for side, price, size in updates:
+                set_level("up", side, price, size)
+                accumulate(market, position, params, fees, 600_000)
+
+        return per_call_ns(body, 5) / len(updates)
+
+    py_update_scan_ns = update_and_scan(maker)
+    py_update_taker_scan_ns = update_and_scan(taker)
+
+    up, down = DecimalBook(), DecimalBook()
+    up.apply_snapshot(bids_text, asks_text)
+    down.apply_snapshot(
+        [(str(1 - Decimal(p)), z) for p, z in asks_text],
+        [(str(1 - Decimal(p)), z) for p, z in bids_text],
+    )
+    qty = {"up": Decimal(20), "down": Decimal(0)}
+    cost = {"up": Decimal(8), "down": Decimal(0)}
+    common = (Decimal("0.98"), Decimal("0.45"), Decimal(10), Decimal(50))
+
+    def decimal_update_and_scan(scanner, last) -> float:
+        def body() -> None:
+            for side, price, size in updates_text:
+                up.set_level(side, price, size)
+                scanner(up, down, qty, cost, *common, last)
+
+        return per_call_ns(body, 2) / len(updates_text)
+
+    decimal_update_scan_ns = decimal_update_and_scan(scan_maker, Decimal("0.01"))
+    decimal_update_taker_scan_ns = decimal_update_and_scan(scan, Decimal("0.072"))
+    speedup = decimal_update_scan_ns / py_update_scan_ns
+    taker_speedup = decimal_update_taker_scan_ns / py_update_taker_scan_ns
+    return [
+        row("scan (accumulate), maker, Rust", rust["maker_scan_ns"], "ns", "<= 300",
+            rust["maker_scan_ns"] <= 300),
+        row("scan (accumulate), taker, Rust", rust["taker_scan_ns"], "ns", "<= 300",
+            rust["taker_scan_ns"] <= 300),
+        row("equalize, Rust", rust["equalize_ns"], "ns", "", True),
+        row("level update + scan, Rust", rust["update_and_scan_ns"], "ns", "", True),
+        row("scan, maker, from Python", py_maker_ns, "ns", "", True),
+        row("scan, taker, from Python", py_taker_ns, "ns", "", True),
+        row("level update + scan, maker, from Python", py_update_scan_ns, "ns", "<= 1500",
+            py_update_scan_ns <= 1500),
+        row("level update + scan, maker, Decimal+dict", decimal_update_scan_ns, "ns", "", True),
+        row("update + scan speed-up vs Decimal+dict, maker", speedup, "x", ">= 30",
+            speedup >= 30),
+        row("level update + scan, taker, from Python", py_update_taker_scan_ns, "ns", "<= 1500",
+            py_update_taker_scan_ns <= 1500),
+        row("level update + scan, taker, Decimal+dict", decimal_update_taker_scan_ns, "ns", "",
+            True),
+        row("update + scan speed-up vs Decimal+dict, taker", taker_speedup, "x", ">= 30",
+            taker_speedup >= 30),
+    ]
 
 
 if __name__ == "__main__":

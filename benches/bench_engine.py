@@ -20,7 +20,7 @@ from gabagool.sim import DEFAULT_START, WindowSimulator
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed
 
-WINDOWS = 3
+WINDOWS = 4
 SEED = 11
 
 
@@ -46,6 +46,9 @@ def run_once(data: PregeneratedMarketData, windows: int) -> tuple[float, Engine,
         environ={
             "GABAGOOL_ENGINE_ASSETS": "btc",
             "GABAGOOL_ENGINE_DURATION": str(900 * windows + 1),
+            # at the default 2% (exit fee included) the stop-loss ends trading in a window at
+            # its first lone leg; a loose stop keeps the engine busy for the whole window
+            "GABAGOOL_RISK_STOP_LOSS_PCT": "50",
         },
         dotenv=None,
     )

@@ -2,7 +2,11 @@
 //! Run through `benches/bench_core.py` (`make bench`), which adds the Python-side numbers.
 
 use gabagool_core::book::{Book, BookSide};
+use gabagool_core::fees::FeeSchedule;
 use gabagool_core::fixed::{Price, Size};
+use gabagool_core::market::{Market, Outcome};
+use gabagool_core::position::Position;
+use gabagool_core::scan::{accumulate, equalize, AccumulateFlags, EqualizeFlags, Mode, StrategyParams};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
@@ -125,7 +129,39 @@ fn main() {
         }
     });
 
+    // The scan on a mirrored market with one leg held, so the pairing rule is evaluated.
+    let mut market = Market::new("1", "2", 10_000).unwrap();
+    let mirror = |levels: &Levels| -> Levels { levels.iter().map(|&(p, s)| (p.complement(), s)).collect() };
+    market.book_mut(Outcome::Up).apply_snapshot(&bids, &asks).unwrap();
+    market.book_mut(Outcome::Down).apply_snapshot(&mirror(&asks), &mirror(&bids)).unwrap();
+    let mut position = Position::new();
+    position.buy(Outcome::Up, 400_000, 20_000_000, 0).unwrap();
+    let fees = FeeSchedule::new(72_000, 1, true).unwrap();
+    let maker = StrategyParams::default();
+    let taker = StrategyParams { mode: Mode::Taker, ..StrategyParams::default() };
+    const SCANS: usize = 1_000_000;
+    let mut scan_ns = |params: &StrategyParams| {
+        time_per_op(5, SCANS, || {
+            for _ in 0..SCANS {
+                black_box(accumulate(&market, &position, params, &fees, black_box(600_000), AccumulateFlags::default()));
+            }
+        })
+    };
+    let maker_scan_ns = scan_ns(&maker);
+    let taker_scan_ns = scan_ns(&taker);
+    let equalize_ns = time_per_op(5, SCANS, || {
+        for _ in 0..SCANS {
+            black_box(equalize(&market, &position, &maker, &fees, black_box(600_000), EqualizeFlags::default()));
+        }
+    });
+    let update_and_scan_ns = time_per_op(5, UPDATES, || {
+        for &(side, p, s) in &updates {
+            market.book_mut(Outcome::Up).set_level(side, p, s).unwrap();
+            black_box(accumulate(&market, &position, &maker, &fees, 600_000, AccumulateFlags::default()));
+        }
+    });
+
     println!(
-        "{{\"level_update_ns\": {level_update_ns:.2}, \"btree_level_update_ns\": {tree_update_ns:.2}, \"snapshot_50_levels_ns\": {snapshot_ns:.1}, \"walk_asks_ns\": {walk_ns:.1}}}"
+        "{{\"maker_scan_ns\": {maker_scan_ns:.1}, \"taker_scan_ns\": {taker_scan_ns:.1}, \"equalize_ns\": {equalize_ns:.1}, \"update_and_scan_ns\": {update_and_scan_ns:.1}, \"level_update_ns\": {level_update_ns:.2}, \"btree_level_update_ns\": {tree_update_ns:.2}, \"snapshot_50_levels_ns\": {snapshot_ns:.1}, \"walk_asks_ns\": {walk_ns:.1}}}"
     );
 }

@@ -43,6 +43,38 @@ def taker_fee(price: Decimal, size: Decimal, rate: Decimal) -> Decimal:
     return (size * rate * price * (ONE - price)).quantize(Decimal("0.00001"), rounding="ROUND_FLOOR")
 
 
+def scan_maker(
+    up: DecimalBook,
+    down: DecimalBook,
+    qty: dict[str, Decimal],
+    cost: dict[str, Decimal],
+    target: Decimal,
+    entry_max: Decimal,
+    trade_size: Decimal,
+    max_delta: Decimal,
+    tick: Decimal,
+) -> list[tuple[str, Decimal, Decimal]]:
+    """The accumulator's maker decision: the post-only bid each side may rest, in closed form."""
+    intents = []
+    books = {"up": up, "down": down}
+    for side, other in (("up", "down"), ("down", "up")):
+        book = books[side]
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            continue
+        bound = target - cost[other] / qty[other] if qty[other] > 0 else entry_max
+        price = min((bound / tick).to_integral_value(rounding="ROUND_FLOOR") * tick,
+                    bid + tick, ask - tick)
+        delta = qty[side] + trade_size - qty[other]
+        other_ask = books[other].best_ask()
+        liquid = other_ask is not None and books[other].depth_within(
+            other_ask + Decimal("0.02")
+        ) >= 3 * trade_size
+        if price > 0 and abs(delta) <= max_delta and liquid:
+            intents.append((side, price, trade_size))
+    return intents
+
+
 def scan(
     up: DecimalBook,
     down: DecimalBook,

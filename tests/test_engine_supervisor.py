@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import trio
@@ -140,7 +144,7 @@ def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) 
             "--assets",
             "btc",
             "--speed",
-            "100000",
+            "1000",
             "--duration",
             "1000",
             "--summary-json",
@@ -177,3 +181,49 @@ def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) 
 def test_gabagool_run_refuses_a_venue_it_cannot_run(capsys) -> None:
     assert main(["run", "--venue", "live", "--no-view"]) == 2
     assert "not available yet" in capsys.readouterr().err
+
+
+def test_sigterm_cancels_every_order_writes_the_summary_and_exits_0(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gabagool",
+            "run",
+            "--speed",
+            "20",
+            "--no-view",
+            "--summary-json",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+            "--start",
+            str(START),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        logs = tmp_path / "logs"
+        # wait until the engine has placed an order, then stop it
+        while time.monotonic() < deadline:
+            files = list(logs.glob("*.jsonl")) if logs.exists() else []
+            if files and '"event":"order"' in files[0].read_text():
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    summary = json.loads(out.read_text())
+    assert summary["totals"]["windows"] == 2
+    lines = [json.loads(line) for line in next(logs.glob("*.jsonl")).read_text().splitlines()]
+    placed = {e["order_id"] for e in lines if e.get("event") == "order" and e.get("resting")}
+    gone = {e["order_id"] for e in lines if e.get("event") == "cancel"}
+    filled = {e["order_id"] for e in lines if e.get("event") == "fill"}
+    assert placed and placed <= gone | filled  # nothing left resting

@@ -19,89 +19,92 @@ if TYPE_CHECKING:
     from gabagool.engine.window import Window
 
 
-def _price(level: tuple[int, int] | None) -> str:
-    return "-" if level is None else f"{level[0] / 1_000_000:.3f}"  # display only
+def _cents(level: tuple[int, int] | None) -> str:
+    if level is None:
+        return "-"
+    whole, rest = divmod(level[0], 10_000)
+    return f"{whole}" if not rest else f"{whole}.{rest:04d}".rstrip("0")
 
 
-def _money(value: Fraction | None, places: int = 4) -> str:
+def _book(window: Window, outcome: str) -> str:
+    m = window.market
+    return f"{_cents(m.best_bid(outcome))}/{_cents(m.best_ask(outcome))}"
+
+
+def _money(value: Fraction | None, places: int = 2) -> str:
     return "-" if value is None else (decimal(value, places) or "-")
+
+
+def _qty(micros: int) -> str:
+    return str(micros // 1_000_000) if micros % 1_000_000 == 0 else shares(micros)
 
 
 def _state(window: Window) -> str:
     reason = window.blocked()
     if reason:
-        return reason
+        return reason[:20]
     return f"{len(window.orders.resting())} resting"
 
 
+def _label(window: Window) -> str:
+    start = window.header.start
+    return f"{window.asset} {start // 3600 % 24:02d}:{start // 60 % 60:02d}"
+
+
 def render(engine: Engine) -> Group:
-    table = Table(title="gabagool (paper)", expand=True)
+    """Fits 80 columns: books in cents (bid/ask), quantities in shares, money in dollars."""
+    table = Table(title="gabagool: paper trading on simulated markets", expand=True)
     for column in (
         "window",
         "T-",
-        "up bid/ask",
-        "down bid/ask",
-        "qty up",
-        "qty down",
-        "pair cost",
+        "up ¢",
+        "down ¢",
+        "qty up/dn",
+        "pair",
         "delta",
         "locked $",
-        "fees $",
         "state",
     ):
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
     for window in engine.open_windows():
-        m, p = window.market, window.position
+        p = window.position
         seconds = max(0, window.ms_to_end() // 1000)
         table.add_row(
-            window.slug,
+            _label(window),
             f"{seconds // 60}:{seconds % 60:02d}",
-            f"{_price(m.best_bid('up'))}/{_price(m.best_ask('up'))}",
-            f"{_price(m.best_bid('down'))}/{_price(m.best_ask('down'))}",
-            shares(p.qty_up),
-            shares(p.qty_down),
-            _money(p.pair_cost),
-            shares(p.delta),
+            _book(window, "up"),
+            _book(window, "down"),
+            f"{_qty(p.qty_up)}/{_qty(p.qty_down)}",
+            _money(p.pair_cost, 3),
+            _qty(p.delta),
             _money(p.locked_profit),
-            _money(Fraction(p.fees_paid, 1_000_000)),
             _state(window),
         )
     settled = [w for w in engine.windows if w.settlement_pnl is not None]
     total = sum(w.settlement_pnl or 0 for w in settled)
     footer = Text(
-        f"settled windows: {len(settled)}   settlement PnL: {format_picos(total, 4)} $   "
-        f"halt: {engine.portfolio.halt_reason or 'no'}   (Ctrl-C: cancel all and exit)"
+        f"settled: {len(settled)}  PnL: {format_picos(total, 2)} $  "
+        f"halt: {engine.portfolio.halt_reason or 'no'}  Ctrl-C: cancel all, summary, exit"
     )
     return Group(table, footer)
 
 
 def summary_table(summary: Summary) -> Table:
-    table = Table(title="summary", expand=True)
-    for column in (
-        "window",
-        "status",
-        "fills",
-        "qty up",
-        "qty down",
-        "pair cost",
-        "delta",
-        "fees $",
-        "winner",
-        "PnL $",
-    ):
-        table.add_column(column, no_wrap=True)
+    table = Table(title="summary (dollars, shares)", expand=True)
+    for column in ("window", "status", "fills", "up/down", "pair", "delta", "fees", "won", "PnL"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
     for r in summary.windows:
+        label = f"{r.asset} {r.start // 3600 % 24:02d}:{r.start // 60 % 60:02d}"
         table.add_row(
-            r.slug,
+            label,
             r.status,
             str(r.fills),
-            r.qty_up,
-            r.qty_down,
-            r.pair_cost or "-",
-            r.delta,
-            r.fees,
+            f"{_short(r.qty_up)}/{_short(r.qty_down)}",
+            _short(r.pair_cost, 3),
+            _short(r.delta),
+            _short(r.fees, 2),
             r.winner or "-",
-            r.settlement_pnl or f"({r.mark_pnl})",
+            _short(r.settlement_pnl, 2) if r.settlement_pnl else f"({_short(r.mark_pnl, 2)})",
         )
     t = summary.totals
     table.add_row(
@@ -111,12 +114,19 @@ def summary_table(summary: Summary) -> Table:
         "",
         "",
         "",
+        _short(t.fees, 2),
         "",
-        t.fees,
-        "",
-        t.settlement_pnl,
+        _short(t.settlement_pnl, 2),
     )
     return table
+
+
+def _short(text: str | None, places: int = 0) -> str:
+    """A decimal string cut to `places` decimals (display only; the JSON keeps them all)."""
+    if text is None:
+        return "-"
+    whole, _, frac = text.partition(".")
+    return whole if places == 0 else f"{whole}.{(frac + '0' * places)[:places]}"
 
 
 async def run_view(engine: Engine, console: Console, *, refresh_seconds: float) -> None:

@@ -24,6 +24,7 @@ from gabagool.engine.portfolio import Portfolio
 from gabagool.venues.base import Exchange, MarketSpec, WindowFeed
 
 MICROS = 1_000_000
+MAX_DUE_RUN = 64  # frames applied back to back before the feed yields to the other tasks
 IDLE_RESCAN = 1.0  # seconds: the accumulator rescans without frames (cutoffs move with time)
 
 
@@ -182,8 +183,8 @@ class Window:
                     ("equalizer", self._equalizer),
                     ("risk", self._risk),
                 ):
-                    nursery.start_soon(self._supervise, name, task)
-                nursery.start_soon(self._ticker)
+                    nursery.start_soon(self._supervise, name, task, name=f"{self.slug}:{name}")
+                nursery.start_soon(self._ticker, name=f"{self.slug}:ticker")
                 await self.clock.sleep_until(self.end_ns)
                 self.ended = True
                 await self.orders.cancel_all("window end")
@@ -222,16 +223,24 @@ class Window:
     async def _feed(self) -> None:
         market, probe = self.market, self.probe
         pending = False  # frames applied since the last `end_batch`
+        due_run = 0  # frames applied back to back without yielding
         async for t_ns, frame in self._frames:
-            if pending and t_ns > self.clock.now_ns():
-                # nothing more is due now: the received batch ends, and with it any burst
-                # whose best_bid/best_ask promises are checked against the books
-                pending = False
-                self._absorb(market.end_batch())
-            # recorded and simulated frames are paced by their market time; live ones are due
-            await self.clock.sleep_until(t_ns)
-            if probe is not None:
-                self._frame_arrival_ns = time.perf_counter_ns()
+            if t_ns > self.clock.now_ns():
+                if pending:
+                    # nothing more is due now: the received batch ends, and with it any
+                    # burst whose best_bid/best_ask promises are checked against the books
+                    pending = False
+                    self._absorb(market.end_batch())
+                # recorded and simulated frames are paced by their market time
+                await self.clock.sleep_until(t_ns)
+                due_run = 0
+            elif due_run >= MAX_DUE_RUN:
+                await trio.lowlevel.checkpoint()  # a backlog must not starve the other tasks
+                due_run = 0
+            # frames due together (a burst) are applied in one step, so the accumulator
+            # wakes once, after all of them
+            due_run += 1
+            arrived = time.perf_counter_ns() if probe is not None else 0
             self.last_frame_at = trio.current_time()
             if self.feed_stale:
                 self.feed_stale = False
@@ -241,11 +250,13 @@ class Window:
                 continue  # keep-alive: a quiet market is not a dead link
             self.frames += 1
             pending = True
-            self._absorb(market.apply_frame(frame))
+            if self._absorb(market.apply_frame(frame)) and arrived and not self._frame_arrival_ns:
+                self._frame_arrival_ns = arrived  # the first frame not yet scanned
         if pending:
             self._absorb(market.end_batch())
 
-    def _absorb(self, summary: _core.FrameSummary) -> None:
+    def _absorb(self, summary: _core.FrameSummary) -> int:
+        """Act on what a frame (or a batch's end) did; returns its `changed` mask."""
         changed, trades = summary.changed, summary.trades
         if changed or trades:
             self.exchange.observe(self.market_id, changed, trades)
@@ -263,6 +274,7 @@ class Window:
             )
             self.risk_wake.set()
         self._resync_reported = resync
+        return changed
 
     # ---- accumulator -----------------------------------------------------------------
 
@@ -303,7 +315,8 @@ class Window:
             feed_stale=self.feed_stale,
             capital_room=self.portfolio.capital_room(),
         )
-        intents = self.portfolio.within_unhedged_cap(intents, self.position.delta)
+        if intents:
+            intents = self.portfolio.within_unhedged_cap(intents, self.position.delta)
         if self.probe is not None and self._frame_arrival_ns:
             # a scan held back by `min_interval` waited on purpose: not the engine's latency
             if intents and not self._throttled:
@@ -317,6 +330,7 @@ class Window:
         while not self.ended:
             await self.fill_wake.wait_until(trio.current_time() + self.equalizer_interval)
             self.fill_wake.clear()
+            await _after_the_accumulator()
             await self.equalize()
 
     async def equalize(self) -> None:
@@ -367,6 +381,7 @@ class Window:
                 deadline = min(deadline, quote_cutoff_at)
             await self.risk_wake.wait_until(deadline)
             self.risk_wake.clear()
+            await _after_the_accumulator()
             now = trio.current_time()
             if now >= next_check:
                 next_check = now + self.risk_interval
@@ -445,6 +460,12 @@ class Window:
             )
             self.portfolio.record_settlement(self.end_ns, self.settlement_pnl)
         self.events.window_settled(self.market_id, self.slug, winner, self.settlement_pnl or 0)
+
+
+async def _after_the_accumulator() -> None:
+    """Yield once: a fill wakes the accumulator, equalizer and risk together, and Trio runs
+    a batch in no set order; this puts the accumulator's scan of the frame first."""
+    await trio.lowlevel.checkpoint()
 
 
 class _Wake:

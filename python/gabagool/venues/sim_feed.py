@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 
-import trio
-
 from gabagool.sim import WindowSimulator
 from gabagool.venues.base import Outcome, WindowHeader
 
@@ -85,8 +83,7 @@ class ListWindowFeed:
         if self.keepalive:
             frames = with_keepalives(self._frames, self.header.start * NS)
         for item in frames:
-            yield item
-            await trio.lowlevel.checkpoint()
+            yield item  # pacing and yielding are the feed task's: see `Window._feed`
 
     def fallback_outcome(self) -> Outcome | None:
         return self._outcome

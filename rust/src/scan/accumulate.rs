@@ -135,12 +135,14 @@ fn side_buy(
     let holds = move |cost: i128, size: i64| {
         wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
     };
+    // Without a fee the bound is linear: p q_o + c_o <= target q_o (a maker's usual case).
+    let hint = i64::try_from((target as i128 * q_o - c_o).div_euclid(q_o)).ok();
     let book = market.book(side);
     for _ in 0..4 {
         if size < params.min_order_size {
             return None;
         }
-        let intent = order(book, fees, params.mode, side, size, &holds, rule)?;
+        let intent = order(book, fees, params.mode, side, size, &holds, rule, hint)?;
         let worst = max_buy_cost(fees, &intent);
         match room {
             Some(room) if worst > room => size = shrink(intent.size.micros(), room, worst),
@@ -150,6 +152,7 @@ fn side_buy(
     None
 }
 
+#[allow(clippy::too_many_arguments)]
 fn order(
     book: &crate::book::Book,
     fees: &FeeSchedule,
@@ -158,10 +161,11 @@ fn order(
     size: i64,
     holds: Holds<'_>,
     rule: Rule,
+    hint: Option<i64>,
 ) -> Option<Intent> {
     match mode {
         Mode::Maker => {
-            maker_bid(book, fees, size, holds).map(|price| Intent::maker_bid(side, price, sized(size), rule))
+            maker_bid(book, fees, size, holds, hint).map(|price| Intent::maker_bid(side, price, sized(size), rule))
         }
         Mode::Taker => {
             let (limit, offered) = taker_buy(book, fees, size, holds)?;

@@ -63,7 +63,7 @@ pub fn equalize(
             }
         }
     }
-    maker_bid(book, fees, size, &holds)
+    maker_bid(book, fees, size, &holds, None)
         .map(|price| vec![Intent::maker_bid(side, price, sized(size), Rule::EqualizeMaker)])
         .unwrap_or_default()
 }

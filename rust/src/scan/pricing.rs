@@ -25,9 +25,24 @@ pub(crate) fn wide(a: i128, b: i128) -> U256 {
 /// The highest price on `tick`'s grid in [tick, upper] where `ok` holds, searched by bisection
 /// (the bounds rise with the price: p + fee(p)/size has slope 1 + rate(1 - 2p)(...) > 0). The
 /// price returned has been tested, so it always obeys the rule.
-fn highest_price(tick: i64, upper: i64, ok: &dyn Fn(i64) -> bool) -> Option<Price> {
+fn highest_price(tick: i64, upper: i64, hint: Option<i64>, ok: &dyn Fn(i64) -> bool) -> Option<Price> {
     let (mut lo, mut hi) = (1_i64, upper / tick);
-    if hi < 1 || !ok(tick) {
+    if hi < 1 {
+        return None;
+    }
+    // A caller that can solve its bound in closed form passes it: two tests confirm it, and
+    // a wrong hint only costs those two tests before the bisection.
+    if let Some(hint) = hint {
+        let slot = hint.div_euclid(tick);
+        if (1..hi).contains(&slot) && ok(slot * tick) && !ok((slot + 1) * tick) {
+            return Price::from_micros(slot * tick).ok();
+        }
+    }
+    // A loose rule allows the cap itself: one test instead of a bisection.
+    if ok(hi * tick) {
+        return Price::from_micros(hi * tick).ok();
+    }
+    if !ok(tick) {
         return None;
     }
     while lo < hi {
@@ -44,7 +59,13 @@ fn highest_price(tick: i64, upper: i64, ok: &dyn Fn(i64) -> bool) -> Option<Pric
 /// The post-only bid for `size` on `book`: the highest price the rule allows, but never more
 /// than one tick over the best bid (joining when the spread is one tick) and never at or
 /// over the best ask, where it would cross and be rejected.
-pub(crate) fn maker_bid(book: &Book, fees: &FeeSchedule, size: i64, holds: Holds<'_>) -> Option<Price> {
+pub(crate) fn maker_bid(
+    book: &Book,
+    fees: &FeeSchedule,
+    size: i64,
+    holds: Holds<'_>,
+    hint: Option<i64>,
+) -> Option<Price> {
     let tick = book.tick_micros();
     let mut upper = MICROS - tick;
     if let Some(bid) = book.best_bid() {
@@ -54,21 +75,26 @@ pub(crate) fn maker_bid(book: &Book, fees: &FeeSchedule, size: i64, holds: Holds
         upper = upper.min(ask.micros() - tick);
     }
     upper -= upper.rem_euclid(tick);
-    highest_price(tick, upper, &|price| holds(buy_cost(fees, price, size, true), size))
+    highest_price(tick, upper, hint, &|price| holds(buy_cost(fees, price, size, true), size))
 }
 
-/// A FAK buy of up to `size`: walks the asks up to the highest price at which the rule holds
-/// for this size, so the limit (the worst price touched) obeys the rule and every cheaper
-/// level does too. Returns (limit, size the book offers now, floored to the size step).
+/// A FAK buy of up to `size`: takes the asks from the best level outward while the rule holds
+/// at the level's price for this size. The bound rises with the price (see `highest_price`),
+/// so the acceptable levels are a prefix of the ladder, and walking them touches only the
+/// few levels the order could take instead of bisecting the whole price range.
+/// Returns (limit = worst price taken, size the book offers now, floored to the size step).
 pub(crate) fn taker_buy(book: &Book, fees: &FeeSchedule, size: i64, holds: Holds<'_>) -> Option<(Price, i64)> {
-    let tick = book.tick_micros();
-    let best = book.best_ask()?;
-    let upper = MICROS - tick;
-    let limit = highest_price(tick, upper, &|price| holds(buy_cost(fees, price, size, false), size))?;
-    if best > limit {
-        return None;
+    let mut limit = None;
+    let mut available: i64 = 0;
+    for (price, level) in book.levels(BookSide::Ask) {
+        if available >= size || !holds(buy_cost(fees, price.micros(), size, false), size) {
+            break;
+        }
+        limit = Some(price);
+        available = available.saturating_add(level.micros());
     }
-    let offered = floor_step(book.walk(BookSide::Ask, Size::from_micros(size).ok()?, Some(limit)).filled.micros());
+    let limit = limit?;
+    let offered = floor_step(available.min(size));
     if offered == 0 {
         return None;
     }

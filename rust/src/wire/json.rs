@@ -144,7 +144,7 @@ impl<'a> Scanner<'a> {
     /// opening quote, returning its value and length; the scan for the closing quote is
     /// then skipped. `known` must only accept content free of `"` and `\\` that is followed
     /// by `"`.
-    #[inline]
+    #[inline(always)]
     pub fn string_with<T>(&mut self, known: impl FnOnce(&'a [u8]) -> Option<(T, usize)>) -> JsonResult<(&'a [u8], Option<T>)> {
         self.expect(b'"', "a string")?;
         let rest = &self.buf[self.pos..];
@@ -155,6 +155,15 @@ impl<'a> Scanner<'a> {
         }
         self.pos -= 1;
         self.string().map(|text| (text, None))
+    }
+
+    /// Reads `"key":` where `known` may recognise the key as in `string_with`; `None` for
+    /// a key it does not know.
+    #[inline(always)]
+    pub fn key_with<T>(&mut self, known: impl FnOnce(&'a [u8]) -> Option<(T, usize)>) -> JsonResult<Option<T>> {
+        let (_, value) = self.string_with(known)?;
+        self.expect(b':', "':' after a key")?;
+        Ok(value)
     }
 
     /// Checks the escape after a backslash (already consumed) and steps over it.

@@ -206,6 +206,66 @@ pub struct Parsed {
     pub changes: Vec<Change>,
 }
 
+/// Keys of a `price_change` entry.
+#[derive(Copy, Clone)]
+enum ChangeKey {
+    Asset,
+    Price,
+    Size,
+    Side,
+    Hash,
+    BestBid,
+    BestAsk,
+}
+
+/// Recognises a change's key straight from the bytes after its opening quote (each test a
+/// fixed-size compare, so no call to memcmp).
+#[inline]
+fn change_key(rest: &[u8]) -> Option<(ChangeKey, usize)> {
+    #[inline(always)]
+    fn is<const N: usize>(rest: &[u8], key: &[u8; N]) -> bool {
+        rest.len() > N && rest[..N] == key[..] && rest[N] == b'"'
+    }
+    match *rest.first()? {
+        b'a' if is(rest, b"asset_id") => Some((ChangeKey::Asset, 8)),
+        b'p' if is(rest, b"price") => Some((ChangeKey::Price, 5)),
+        b's' if is(rest, b"size") => Some((ChangeKey::Size, 4)),
+        b's' if is(rest, b"side") => Some((ChangeKey::Side, 4)),
+        b'h' if is(rest, b"hash") => Some((ChangeKey::Hash, 4)),
+        b'b' if is(rest, b"best_bid") => Some((ChangeKey::BestBid, 8)),
+        b'b' if is(rest, b"best_ask") => Some((ChangeKey::BestAsk, 8)),
+        _ => None,
+    }
+}
+
+/// A level's key: `price` (true) or `size` (false).
+#[inline]
+fn level_key(rest: &[u8]) -> Option<(bool, usize)> {
+    if rest.len() > 5 && rest[..5] == b"price"[..] && rest[5] == b'"' {
+        Some((true, 5))
+    } else if rest.len() > 4 && rest[..4] == b"size"[..] && rest[4] == b'"' {
+        Some((false, 4))
+    } else {
+        None
+    }
+}
+
+/// Up to 16 bytes folded into a word with the length: a cheap fingerprint of a short value.
+#[inline]
+fn load(bytes: &[u8]) -> u64 {
+    let word = |part: &[u8]| {
+        let mut word = [0u8; 8];
+        word[..part.len()].copy_from_slice(part);
+        u64::from_le_bytes(word)
+    };
+    let len = bytes.len() as u64;
+    if bytes.len() <= 8 {
+        word(bytes) ^ len << 58
+    } else {
+        word(&bytes[..8]) ^ word(&bytes[bytes.len() - 8..]).rotate_left(29) ^ len << 58
+    }
+}
+
 /// FxHash-style running digest: fast, and only ever compared for equality.
 #[derive(Copy, Clone)]
 struct Digest(u64);
@@ -330,21 +390,107 @@ fn timestamp_of(text: &[u8]) -> Option<u64> {
     Some(text.iter().fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')))
 }
 
-fn expect_of(text: Option<&[u8]>) -> Result<Expect, Problem> {
-    let Some(text) = text else { return Ok(Expect::Unchecked) };
-    let micros = parse_micros(text, "best price").map_err(|_| Problem::BadNumber)?;
+/// A decimal field: its raw text, and its millionths when `fast_decimal` read it in the
+/// same pass that found its closing quote (`None`: the full parser decides).
+type Decimal<'a> = (&'a [u8], Option<i64>);
+
+/// The raw text of a decimal field, empty when absent.
+fn text_of<'a>(value: Option<Decimal<'a>>) -> &'a [u8] {
+    value.map_or(&[], |(text, _)| text)
+}
+
+fn plain(text: &[u8]) -> Decimal<'_> {
+    (text, None)
+}
+
+/// The common shape, `digits[.digits]` with at most 12 whole digits and 6 decimals, read
+/// straight into millionths. Anything else is left to `parse_micros`, so every value taken
+/// here is one `parse_micros` gives too (its rules, proved by a test).
+#[inline]
+fn fast_decimal(rest: &[u8]) -> Option<(i64, usize)> {
+    let mut i = 0;
+    let mut whole: i64 = 0;
+    while i < 12 {
+        match rest.get(i) {
+            Some(&c) if c.is_ascii_digit() => whole = whole * 10 + i64::from(c - b'0'),
+            _ => break,
+        }
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut fraction: i64 = 0;
+    let mut scale: i64 = MICROS;
+    if rest.get(i) == Some(&b'.') {
+        i += 1;
+        let first = i;
+        while scale > 1 {
+            match rest.get(i) {
+                Some(&c) if c.is_ascii_digit() => {
+                    scale /= 10;
+                    fraction += i64::from(c - b'0') * scale;
+                }
+                _ => break,
+            }
+            i += 1;
+        }
+        if i == first {
+            return None;
+        }
+    }
+    (rest.get(i) == Some(&b'"')).then_some((whole * MICROS + fraction, i))
+}
+
+#[cfg(test)]
+pub(super) fn fast_decimal_for_tests(rest: &[u8]) -> Option<(i64, usize)> {
+    fast_decimal(rest)
+}
+
+/// Reads a decimal string value, or skips a value of another type and records the problem.
+#[inline]
+fn decimal_field<'a>(s: &mut Scanner<'a>, depth: u32, bad: &mut Option<Problem>) -> JsonResult<Option<Decimal<'a>>> {
+    if s.peek()? == b'"' {
+        s.string_with(fast_decimal).map(Some)
+    } else {
+        s.skip_value(depth)?;
+        first(bad, Problem::BadField);
+        Ok(None)
+    }
+}
+
+fn micros_of(value: Decimal<'_>, what: &'static str) -> Result<i64, Problem> {
+    match value.1 {
+        Some(micros) => Ok(micros),
+        None => parse_micros(value.0, what).map_err(|_| Problem::BadNumber),
+    }
+}
+
+fn expect_of(value: Option<Decimal<'_>>) -> Result<Expect, Problem> {
+    let Some(value) = value else { return Ok(Expect::Unchecked) };
+    let micros = micros_of(value, "best price")?;
     if micros <= 0 || micros >= MICROS {
         return Ok(Expect::Empty);
     }
     Price::from_micros(micros).map(Expect::At).map_err(|_| Problem::BadNumber)
 }
 
-fn price_of(text: Option<&[u8]>) -> Result<Price, Problem> {
-    Price::parse_bytes(text.ok_or(Problem::BadField)?).map_err(|_| Problem::BadNumber)
+fn price_of(value: Option<Decimal<'_>>) -> Result<Price, Problem> {
+    let value = value.ok_or(Problem::BadField)?;
+    match value.1 {
+        Some(micros) => Price::from_micros(micros),
+        None => Price::parse_bytes(value.0),
+    }
+    .map_err(|_| Problem::BadNumber)
 }
 
-fn size_of(text: Option<&[u8]>) -> Result<Size, Problem> {
-    Size::parse_bytes(text.ok_or(Problem::BadField)?).map_err(|_| Problem::BadNumber)
+fn size_of(value: Option<Decimal<'_>>) -> Result<Size, Problem> {
+    let value = value.ok_or(Problem::BadField)?;
+    match value.1 {
+        Some(micros) => Size::from_micros(micros),
+        None => Size::parse_bytes(value.0),
+    }
+    .map_err(|_| Problem::BadNumber)
 }
 
 fn book_side_of(text: Option<&[u8]>) -> Result<BookSide, Problem> {
@@ -527,18 +673,17 @@ impl Parsed {
                     let (mut price, mut size) = (None, None);
                     if !s.object_start()? {
                         loop {
-                            match s.key()? {
-                                b"price" => price = string_field(s, depth + 2, bad)?,
-                                b"size" => size = string_field(s, depth + 2, bad)?,
-                                _ => s.skip_value(depth + 2)?,
+                            match s.key_with(level_key)? {
+                                Some(true) => price = decimal_field(s, depth + 2, bad)?,
+                                Some(false) => size = decimal_field(s, depth + 2, bad)?,
+                                None => s.skip_value(depth + 2)?,
                             }
                             if !s.object_next()? {
                                 break;
                             }
                         }
                     }
-                    digest.bytes(5, price.unwrap_or_default());
-                    digest.bytes(6, size.unwrap_or_default());
+                    digest.word(load(text_of(price)) ^ load(text_of(size)).rotate_left(31));
                     match (price_of(price), size_of(size)) {
                         (Ok(price), Ok(size)) => self.levels.push((price, size)),
                         (Err(problem), _) | (_, Err(problem)) => first(bad, problem),
@@ -591,51 +736,44 @@ impl Parsed {
 
     fn change<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32, digest: &mut Digest) -> JsonResult<Change> {
         let mut bad = None;
-        let mut hash = None;
         let mut token = Token::Missing;
+        let mut key_word = 0u64;
         let (mut price, mut size, mut side, mut best_bid, mut best_ask) = (None, None, None, None, None);
         if !s.object_start()? {
             loop {
-                let key = s.key()?;
-                let (tag, target) = match key {
-                    b"asset_id" => {
+                match s.key_with(change_key)? {
+                    Some(ChangeKey::Asset) => {
                         if let Some((asset, resolved)) = asset_field(s, tokens, depth + 1, &mut bad)? {
-                            digest.token(2, asset, resolved);
+                            key_word ^= match resolved {
+                                Token::Slot(slot) => u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                                Token::Missing | Token::Foreign => load(asset),
+                            };
                             token = resolved;
                         }
-                        if !s.object_next()? {
-                            break;
+                    }
+                    Some(ChangeKey::Price) => price = decimal_field(s, depth + 1, &mut bad)?,
+                    Some(ChangeKey::Size) => size = decimal_field(s, depth + 1, &mut bad)?,
+                    Some(ChangeKey::BestBid) => best_bid = decimal_field(s, depth + 1, &mut bad)?,
+                    Some(ChangeKey::BestAsk) => best_ask = decimal_field(s, depth + 1, &mut bad)?,
+                    Some(ChangeKey::Side) => side = string_field(s, depth + 1, &mut bad)?,
+                    Some(ChangeKey::Hash) => {
+                        // The exchange's content hash, with the level it set, names the
+                        // change: bursts reuse one hash across changes at different prices.
+                        if let Some(hash) = string_field(s, depth + 1, &mut bad)? {
+                            key_word ^= load(hash).rotate_left(7);
                         }
-                        continue;
                     }
-                    b"price" => (5, &mut price),
-                    b"size" => (6, &mut size),
-                    b"side" => (7, &mut side),
-                    b"best_bid" => (8, &mut best_bid),
-                    b"best_ask" => (9, &mut best_ask),
-                    b"hash" => (4, &mut hash),
-                    _ => {
-                        s.skip_value(depth + 1)?;
-                        if !s.object_next()? {
-                            break;
-                        }
-                        continue;
-                    }
-                };
-                if let Some(value) = string_field(s, depth + 1, &mut bad)? {
-                    match tag {
-                        // The best prices follow from the levels; the hash's head identifies it.
-                        8 | 9 => {}
-                        4 => digest.prefix(tag, value),
-                        _ => digest.bytes(tag, value),
-                    }
-                    *target = Some(value);
+                    None => s.skip_value(depth + 1)?,
                 }
                 if !s.object_next()? {
                     break;
                 }
             }
         }
+        key_word ^= load(text_of(price)).rotate_left(19)
+            ^ load(text_of(size)).rotate_left(37)
+            ^ load(side.unwrap_or_default()).rotate_left(53);
+        digest.word(key_word);
         if !matches!(token, Token::Slot(_)) {
             // A foreign or unnamed change is never applied, so its numbers need no reading.
             return Ok(Change { token, level: Err(Problem::BadField), best_bid: Expect::Unchecked, best_ask: Expect::Unchecked });
@@ -690,7 +828,7 @@ fn classify<M: TokenMap>(f: &Fields<'_>, tokens: &M) -> EventKind {
             None => EventKind::Unknown,
         },
         b"last_trade_price" => {
-            let trade = (|| Ok::<_, Problem>((price_of(f.price)?, size_of(f.size)?, trade_side_of(f.side)?)))();
+            let trade = (|| Ok::<_, Problem>((price_of(f.price.map(plain))?, size_of(f.size.map(plain))?, trade_side_of(f.side)?)))();
             match trade {
                 Ok((price, size, side)) => EventKind::Trade { token, price, size, side },
                 Err(problem) => bad(problem),
@@ -700,7 +838,7 @@ fn classify<M: TokenMap>(f: &Fields<'_>, tokens: &M) -> EventKind {
             Ok(tick) => EventKind::TickSize { token, tick },
             Err(problem) => bad(problem),
         },
-        b"best_bid_ask" => match (expect_of(f.best_bid), expect_of(f.best_ask)) {
+        b"best_bid_ask" => match (expect_of(f.best_bid.map(plain)), expect_of(f.best_ask.map(plain))) {
             (Ok(bid), Ok(ask)) => EventKind::BestBidAsk { token, bid, ask },
             _ => bad(Problem::BadNumber),
         },

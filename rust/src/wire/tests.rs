@@ -323,3 +323,69 @@ fn fixtures_parse_to_the_books_they_describe() {
     // batch ends that cross is a fault.
     assert_eq!(feed.end_batch(&mut market).problems, vec![(Some(Outcome::Up), Problem::Crossed)]);
 }
+
+/// A small deterministic generator, so the tests need no extra crate.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn the_one_pass_decimal_reader_agrees_with_the_full_parser() {
+    let alphabet = b"0123456789012345678901234567890123456789....x-e ";
+    let mut rng = Lcg(42);
+    let mut accepted = 0;
+    for _ in 0..300_000 {
+        let len = rng.below(22);
+        let text: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        let mut quoted = text.clone();
+        quoted.push(b'"');
+        if let Some((micros, used)) = super::parse::fast_decimal_for_tests(&quoted) {
+            accepted += 1;
+            assert_eq!(used, text.len(), "{:?}", String::from_utf8_lossy(&text));
+            assert_eq!(crate::fixed::parse_micros(&text, "t"), Ok(micros), "{:?}", String::from_utf8_lossy(&text));
+        }
+    }
+    assert!(accepted > 10_000);
+    for (text, micros) in [("0.52", 520_000), ("220045", 220_045_000_000), ("0.000001", 1), ("999999999999.999999", 999_999_999_999_999_999)] {
+        let quoted = format!("{text}\"");
+        assert_eq!(super::parse::fast_decimal_for_tests(quoted.as_bytes()), Some((micros, text.len())));
+    }
+    for refused in ["1234567890123\"", "0.1234567\"", ".5\"", "5.\"", "\"", "1e3\""] {
+        assert_eq!(super::parse::fast_decimal_for_tests(refused.as_bytes()), None, "{refused}");
+    }
+}
+
+#[test]
+fn truncated_and_corrupted_fixtures_never_panic_and_rejected_ones_change_nothing() {
+    let mut rng = Lcg(7);
+    for name in ["ws_market_price_change_crossing_burst.json", "ws_book_snapshot_captured.json", "ws_quotes.json", "ws_market_new_market_msg.json"] {
+        let file = fixture(name);
+        for cut in (0..file.len()).step_by(7) {
+            let (mut market, mut feed) = live_market();
+            let _ = feed.apply_frame(&mut market, &file[..cut]);
+        }
+        for _ in 0..400 {
+            let mut bytes = file.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(bytes.len());
+                bytes[at] = b"\"{}[],:0.9x\\\x00\xff"[rng.below(14)];
+            }
+            let (mut market, mut feed) = live_market();
+            let before: Vec<Levels> = Outcome::BOTH.iter().flat_map(|&o| [levels(market.book(o), BookSide::Bid), levels(market.book(o), BookSide::Ask)]).collect();
+            if feed.apply_frame(&mut market, &bytes).is_err() {
+                let after: Vec<Levels> = Outcome::BOTH.iter().flat_map(|&o| [levels(market.book(o), BookSide::Bid), levels(market.book(o), BookSide::Ask)]).collect();
+                assert_eq!(after, before, "a rejected frame changes nothing");
+            }
+            let _ = feed.end_batch(&mut market);
+        }
+    }
+}
