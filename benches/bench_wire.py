@@ -7,8 +7,8 @@ wire`), through `Market.apply_frame` one frame per call from Python, through
 on the captured crossing-burst frames (real exchange frame shapes, ~670 bytes each).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: msgspec reads the Structs' annotations at run
+# time, and benches/run.py loads this file without registering it in sys.modules.
 import json
 import subprocess
 import tempfile

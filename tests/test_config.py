@@ -61,7 +61,7 @@ def test_dotenv_is_read_and_the_environment_wins_over_it(tmp_path: Path) -> None
         ({"GABAGOOL_STRATEGY_TRADE_SIZE": "10.0000001"}, "strategy.trade_size: 10.0000001"),
         ({"GABAGOOL_STRATEGY_TRADE_SIZE": "4"}, "strategy.trade_size: 4 is out of range"),
         ({"GABAGOOL_STRATEGY_MODE": "yolo"}, "strategy.mode"),
-        ({"GABAGOOL_NOT_A_THING": "1"}, "GABAGOOL_NOT_A_THING: unknown setting"),
+        ({"GABAGOOL_RISK_MAX_CAPITOL": "1"}, "GABAGOOL_RISK_MAX_CAPITOL: unknown setting"),
         ({"GABAGOOL_ENGINE_FEED": "carrier-pigeon"}, "engine.feed: carrier-pigeon"),
     ],
 )
@@ -70,6 +70,10 @@ def test_a_bad_value_is_one_line_naming_the_key(env: dict[str, str], message: st
         load_settings(environ=env, dotenv=None)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_variables_outside_the_settings_sections_are_left_alone() -> None:
+    assert load_settings(environ={"GABAGOOL_STORE_URL": "redis://x"}, dotenv=None)
 
 
 def test_unknown_toml_key_is_refused_by_name(tmp_path: Path) -> None:

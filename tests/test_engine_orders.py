@@ -32,6 +32,7 @@ class Wish:
 
 class Harness:
     def __init__(self, *, max_rejects: int = 3) -> None:
+        self.blocked = ""
         self.market = _core.Market("U", "D", 10_000)
         self.market.apply_snapshot("up", [(390_000, 200 * SHARE)], [(410_000, 200 * SHARE)])
         self.market.apply_snapshot("down", [(590_000, 200 * SHARE)], [(610_000, 200 * SHARE)])
@@ -52,10 +53,9 @@ class Harness:
             on_fill=lambda record: None,
             on_reject_storm=self.storm,
             max_rejects_per_minute=max_rejects,
+            blocked=lambda: self.blocked,
         )
-        spec = MarketSpec(
-            market_id=M, market=self.market, fees=self.fees, min_order_size=5 * SHARE, tick=10_000
-        )
+        spec = MarketSpec(market_id=M, market=self.market, fees=self.fees, min_order_size=5 * SHARE)
         self.exchange.register_market(spec, self.orders.handle_fill)
 
     def storm(self) -> None:
@@ -73,6 +73,19 @@ async def test_an_unchanged_wish_keeps_its_resting_order_and_a_new_price_replace
     assert second.order_id != first.order_id and second.request.price == 400_000
     await h.orders.act("accumulator", lambda: [])
     assert h.exchange.open_orders() == []
+
+
+async def test_nothing_but_liquidation_is_placed_while_the_window_is_blocked() -> None:
+    h = Harness()
+    h.blocked = "halted: manual halt"
+    await h.orders.act("accumulator", lambda: [Wish("up", 390_000)])
+    assert h.exchange.open_orders() == [] and h.events.orders == []
+    sell = Wish(
+        "up", 390_000, action="sell", order_type="FAK", post_only=False, rule="stop_loss_sell"
+    )
+    h.position.buy("up", 400_000, 10 * SHARE, 0)
+    await h.orders.act("risk", lambda: [sell])
+    assert h.position.qty_up == 0
 
 
 async def test_the_equalizer_bid_replaces_the_accumulators_only_when_higher() -> None:

@@ -31,10 +31,12 @@ class TimedRecorder(Recorder):
         self.fill_times.append((fill.market_id, trio.current_time()))
 
 
-def run_engine(seed: int, asset: str) -> tuple[Engine, PaperExchange, TimedRecorder]:
+def run_engine(
+    seed: int, asset: str, mode: str = "maker"
+) -> tuple[Engine, PaperExchange, TimedRecorder]:
     exchange, events = PaperExchange(), TimedRecorder()
     engine = Engine(
-        engine_settings(engine_assets=asset, engine_duration="1000"),
+        engine_settings(engine_assets=asset, engine_duration="1000", strategy_mode=mode),
         exchange=exchange,
         market_data=SimMarketData(seed),
         events=events,
@@ -62,14 +64,20 @@ def placed_within_rule(record: FillRecord, params) -> bool:  # type: ignore[no-u
 
 
 @settings(
-    max_examples=6,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(seed=st.integers(min_value=0, max_value=2**32 - 1), asset=st.sampled_from(["btc", "eth"]))
-def test_engine_invariants_hold_for_every_simulated_window(seed: int, asset: str) -> None:
-    engine, exchange, events = run_engine(seed, asset)
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    asset=st.sampled_from(["btc", "eth"]),
+    mode=st.sampled_from(["maker", "taker"]),
+)
+def test_engine_invariants_hold_for_every_simulated_window(
+    seed: int, asset: str, mode: str
+) -> None:
+    engine, exchange, events = run_engine(seed, asset, mode)
     window = engine.windows[0]
     params = window.params
     # |delta| never beyond max_delta plus one order

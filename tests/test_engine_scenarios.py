@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from collections.abc import Awaitable, Callable
+from fractions import Fraction
 from typing import Any
 
-import pytest
 import trio
 from gabagool.config import Settings, load_settings, micros, picos
 from gabagool.engine.clock import NS, MarketClock

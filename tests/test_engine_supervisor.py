@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -175,7 +176,12 @@ def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) 
     ):
         assert key in first
     logs = list((tmp_path / "logs").glob("*.jsonl"))
-    assert logs and all(json.loads(line) for line in logs[0].read_text().splitlines())
+    entries = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    events = {e.get("event") for e in entries}
+    assert {"window_opened", "order", "fill", "window_settled"} <= events
+    assert any(e["level"] == "DEBUG" for e in entries)  # the file takes DEBUG, the console INFO
+    logger = logging.getLogger("gabagool")
+    assert logger.propagate and not logger.handlers  # put back as it was
 
 
 def test_gabagool_run_refuses_a_venue_it_cannot_run(capsys) -> None:
@@ -227,3 +233,77 @@ def test_sigterm_cancels_every_order_writes_the_summary_and_exits_0(tmp_path: Pa
     gone = {e["order_id"] for e in lines if e.get("event") == "cancel"}
     filled = {e["order_id"] for e in lines if e.get("event") == "fill"}
     assert placed and placed <= gone | filled  # nothing left resting
+
+
+class FlakyMarketData(ScriptedMarketData):
+    """Discovery fails twice for the first window, then works."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+
+    def window(self, asset: str, start: int) -> ListWindowFeed:
+        if self.failures < 2:
+            self.failures += 1
+            raise ConnectionError("gamma answered 503")
+        return super().window(asset, start)
+
+
+async def test_a_window_that_cannot_be_opened_is_retried_with_backoff(autojump_clock) -> None:
+    data = FlakyMarketData()
+    engine, exchange, events = engine_for(data, engine_assets="btc", engine_duration="100")
+    with trio.fail_after(500):
+        await engine.run()
+    assert [task for task, _ in events.failures] == ["open_window", "open_window"]
+    (_asset, start, opened_at), *_ = data.opened
+    assert start == START and opened_at - engine.clock.trio_origin == 3.0  # type: ignore[union-attr]
+    assert engine.windows[0].orders.stats.placed > 0
+
+
+def test_gabagool_run_replays_a_recording_to_its_end(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    recording, out = tmp_path / "eth.zst", tmp_path / "summary.json"
+    assert (
+        main(["sim", "--out", str(recording), "--asset", "eth", "--windows", "2", "--seed", "4"])
+        == 0
+    )
+    code = main(
+        [
+            "run",
+            "--feed",
+            f"replay:{recording}",
+            "--speed",
+            "2000",
+            "--no-view",
+            "--summary-json",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    windows = json.loads(out.read_text())["windows"]
+    assert [w["slug"] for w in windows] == [
+        f"eth-updown-15m-{START}",
+        f"eth-updown-15m-{START + 900}",
+    ]
+    assert all(w["status"] == "settled" and w["winner"] in ("up", "down") for w in windows)
+
+
+def test_gabagool_run_refuses_a_recording_without_the_asset(tmp_path: Path, capsys) -> None:
+    recording = tmp_path / "eth.zst"
+    assert main(["sim", "--out", str(recording), "--asset", "eth", "--windows", "1"]) == 0
+    code = main(
+        [
+            "run",
+            "--feed",
+            f"replay:{recording}",
+            "--assets",
+            "btc",
+            "--no-view",
+            "--data-dir",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2
+    assert "holds no btc window" in capsys.readouterr().err

@@ -42,7 +42,6 @@ def venue() -> tuple[PaperExchange, Market, list[Fill]]:
         market=market,
         fees=OnePercentTakerFee(),
         min_order_size=shares(5),
-        tick=cents(1),
     )
     exchange.register_market(spec, fills.append)
     return exchange, market, fills

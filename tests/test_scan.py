@@ -146,11 +146,11 @@ def test_risk_metrics_and_flatten_of_a_skewed_position() -> None:
     market.apply_snapshot("up", shares([(400_000, 50)]), shares([(420_000, 50)]))
     market.apply_snapshot("down", shares([(560_000, 50)]), shares([(580_000, 50)]))
     params = _core.StrategyParams(max_delta=15 * SHARE)
-    risk = _core.risk_metrics(market, position, params, CRYPTO)
+    risk = _core.risk_metrics(market, position, params)
     assert (risk.delta, risk.unhedged, risk.heavy) == (20 * SHARE, 20 * SHARE, "up")
     assert risk.over_max_delta and risk.exit_liquidity_ok and risk.stop_loss_triggered
-    # The excess cost 10 and would fetch 20 x 0.40 - fee 0.3456 at the bid.
-    assert risk.unhedged_mark_loss == 2_345_600 * MICRO
+    # The excess cost 10 and is marked at 20 x 0.40 = 8 at the bid.
+    assert risk.unhedged_mark_loss == 2_000_000 * MICRO
     assert risk.capital_deployed == 19_500_000 * MICRO
     [exit_] = _core.flatten(market, position, params, CRYPTO)
     # Buying 20 Down at 0.58 (+0.35078) beats selling 20 Up at 0.40 (-0.3456): -1.45 vs -1.85.
@@ -455,19 +455,16 @@ def test_equalizer_never_overshoots_zero_delta_or_reaches_max_pair_cost(
         assert pair_cost_after(higher) >= dollars(params.max_pair_cost)
 
 
-def exit_value(case: Case, outcome: str, size: int) -> Fraction:
+def mark_value(case: Case, outcome: str, size: int) -> Fraction:
     bid = case.market.best_bid(outcome)
-    if bid is None:
-        return Fraction(0)
-    rate, exponent, _ = case.fees
-    return dollars(bid[0]) * dollars(size) - dollars(taker_fee(rate, exponent, bid[0], size))
+    return Fraction(0) if bid is None else dollars(bid[0]) * dollars(size)
 
 
 @given(case=cases())
 @settings(max_examples=200, deadline=None)
 def test_risk_metrics_match_the_reference(case: Case) -> None:
     pos, params = case.position, case.params
-    risk = _core.risk_metrics(case.market, pos, params, case.schedule)
+    risk = _core.risk_metrics(case.market, pos, params)
     excess = abs(pos.delta)
     assert (risk.delta, risk.unhedged) == (pos.delta, excess)
     assert risk.over_max_delta == (excess > params.max_delta)
@@ -484,12 +481,14 @@ def test_risk_metrics_match_the_reference(case: Case) -> None:
         return
     heavy = "up" if pos.delta > 0 else "down"
     assert risk.heavy == heavy
-    loss = Fraction(case.cost(heavy), PICO) * excess / case.qty(heavy) - exit_value(
+    loss = Fraction(case.cost(heavy), PICO) * excess / case.qty(heavy) - mark_value(
         case, heavy, excess
     )
     assert risk.unhedged_mark_loss == max(0, int(loss * PICO // 1))
-    capital = Fraction(risk.capital_deployed, PICO)
-    assert risk.stop_loss_triggered == (loss > Fraction(params.stop_loss_ppm, MICRO) * capital)
+    # The stop's base never falls below what the window may hold unhedged.
+    base = max(Fraction(risk.capital_deployed, PICO),
+               dollars(params.max_delta) * dollars(params.entry_max_price))
+    assert risk.stop_loss_triggered == (loss > Fraction(params.stop_loss_ppm, MICRO) * base)
 
 
 def fill_through(case: Case, outcome: str, side: str, size: int) -> _core.Position | None:

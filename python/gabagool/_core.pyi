@@ -105,16 +105,17 @@ class Market:
 
         FrameError when the body is not one readable book of this token with a ms timestamp.
         The summary carries `resync_gap` when buffered updates newer than the snapshot were
-        lost (the token then keeps buffering for a fresher snapshot).
+        lost (the token then keeps buffering for a fresher snapshot). A body older than what
+        a WebSocket snapshot already brought is ignored (counted as `stale_rest_books`).
         """
     def needs_resync(self) -> int:
         """Bit 0 Up, bit 1 Down: books not trusted until a snapshot."""
     def counters(self) -> dict[str, int]:
         """Market-wide counts (`frames`, `events`, `duplicates`, `unknown_events`,
         `foreign_events`, `frame_errors`, `quotes`, `new_markets`, `resolutions`,
-        `missing_asset`), then per token `up_*` / `down_*`: `events`, `snapshots`,
-        `trades`, `resyncs`, `tick_changes`, `ignored_deltas`, `buffered_deltas`,
-        `problems`, and one count per problem code."""
+        `missing_asset`, `stale_rest_books`), then per token `up_*` / `down_*`: `events`,
+        `snapshots`, `trades`, `resyncs`, `tick_changes`, `ignored_deltas`,
+        `buffered_deltas`, `problems`, and one count per problem code."""
 
 ProblemCode = Literal[
     "bad_number",
@@ -411,11 +412,13 @@ class RiskMetrics:
         """cost_up + cost_down."""
     @property
     def unhedged_mark_loss(self) -> int:
-        """Average cost of the excess minus what selling it at its best bid would fetch net
-        of the taker fee (nothing without a bid), floored to a pico; 0 if not a loss."""
+        """Average cost of the excess minus its value at its best bid (nothing without a
+        bid), floored to a pico; 0 if not a loss."""
     @property
     def stop_loss_triggered(self) -> bool:
-        """unhedged_mark_loss (exact) > stop_loss_ppm / 1e6 x capital_deployed."""
+        """unhedged_mark_loss (exact) > stop_loss_ppm / 1e6 x the stop's base: the capital
+        deployed, but at least max_delta x entry_max_price (so a lone opening leg is not
+        sold for a one-tick move)."""
     @property
     def mark_pnl(self) -> int: ...
     @property
@@ -423,10 +426,8 @@ class RiskMetrics:
     @property
     def best_case_pnl(self) -> int: ...
 
-def risk_metrics(
-    market: Market, position: Position, params: StrategyParams, fees: FeeSchedule
-) -> RiskMetrics:
-    """The risk task's figures for one window."""
+def risk_metrics(market: Market, position: Position, params: StrategyParams) -> RiskMetrics:
+    """The risk task's figures for one window (exit fees are weighed by `flatten`)."""
 
 def flatten(
     market: Market, position: Position, params: StrategyParams, fees: FeeSchedule

@@ -178,7 +178,8 @@ def _set(tree: dict[str, dict[str, Any]], key: str, value: Any) -> None:
 
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
-    """`GABAGOOL_SECTION_FIELD` variables as `section.field` keys; unknown names are errors."""
+    """`GABAGOOL_SECTION_FIELD` variables as `section.field` keys. A misspelt field of a known
+    section is an error; names outside the sections are left to whoever reads them."""
     fields = _field_types()
     out: dict[str, str] = {}
     for name, value in environ.items():
@@ -186,8 +187,10 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in fields if rest.startswith(s + "_")), None)
-        if section is None or rest[len(section) + 1 :] not in fields[section]:
-            raise ConfigError(f"{name}: unknown setting (expected GABAGOOL_SECTION_FIELD)")
+        if section is None:
+            continue
+        if rest[len(section) + 1 :] not in fields[section]:
+            raise ConfigError(f"{name}: unknown setting (no {section}.{rest[len(section) + 1 :]})")
         out[f"{section}.{rest[len(section) + 1 :]}"] = value
     return out
 

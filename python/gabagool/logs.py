@@ -38,29 +38,50 @@ class JsonLinesFormatter(logging.Formatter):
         return _encoder.encode(entry).decode()
 
 
+class LogSetup:
+    """The handlers `setup_logging` installed; `close()` puts the logger back as it was."""
+
+    def __init__(self, path: Path, handlers: list[logging.Handler], previous: tuple) -> None:
+        self.path = path
+        self._handlers = handlers
+        self._previous = previous
+
+    def close(self) -> None:
+        root = logging.getLogger("gabagool")
+        for handler in self._handlers:
+            root.removeHandler(handler)
+            handler.close()
+        handlers, level, propagate = self._previous
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        root.propagate = propagate
+
+
 def setup_logging(
     data_dir: str | Path,
     *,
     console_level: str = "INFO",
     console_handler: logging.Handler | None = None,
-) -> Path:
-    """Configure the `gabagool` logger; returns the JSON log file's path."""
+) -> LogSetup:
+    """Send the `gabagool` logger to the console and to a new JSON-lines file under
+    `data_dir/logs/` (its path is `.path`), until `.close()`."""
     directory = Path(data_dir).expanduser() / "logs"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"gabagool-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.jsonl"
     root = logging.getLogger("gabagool")
-    for handler in list(root.handlers):
+    previous = (list(root.handlers), root.level, root.propagate)
+    for handler in previous[0]:
         root.removeHandler(handler)
-        handler.close()
     root.setLevel(logging.DEBUG)
     root.propagate = False
     file_handler = logging.FileHandler(path, encoding="utf-8")
     file_handler.setLevel(logging.DEBUG)
     file_handler.setFormatter(JsonLinesFormatter())
-    root.addHandler(file_handler)
     if console_handler is None:
         console_handler = logging.StreamHandler(sys.stderr)
         console_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     console_handler.setLevel(console_level)
-    root.addHandler(console_handler)
-    return path
+    for handler in (file_handler, console_handler):
+        root.addHandler(handler)
+    return LogSetup(path, [file_handler, console_handler], previous)

@@ -12,11 +12,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+type TailHashing = BuildHasherDefault<TailHasher>;
+
 /// Token ids -> slots (`2 * market + outcome`), looked up by their last 16 bytes and then
 /// compared in full (ids are ~77 decimal digits; their tails are what differ).
 #[derive(Debug, Default)]
 struct TokenIndex {
-    by_tail: HashMap<u128, Vec<(Vec<u8>, u32)>, BuildHasherDefault<TailHasher>>,
+    by_tail: HashMap<u128, Vec<(Vec<u8>, u32)>, TailHashing>,
     /// Token bytes by slot, `None` when not plain (see `is_plain_token`).
     by_slot: Vec<Option<Vec<u8>>>,
     /// The market named last: frames of one market come in runs, so its two tokens are

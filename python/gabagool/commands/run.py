@@ -6,8 +6,10 @@ import argparse
 import signal
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import trio
 import trio.testing
 from rich.console import Console
@@ -18,8 +20,10 @@ from gabagool.engine.events import EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
 from gabagool.engine.supervisor import Engine
 from gabagool.logs import setup_logging
+from gabagool.recording import RecordingError
+from gabagool.venues.base import MarketData
 from gabagool.venues.paper import PaperExchange
-from gabagool.venues.sim_feed import SimMarketData
+from gabagool.venues.sim_feed import ReplayError, ReplayMarketData, SimMarketData
 
 WINDOW_SECONDS = 900
 VIEW_REFRESH_SECONDS = 0.5  # real seconds between redraws
@@ -66,15 +70,21 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     engine_settings = settings.engine
-    if engine_settings.venue != "paper" or engine_settings.feed != "sim":
+    if engine_settings.venue != "paper" or engine_settings.feed == "live":
         raise UsageError(
             f"venue {engine_settings.venue!r} with feed {engine_settings.feed!r} is not "
-            "available yet: use --venue paper --feed sim"
+            "available yet: use --venue paper with --feed sim or replay:FILE"
         )
     if args.start is not None and args.start % WINDOW_SECONDS:
         raise UsageError(f"--start {args.start} is not a multiple of {WINDOW_SECONDS}")
-    # the wall clock only names the first window; every decision runs on Trio's clock
-    start = args.start if args.start is not None else int(time.time()) // 900 * 900
+    market_data: MarketData
+    if engine_settings.feed.startswith("replay:"):
+        market_data, settings, start = _replay(settings, args.assets, args.start)
+        engine_settings = settings.engine
+    else:
+        market_data = SimMarketData(engine_settings.seed)
+        # the wall clock only names the first window; every decision runs on Trio's clock
+        start = args.start if args.start is not None else int(time.time()) // 900 * 900
     console = Console(stderr=False)
     view = engine_settings.view and console.is_terminal
     handler = None
@@ -82,24 +92,55 @@ def run(args: argparse.Namespace) -> int:
         from rich.logging import RichHandler
 
         handler = RichHandler(console=console, show_path=False)
-    log_path = setup_logging(
+    logs = setup_logging(
         engine_settings.data_dir, console_level=engine_settings.log_level, console_handler=handler
     )
-    speed = float(engine_settings.speed)
-    clock = None if speed == 1 else trio.testing.MockClock(rate=speed)
-    summary = trio.run(_main, settings, start, view, console, speed, clock=clock)
-    _report(summary, settings, console, log_path)
+    try:
+        speed = float(engine_settings.speed)
+        # faster than real time: Trio's clock runs `speed` times the wall clock
+        clock = None if speed == 1 else trio.testing.MockClock(rate=speed)
+        summary = trio.run(_main, settings, market_data, start, view, console, speed, clock=clock)
+        _report(summary, settings, console, logs.path)
+    finally:
+        logs.close()
     return 0
 
 
+def _replay(
+    settings: Settings, assets_flag: str | None, start_flag: int | None
+) -> tuple[ReplayMarketData, Settings, int]:
+    """The recording's windows; its assets unless named, and until its end unless told."""
+    path = settings.engine.feed.removeprefix("replay:")
+    try:
+        data = ReplayMarketData(path)
+    except (RecordingError, ReplayError) as exc:
+        raise UsageError(str(exc)) from None
+    engine = settings.engine
+    assets = engine.assets if assets_flag else data.assets
+    missing = sorted(set(assets) - set(data.assets))
+    if missing:
+        raise UsageError(f"{path} holds no {', '.join(missing)} window (it has {data.assets})")
+    start = start_flag if start_flag is not None else data.first_start
+    duration = engine.duration
+    if duration is None:
+        duration = Decimal(data.last_end - start) + engine.resolution_wait + 1
+    engine = msgspec.structs.replace(engine, assets=assets, duration=duration)
+    return data, msgspec.structs.replace(settings, engine=engine), start
+
+
 async def _main(
-    settings: Settings, start: int, view: bool, console: Console, speed: float
+    settings: Settings,
+    market_data: MarketData,
+    start: int,
+    view: bool,
+    console: Console,
+    speed: float,
 ) -> Summary:
     exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
     engine = Engine(
         settings,
         exchange=exchange,
-        market_data=SimMarketData(settings.engine.seed),
+        market_data=market_data,
         events=EventFanout([LogEvents()]),
         first_start=start,
     )

@@ -81,6 +81,7 @@ class OrderManager:
         on_fill: Callable[[FillRecord], None],
         on_reject_storm: Callable[[], None],
         max_rejects_per_minute: int,
+        blocked: Callable[[], str] = lambda: "",
     ) -> None:
         self.market_id = market_id
         self.exchange = exchange
@@ -90,6 +91,7 @@ class OrderManager:
         self._ms_to_end = ms_to_end
         self._on_fill = on_fill
         self._on_reject_storm = on_reject_storm
+        self._blocked = blocked  # why the window may not place orders now ("" if it may)
         self._max_rejects = max_rejects_per_minute
         self._ids = (f"{slug}-{n}" for n in itertools.count(1))
         self._lock = trio.Lock()
@@ -127,10 +129,11 @@ class OrderManager:
 
     async def cancel_all(self, reason: str) -> int:
         """Cancel every resting order of the window and forget the wishes."""
-        for wishes in self._wished.values():
-            wishes.clear()
         await self._acquire()
         try:
+            # inside the lock: a decision in flight must not leave a wish behind
+            for wishes in self._wished.values():
+                wishes.clear()
             resting = [o for o in self.orders.values() if o.resting]
             count = await self.exchange.cancel_all(self.market_id)
             for order in resting:
@@ -179,6 +182,8 @@ class OrderManager:
         return "accumulator", accumulator
 
     async def _send(self, owner: str, intent: Any) -> None:
+        if owner != "risk" and self._blocked():
+            return  # a wish made before a halt or a pause; only liquidation trades now
         client_id = next(self._ids)
         outcome = intent.outcome
         position = self.position

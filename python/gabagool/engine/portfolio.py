@@ -38,6 +38,8 @@ class Portfolio:
         if not self.halt_reason:
             self.halt_reason = reason
             self.events.risk_action("*", "halt", reason)
+            for window in self.windows.values():
+                window.risk_wake.set()  # each cancels its resting orders at once
 
     def resume(self) -> None:
         if self.halt_reason:

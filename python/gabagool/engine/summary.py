@@ -92,7 +92,9 @@ def window_result(window: Window) -> WindowResult:
         locked_profit=decimal(p.locked_profit) or "0",
         fees=decimal(Fraction(p.fees_paid, 1_000_000)) or "0",
         winner=window.winner,
-        settlement_pnl=format_picos(window.settlement_pnl) if settled else None,
+        settlement_pnl=(
+            format_picos(window.settlement_pnl) if window.settlement_pnl is not None else None
+        ),
         mark_pnl=format_picos(p.mark_pnl(window.market)),
         rule_breaches=stats.breaches,
         orders_placed=stats.placed,

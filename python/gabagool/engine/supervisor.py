@@ -20,6 +20,9 @@ from gabagool.venues.base import Exchange, MarketData
 
 log = logging.getLogger("gabagool.engine")
 
+WINDOW_SECONDS = 900
+MAX_OPEN_BACKOFF = 60.0  # seconds between attempts to open a window
+
 
 class Engine:
     def __init__(
@@ -76,24 +79,54 @@ class Engine:
         return list(self.portfolio.windows.values())
 
     async def _asset_loop(self, asset: str, nursery: trio.Nursery) -> None:
-        assert self.clock is not None
+        """Open each window of `asset` in turn, the next `rollover_lead` before the current
+        ends; a window that cannot be opened is retried with backoff until it is over."""
+        clock = self.clock
+        assert clock is not None
         start = self.first_start
         lead = int(float(self.settings.engine.rollover_lead) * NS)
+        failures = 0
         while True:
-            window = Window(
-                feed=self.market_data.window(asset, start),
-                exchange=self.exchange,
-                settings=self.settings,
-                portfolio=self.portfolio,
-                events=self.events,
-                clock=self.clock,
-                probe=self.probe,
-            )
+            try:
+                window = self._open(asset, start)
+            except LookupError as exc:
+                # the source holds no such window and never will (a recording's end)
+                log.info(
+                    "no more %s windows: %s",
+                    asset,
+                    exc,
+                    extra={"event": "no_window", "asset": asset, "start": start},
+                )
+                return
+            except Exception as exc:
+                failures += 1
+                self.events.task_failed(f"{asset}-{start}", "open_window", exc)
+                backoff = min(
+                    MAX_OPEN_BACKOFF,
+                    float(self.settings.risk.restart_backoff) * 2 ** (failures - 1),
+                )
+                await trio.sleep(backoff)
+                if clock.now_ns() >= (start + WINDOW_SECONDS) * NS - lead:
+                    start += WINDOW_SECONDS  # too late for that one: on to the next
+                continue
+            failures = 0
             self.windows.append(window)
-            nursery.start_soon(self._run_window, window)
+            nursery.start_soon(self._run_window, window, name=f"{window.slug}")
             end = window.header.end
-            await self.clock.sleep_until(end * NS - lead)
+            await clock.sleep_until(end * NS - lead)
             start = end
+
+    def _open(self, asset: str, start: int) -> Window:
+        assert self.clock is not None
+        return Window(
+            feed=self.market_data.window(asset, start),
+            exchange=self.exchange,
+            settings=self.settings,
+            portfolio=self.portfolio,
+            events=self.events,
+            clock=self.clock,
+            probe=self.probe,
+        )
 
     async def _run_window(self, window: Window) -> None:
         try:

@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import trio
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from gabagool.engine.events import format_picos
 from gabagool.engine.summary import Summary, decimal, shares
+from gabagool.venues.base import Outcome
 
 if TYPE_CHECKING:
     from gabagool.engine.supervisor import Engine
@@ -26,7 +28,7 @@ def _cents(level: tuple[int, int] | None) -> str:
     return f"{whole}" if not rest else f"{whole}.{rest:04d}".rstrip("0")
 
 
-def _book(window: Window, outcome: str) -> str:
+def _book(window: Window, outcome: Outcome) -> str:
     m = window.market
     return f"{_cents(m.best_bid(outcome))}/{_cents(m.best_ask(outcome))}"
 
@@ -40,10 +42,15 @@ def _qty(micros: int) -> str:
 
 
 def _state(window: Window) -> str:
+    """A few words: the full reasons are in the log."""
+    if window.portfolio.halted:
+        return "halted"
+    if window.halt_reason:
+        return window.halt_reason.split(":")[0][:14]
     reason = window.blocked()
     if reason:
-        return reason[:20]
-    return f"{len(window.orders.resting())} resting"
+        return reason.split(" ")[0]
+    return f"{len(window.orders.resting())} bids"
 
 
 def _label(window: Window) -> str:
@@ -53,18 +60,8 @@ def _label(window: Window) -> str:
 
 def render(engine: Engine) -> Group:
     """Fits 80 columns: books in cents (bid/ask), quantities in shares, money in dollars."""
-    table = Table(title="gabagool: paper trading on simulated markets", expand=True)
-    for column in (
-        "window",
-        "T-",
-        "up ¢",
-        "down ¢",
-        "qty up/dn",
-        "pair",
-        "delta",
-        "locked $",
-        "state",
-    ):
+    table = Table(title="gabagool: paper trading on simulated markets", box=box.SIMPLE_HEAD)
+    for column in ("window", "T-", "up ¢", "down ¢", "up/down", "pair", "delta", "state"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
     for window in engine.open_windows():
         p = window.position
@@ -77,27 +74,27 @@ def render(engine: Engine) -> Group:
             f"{_qty(p.qty_up)}/{_qty(p.qty_down)}",
             _money(p.pair_cost, 3),
             _qty(p.delta),
-            _money(p.locked_profit),
             _state(window),
         )
     settled = [w for w in engine.windows if w.settlement_pnl is not None]
     total = sum(w.settlement_pnl or 0 for w in settled)
+    locked = sum((w.position.locked_profit for w in engine.open_windows()), Fraction(0))
     footer = Text(
-        f"settled: {len(settled)}  PnL: {format_picos(total, 2)} $  "
-        f"halt: {engine.portfolio.halt_reason or 'no'}  Ctrl-C: cancel all, summary, exit"
+        f"locked: {_money(locked)} $  settled: {len(settled)}  PnL: {format_picos(total, 2)} $  "
+        f"halt: {engine.portfolio.halt_reason or 'no'}  Ctrl-C: stop"
     )
     return Group(table, footer)
 
 
 def summary_table(summary: Summary) -> Table:
-    table = Table(title="summary (dollars, shares)", expand=True)
+    table = Table(title="summary (dollars, shares)", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("window", "status", "fills", "up/down", "pair", "delta", "fees", "won", "PnL"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
+        table.add_column(column, no_wrap=True, min_width=len(column))
     for r in summary.windows:
         label = f"{r.asset} {r.start // 3600 % 24:02d}:{r.start // 60 % 60:02d}"
         table.add_row(
             label,
-            r.status,
+            "settled" if r.status == "settled" else "open",
             str(r.fills),
             f"{_short(r.qty_up)}/{_short(r.qty_down)}",
             _short(r.pair_cost, 3),

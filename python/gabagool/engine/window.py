@@ -21,7 +21,7 @@ from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.orders import FillRecord, OrderManager
 from gabagool.engine.portfolio import Portfolio
-from gabagool.venues.base import Exchange, MarketSpec, WindowFeed
+from gabagool.venues.base import Exchange, MarketSpec, Outcome, WindowFeed
 
 MICROS = 1_000_000
 MAX_DUE_RUN = 64  # frames applied back to back before the feed yields to the other tasks
@@ -88,6 +88,7 @@ class Window:
             on_fill=self._filled,
             on_reject_storm=self._reject_storm,
             max_rejects_per_minute=risk.max_rejects_per_minute,
+            blocked=self.blocked,
         )
         # state the tasks share; each flag is written by one task and read by the others
         self.halt_reason = ""
@@ -140,7 +141,7 @@ class Window:
         """Pico-dollars: matched pairs at the $1 they will pay, the unhedged excess at its best
         bid, minus cost, plus realized. The last value stands while a book is resyncing."""
         p = self.position
-        heavy = "up" if p.delta > 0 else "down"
+        heavy: Outcome = "up" if p.delta > 0 else "down"
         if p.delta and not self.market.has_snapshot(heavy):
             return self._last_mark
         bid = self.market.best_bid(heavy) if p.delta else None
@@ -169,7 +170,6 @@ class Window:
             market=self.market,
             fees=self.fees,
             min_order_size=self.params.min_order_size,
-            tick=self.market.tick("up"),
         )
         self.exchange.register_market(spec, self.orders.handle_fill)
         self.portfolio.windows[self.market_id] = self
@@ -409,7 +409,7 @@ class Window:
             await self.orders.cancel_all("quote cutoff")
         if not (self.market.has_snapshot("up") and self.market.has_snapshot("down")):
             return  # no book yet (or mid-resync): a mark of zero is no price, not a loss
-        metrics = _core.risk_metrics(self.market, self.position, self.params, self.fees)
+        metrics = _core.risk_metrics(self.market, self.position, self.params)
         if metrics.over_max_delta != self.delta_blocked:
             self.delta_blocked = metrics.over_max_delta
             action = "max_delta" if self.delta_blocked else "max_delta_cleared"
@@ -432,8 +432,10 @@ class Window:
     async def liquidate(self, reason: str) -> None:
         """Halt the window, cancel everything and flatten the unhedged excess (FAK)."""
         self.halt(reason)
-        self.liquidated = True
         await self.orders.cancel_all(reason)
+        if self.ended:
+            return  # the market has closed: what is held is settled, not sold
+        self.liquidated = True
         sent: list[int] = []
 
         def flatten() -> list:  # type: ignore[type-arg]

@@ -5,7 +5,7 @@ Units are the core's: prices micro-dollars, sizes micro-shares, fees micro-dolla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -16,24 +16,37 @@ OrderType = Literal["GTC", "FAK", "FOK"]
 
 
 class FeeScheduleLike(Protocol):
-    rate: str  # decimal string, "0.072"
-    exponent: int
-    taker_only: bool
+    @property
+    def rate(self) -> str: ...  # decimal string, "0.072"
+    @property
+    def exponent(self) -> int: ...
+    @property
+    def taker_only(self) -> bool: ...
 
 
 class WindowHeader(Protocol):
     """What the engine reads of a window's description (`gabagool.recording.MarketHeader`)."""
 
-    asset: str
-    slug: str
-    condition_id: str
-    up_token: str
-    down_token: str
-    start: int  # unix seconds
-    end: int
-    tick_size: str  # decimal string, "0.01"
-    min_order_size: str
-    fee_schedule: FeeScheduleLike
+    @property
+    def asset(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def condition_id(self) -> str: ...
+    @property
+    def up_token(self) -> str: ...
+    @property
+    def down_token(self) -> str: ...
+    @property
+    def start(self) -> int: ...  # unix seconds
+    @property
+    def end(self) -> int: ...
+    @property
+    def tick_size(self) -> str: ...  # decimal string, "0.01"
+    @property
+    def min_order_size(self) -> str: ...
+    @property
+    def fee_schedule(self) -> FeeScheduleLike: ...
 
 
 class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,8 +104,7 @@ class MarketSpec(msgspec.Struct, frozen=True, kw_only=True):
     market_id: str
     market: Any  # the window's `_core.Market`, kept current by the feed
     fees: Any  # `_core.FeeSchedule`
-    min_order_size: int
-    tick: int
+    min_order_size: int  # the tick is read from the market: it changes near 0 and 1
 
 
 class Exchange(Protocol):
@@ -100,7 +112,7 @@ class Exchange(Protocol):
 
     def register_market(self, spec: MarketSpec, on_fill: FillHandler) -> None: ...
 
-    def observe(self, market_id: str, changed: int, trades: list[Trade]) -> None:
+    def observe(self, market_id: str, changed: int, trades: Sequence[Trade]) -> None:
         """What a frame did (`changed`: bit 0 Up, bit 1 Down; its trades): paper matches
         resting orders on the trades and refreshes its view of the books; live ignores it."""
         ...
@@ -119,7 +131,8 @@ class Exchange(Protocol):
 class WindowFeed(Protocol):
     """One window's market data: its header, then frames stamped with market time (ns)."""
 
-    header: WindowHeader
+    @property
+    def header(self) -> WindowHeader: ...
 
     def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
         """(market t_ns, frame); a `None` frame only says the link is alive (a PONG)."""

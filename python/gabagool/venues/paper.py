@@ -13,6 +13,7 @@ makers pay nothing.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import trio
 
@@ -107,7 +108,7 @@ class PaperExchange:
         books = [self._book(market_id)] if market_id is not None else self._books.values()
         return [order for book in books for order in book.resting.values()]
 
-    def observe(self, market_id: str, changed: int, trades: list[Trade]) -> None:
+    def observe(self, market_id: str, changed: int, trades: Sequence[Trade]) -> None:
         book = self._books.get(market_id)
         if book is None:
             return

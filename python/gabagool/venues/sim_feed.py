@@ -1,4 +1,5 @@
-"""Simulated market data: `gabagool.sim` windows as a `MarketData`, and fixed frame lists.
+"""Simulated and recorded market data: `gabagool.sim` windows, recordings, and frame lists,
+each as a `MarketData`.
 
 Frames carry their market time; the engine's feed task paces them on Trio's clock, so the
 same feed runs in real time, at `--speed`, or on a MockClock at full speed. A `None` frame
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 
+from gabagool.recording import MarketHeader, read_recording
 from gabagool.sim import WindowSimulator
-from gabagool.venues.base import Outcome, WindowHeader
+from gabagool.venues.base import Outcome, WindowFeed, WindowHeader
 
 NS = 1_000_000_000
 KEEPALIVE_NS = 5 * NS  # the market channel's PING/PONG period, roughly
@@ -54,7 +56,7 @@ class SimMarketData:
         self.seed = seed
         self._last: dict[str, WindowSimulator] = {}
 
-    def window(self, asset: str, start: int) -> SimWindowFeed:
+    def window(self, asset: str, start: int) -> WindowFeed:
         previous = self._last.get(asset)
         open_price = previous.close_price if previous and previous.end == start else None
         simulator = WindowSimulator(asset, start, self.seed, open_price=open_price)
@@ -87,3 +89,51 @@ class ListWindowFeed:
 
     def fallback_outcome(self) -> Outcome | None:
         return self._outcome
+
+
+class ReplayError(LookupError):
+    """A window the recording does not hold."""
+
+
+class ReplayMarketData:
+    """The windows of a recording (`gabagool sim --out`, `gabagool record`), each frame routed
+    to the window whose token or condition id it names; paced by its recorded time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        header, recorded = read_recording(path)
+        self.headers: dict[tuple[str, int], MarketHeader] = {
+            (m.asset, m.start): m for m in header.markets
+        }
+        if not self.headers:
+            raise ReplayError(f"{path}: the recording describes no market")
+        keys = [(m, (m.up_token, m.down_token, m.condition_id)) for m in header.markets]
+        self.frames: dict[str, list[tuple[int, bytes]]] = {
+            m.condition_id: [] for m in header.markets
+        }
+        self.unrouted = 0
+        for item in recorded:
+            for market, names in keys:
+                if any(name in item.frame for name in names):
+                    self.frames[market.condition_id].append((item.t, item.frame.encode()))
+                    break
+            else:
+                self.unrouted += 1
+
+    @property
+    def assets(self) -> list[str]:
+        return sorted({asset for asset, _ in self.headers})
+
+    @property
+    def first_start(self) -> int:
+        return min(start for _, start in self.headers)
+
+    @property
+    def last_end(self) -> int:
+        return max(m.end for m in self.headers.values())
+
+    def window(self, asset: str, start: int) -> ListWindowFeed:
+        header = self.headers.get((asset, start))
+        if header is None:
+            raise ReplayError(f"{self.path} holds no {asset} window starting at {start}")
+        return ListWindowFeed(header, self.frames[header.condition_id])

@@ -269,9 +269,8 @@ fn risk_metrics(
     market: PyRef<'_, PyMarket>,
     position: PyRef<'_, PyPosition>,
     params: PyRef<'_, PyStrategyParams>,
-    fees: PyRef<'_, PyFeeSchedule>,
 ) -> PyRiskMetrics {
-    PyRiskMetrics { inner: scan::risk_metrics(&market.inner, &position.inner, &params.inner, &fees.inner) }
+    PyRiskMetrics { inner: scan::risk_metrics(&market.inner, &position.inner, &params.inner) }
 }
 
 #[pyfunction]

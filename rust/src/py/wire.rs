@@ -138,6 +138,7 @@ pub(crate) fn counters<'py>(py: Python<'py>, feed: &FeedState) -> PyResult<Bound
         ("new_markets", c.new_markets),
         ("resolutions", c.resolutions),
         ("missing_asset", c.missing_asset),
+        ("stale_rest_books", c.stale_rest_books),
     ] {
         dict.set_item(name, value)?;
     }

@@ -2,10 +2,14 @@
 //! flatten that exits it.
 //!
 //! Matched pairs pay $1 and are never sold; only the excess of the heavy side is at risk.
-//! Choices where DESIGN.md is silent: the excess is marked at its best bid net of the taker
-//! fee of selling it there (what an exit would really fetch; nothing without a bid), and its
-//! cost is the heavy side's average cost. A flatten smaller than `min_order_size` is not
-//! sent (the exchange would refuse it), so a dust excess is held to settlement.
+//! The excess is marked at its best bid (nothing without a bid), its cost is the heavy
+//! side's average cost; exit fees are weighed by `flatten`, not by the trigger.
+//! The stop's base is the capital deployed in the window, but never less than the capital
+//! the window may hold unhedged (`max_delta` shares at `entry_max_price`): measured against
+//! a lone opening leg alone, 2% is less than one tick, and every leg would be sold the
+//! moment it was bought, which is not the strategy (it waits for the other side to get
+//! cheap). A flatten smaller than `min_order_size` is not sent (the exchange would refuse
+//! it), so a dust excess is held to settlement.
 
 use super::pricing::{marketable, wide};
 use super::{floor_step, Action, Intent, Rule, StrategyParams};
@@ -35,17 +39,17 @@ pub struct RiskMetrics {
     pub best_case_pnl: i128,
 }
 
-/// What selling `size` at the book's best bid would fetch, net of the taker fee, in picos.
-fn exit_value(book: &Book, fees: &FeeSchedule, size: i64) -> i128 {
-    match (book.best_bid(), Size::from_micros(size)) {
-        (Some(bid), Ok(shares)) => {
-            bid.micros() as i128 * size as i128 - fees.taker_fee(bid, shares) as i128 * MICROS as i128
-        }
-        _ => 0,
-    }
+/// What `size` shares are worth at the book's best bid, in picos (0 without a bid).
+fn mark_value(book: &Book, size: i64) -> i128 {
+    book.best_bid().map_or(0, |bid| bid.micros() as i128 * size as i128)
 }
 
-pub fn risk_metrics(market: &Market, position: &Position, params: &StrategyParams, fees: &FeeSchedule) -> RiskMetrics {
+/// The capital the stop-loss percentage applies to, in picos.
+fn stop_base(position: &Position, params: &StrategyParams) -> i128 {
+    position.total_cost().max(params.max_delta as i128 * params.entry_max_price as i128)
+}
+
+pub fn risk_metrics(market: &Market, position: &Position, params: &StrategyParams) -> RiskMetrics {
     let delta = position.delta();
     let unhedged = delta.abs();
     let heavy = position.heavy();
@@ -59,12 +63,12 @@ pub fn risk_metrics(market: &Market, position: &Position, params: &StrategyParam
         None => (0, false),
         Some(h) => {
             let (c_h, q_h) = (position.cost(h), position.qty(h) as i128);
-            let value = exit_value(market.book(h), fees, unhedged);
+            let value = mark_value(market.book(h), unhedged);
             // loss = c_h x excess / q_h - value; the stop fires when loss > ppm/1e6 x capital.
             let excess_cost_times_q = c_h * unhedged as i128;
             let loss_times_q = excess_cost_times_q - value * q_h;
             let loss = if loss_times_q > 0 { loss_times_q / q_h } else { 0 };
-            let threshold = value * MICROS as i128 + params.stop_loss_ppm as i128 * capital_deployed;
+            let threshold = value * MICROS as i128 + params.stop_loss_ppm as i128 * stop_base(position, params);
             let triggered = wide(excess_cost_times_q, MICROS as i128) > wide(threshold, q_h);
             (loss, triggered)
         }
@@ -164,35 +168,51 @@ mod tests {
 
     #[test]
     fn metrics_of_a_skewed_position() {
-        // Up bid 0.40 (50 shares): the 20-share excess cost 10, would fetch 8 - fee 0.3456.
+        // Up bid 0.40 (50 shares): the 20-share excess cost 10 and is marked at 8.
         let market = mirrored(&[(400_000, 50)], &[(420_000, 50)]);
         let params = StrategyParams { max_delta: 15 * SHARE, ..StrategyParams::default() };
-        let m = risk_metrics(&market, &up_heavy(), &params, &crypto_fees());
+        let m = risk_metrics(&market, &up_heavy(), &params);
         assert_eq!((m.delta, m.unhedged, m.heavy), (20 * SHARE, 20 * SHARE, Some(Outcome::Up)));
         assert!(m.over_max_delta);
         assert!(m.exit_liquidity_ok);
         assert_eq!(m.capital_deployed, 19_500_000 * MICROS as i128);
-        assert_eq!(m.unhedged_mark_loss, (10_000_000 - 8_000_000 + 345_600) * MICROS as i128);
-        // 2.3456 > 2% of 19.5 = 0.39.
+        assert_eq!(m.unhedged_mark_loss, (10_000_000 - 8_000_000) * MICROS as i128);
+        // 2 > 2% of 19.5 = 0.39.
         assert!(m.stop_loss_triggered);
         assert_eq!(m.worst_case_pnl, -9_500_000 * MICROS as i128);
         assert_eq!(m.best_case_pnl, 10_500_000 * MICROS as i128);
         // Down's bids (0.58, 50 shares) cover 20 as well; 19 Up bids would not.
         let thin = mirrored(&[(400_000, 19)], &[(420_000, 50)]);
-        assert!(!risk_metrics(&thin, &up_heavy(), &params, &crypto_fees()).exit_liquidity_ok);
+        assert!(!risk_metrics(&thin, &up_heavy(), &params).exit_liquidity_ok);
+    }
+
+    #[test]
+    fn a_lone_opening_leg_is_not_stopped_for_a_tick_but_is_for_a_slump() {
+        // 10 Up bought at 0.40; the base is 50 shares x 0.45 = 22.5, so the stop is at 0.45.
+        let mut leg = Position::new();
+        leg.buy(Outcome::Up, 400_000, 10 * SHARE, 0).unwrap();
+        let params = StrategyParams::default();
+        let one_tick = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let m = risk_metrics(&one_tick, &leg, &params);
+        assert_eq!(m.unhedged_mark_loss, 100_000 * MICROS as i128);
+        assert!(!m.stop_loss_triggered);
+        let at_the_stop = mirrored(&[(355_000, 100)], &[(365_000, 100)]);
+        assert!(!risk_metrics(&at_the_stop, &leg, &params).stop_loss_triggered, "0.45 is not beyond 0.45");
+        let slump = mirrored(&[(350_000, 100)], &[(360_000, 100)]);
+        assert!(risk_metrics(&slump, &leg, &params).stop_loss_triggered);
     }
 
     #[test]
     fn stop_loss_holds_while_the_excess_loss_is_small() {
         // Up bid 0.50 with no fee: the excess is worth what it cost.
         let market = mirrored(&[(500_000, 50)], &[(510_000, 50)]);
-        let m = risk_metrics(&market, &up_heavy(), &StrategyParams::default(), &FeeSchedule::free());
+        let m = risk_metrics(&market, &up_heavy(), &StrategyParams::default());
         assert_eq!(m.unhedged_mark_loss, 0);
         assert!(!m.stop_loss_triggered);
         let mut hedged = Position::new();
         hedged.buy(Outcome::Up, 500_000, 10 * SHARE, 0).unwrap();
         hedged.buy(Outcome::Down, 600_000, 10 * SHARE, 0).unwrap();
-        let m = risk_metrics(&market, &hedged, &StrategyParams::default(), &crypto_fees());
+        let m = risk_metrics(&market, &hedged, &StrategyParams::default());
         assert_eq!((m.heavy, m.stop_loss_triggered, m.unhedged_mark_loss), (None, false, 0));
     }
 

@@ -137,6 +137,8 @@ pub struct FeedCounters {
     pub resolutions: u64,
     /// Events with no readable `asset_id`.
     pub missing_asset: u64,
+    /// REST books ignored because a newer WebSocket snapshot had already replaced them.
+    pub stale_rest_books: u64,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -160,6 +162,8 @@ struct TokenFeed {
     lost_until: Option<u64>,
     /// The best prices the last update of the current burst promised.
     pending: Option<(Expect, Expect)>,
+    /// Timestamp of the newest snapshot or update applied to the book.
+    applied_until: u64,
     counters: TokenCounters,
 }
 
@@ -359,6 +363,14 @@ impl FeedState {
         let (bids, asks) = (&levels[bids.start as usize..bids.end as usize], &levels[asks.start as usize..asks.end as usize]);
         self.begin(market);
         let index = outcome.index();
+        let token = &self.tokens[index];
+        if !token.resync && market.book(outcome).has_snapshot() && snapshot_time < token.applied_until {
+            // A WebSocket snapshot overtook this REST one (the book is live again and newer):
+            // applying it would step the book back in time.
+            self.counters.stale_rest_books += 1;
+            self.finish(market);
+            return Ok(());
+        }
         if self.tokens[index].lost_until.is_some_and(|lost| lost > snapshot_time) {
             // Updates newer than this snapshot were dropped: replaying the rest would build
             // a wrong book, so wait for a fresher snapshot and keep buffering.
@@ -379,14 +391,12 @@ impl FeedState {
         token.pending = None;
         token.counters.snapshots += 1;
         let buffered = std::mem::take(&mut token.buffer);
+        token.applied_until = snapshot_time;
         for update in buffered.iter().filter(|update| update.timestamp > snapshot_time) {
             if self.tokens[index].resync {
                 break;
             }
-            match market.book_mut(outcome).set_level(update.side, update.price, update.size) {
-                Ok(()) => self.tokens[index].pending = Some((update.best_bid, update.best_ask)),
-                Err(err) => self.problem(market, Some(outcome), book_problem(&err)),
-            }
+            self.level(market, outcome, *update);
         }
         let mut buffered = buffered;
         buffered.clear();
@@ -456,7 +466,8 @@ impl FeedState {
         }
         let snapshot_wanted = matches!(&event.kind, EventKind::Book { token, .. }
             if ours(*token).is_some_and(|outcome| self.needs_resync(outcome) || !market.book(outcome).has_snapshot()));
-        if !snapshot_wanted && !self.seen.insert((event.timestamp.unwrap_or(0), event.digest)) {
+        // A book re-sent while its token waits for a snapshot is wanted even if seen before.
+        if !self.seen.insert((event.timestamp.unwrap_or(0), event.digest)) && !snapshot_wanted {
             self.counters.duplicates += 1;
             return;
         }
@@ -477,7 +488,7 @@ impl FeedState {
                 let outcome = ours(*token).expect("named above");
                 let levels = &parsed.levels;
                 let (bids, asks) = (&levels[bids.start as usize..bids.end as usize], &levels[asks.start as usize..asks.end as usize]);
-                self.snapshot(market, outcome, bids, asks, *tick);
+                self.snapshot(market, outcome, bids, asks, *tick, timestamp);
             }
             EventKind::PriceChange { .. } => {
                 for change in changes {
@@ -521,7 +532,7 @@ impl FeedState {
         }
     }
 
-    fn snapshot(&mut self, market: &mut Market, outcome: Outcome, bids: &[(Price, Size)], asks: &[(Price, Size)], tick: Option<i64>) {
+    fn snapshot(&mut self, market: &mut Market, outcome: Outcome, bids: &[(Price, Size)], asks: &[(Price, Size)], tick: Option<i64>, timestamp: u64) {
         let book = market.book_mut(outcome);
         if let Some(tick) = tick {
             book.set_tick(tick).expect("tick checked when parsed");
@@ -534,6 +545,7 @@ impl FeedState {
                 token.buffer.clear();
                 token.lost_until = None;
                 token.pending = None;
+                token.applied_until = timestamp;
                 token.counters.snapshots += 1;
             }
             Err(err) => self.problem(market, Some(outcome), book_problem(&err)),
@@ -557,7 +569,11 @@ impl FeedState {
             return;
         }
         match market.book_mut(outcome).set_level(update.side, update.price, update.size) {
-            Ok(()) => self.tokens[outcome.index()].pending = Some((update.best_bid, update.best_ask)),
+            Ok(()) => {
+                let token = &mut self.tokens[outcome.index()];
+                token.pending = Some((update.best_bid, update.best_ask));
+                token.applied_until = token.applied_until.max(update.timestamp);
+            }
             Err(err) => self.problem(market, Some(outcome), book_problem(&err)),
         }
     }

@@ -4,7 +4,8 @@
 //! field the engine reads (ids, decimal strings, event names) is plain ASCII, so an escaped
 //! value simply fails to match or to parse as a number. Values the engine does not read are
 //! skipped with their structure checked, under a nesting limit, so hostile input costs a
-//! bounded stack and ends in an error rather than a panic.
+//! bounded stack and ends in an error rather than a panic. Deliberately lenient on what
+//! cannot hurt: string bytes are not checked for UTF-8 or raw control characters.
 
 use std::fmt;
 
@@ -38,8 +39,8 @@ pub type JsonResult<T> = Result<T, JsonError>;
 
 /// Index of the first `"` or `\\` in `bytes`. The frame's strings are short (prices, sides)
 /// or ~80 bytes (ids, hashes): eight bytes at a time beats a SIMD search's setup on both.
-#[inline]
-fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+#[inline(always)]
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut chunks = bytes.chunks_exact(8);
@@ -73,8 +74,18 @@ impl<'a> Scanner<'a> {
         self.pos
     }
 
+    /// The bytes not yet read.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Steps over `len` bytes a caller has already checked in `rest()`.
+    pub fn advance(&mut self, len: usize) {
+        self.pos = (self.pos + len).min(self.buf.len());
+    }
+
     /// Skips whitespace and returns the next byte without consuming it.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> JsonResult<u8> {
         while let Some(&c) = self.buf.get(self.pos) {
             if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -95,7 +106,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `byte` (after whitespace) or fails.
-    #[inline]
+    #[inline(always)]
     pub fn expect(&mut self, byte: u8, expected: &'static str) -> JsonResult<()> {
         let c = self.peek()?;
         if c != byte {
@@ -106,7 +117,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `byte` if it is next.
-    #[inline]
+    #[inline(always)]
     pub fn eat(&mut self, byte: u8) -> JsonResult<bool> {
         if self.peek()? == byte {
             self.pos += 1;
@@ -117,7 +128,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads a string and returns its raw bytes between the quotes.
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> JsonResult<&'a [u8]> {
         self.expect(b'"', "a string")?;
         let start = self.pos;
@@ -192,7 +203,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads `"key":` inside an object.
-    #[inline]
+    #[inline(always)]
     pub fn key(&mut self) -> JsonResult<&'a [u8]> {
         let key = self.string()?;
         self.expect(b':', "':' after a key")?;
@@ -200,7 +211,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// After a member: true when another follows (`,` consumed), false at `}`.
-    #[inline]
+    #[inline(always)]
     pub fn object_next(&mut self) -> JsonResult<bool> {
         match self.peek()? {
             b',' => {
@@ -222,7 +233,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// After an element: true when another follows (`,` consumed), false at `]`.
-    #[inline]
+    #[inline(always)]
     pub fn array_next(&mut self) -> JsonResult<bool> {
         match self.peek()? {
             b',' => {

@@ -5,7 +5,7 @@
 //! collected first and its type decided at its closing brace. Nothing is applied here: a
 //! frame that is not readable JSON is rejected whole, before any book is touched.
 
-use super::json::{JsonError, JsonResult, Scanner};
+use super::json::{find_quote_or_backslash, JsonError, JsonResult, Scanner};
 use crate::book::BookSide;
 use crate::fixed::{parse_micros, Price, Size, MICROS};
 use std::fmt;
@@ -218,8 +218,8 @@ enum ChangeKey {
     BestAsk,
 }
 
-/// Recognises a change's key straight from the bytes after its opening quote (each test a
-/// fixed-size compare, so no call to memcmp).
+/// Recognises a change's key straight from the bytes after its opening quote: dispatched on
+/// the first byte, so a key costs one short compare and no scan for its closing quote.
 #[inline]
 fn change_key(rest: &[u8]) -> Option<(ChangeKey, usize)> {
     #[inline(always)]
@@ -250,19 +250,106 @@ fn level_key(rest: &[u8]) -> Option<(bool, usize)> {
     }
 }
 
-/// Up to 16 bytes folded into a word with the length: a cheap fingerprint of a short value.
+/// The digest word of one change. The exchange's content hash, with the level it set,
+/// names the change: bursts reuse one hash across changes at different prices.
+#[inline]
+fn change_word(token: Token, asset: &[u8], hash: &[u8], price: Option<Decimal<'_>>, size: Option<Decimal<'_>>, side: &[u8]) -> u64 {
+    let token_word = match token {
+        Token::Slot(slot) => u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        Token::Missing | Token::Foreign => load(asset),
+    };
+    token_word
+        ^ load(hash).rotate_left(7)
+        ^ decimal_word(price).rotate_left(19)
+        ^ decimal_word(size).rotate_left(37)
+        ^ load(side).rotate_left(53)
+}
+
+/// Reads one change written exactly as the exchange writes them (these keys in this order,
+/// no whitespace, a known token, plain decimals) with fixed-size compares. At the first
+/// difference it gives up, having consumed nothing, and the general reader takes over;
+/// so it only ever returns what the general reader would (proved by a test).
+#[inline]
+fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Change, u64, usize)> {
+    #[inline(always)]
+    fn lit<const N: usize>(rest: &[u8], at: &mut usize, text: &[u8; N]) -> Option<()> {
+        let chunk: &[u8; N] = rest.get(*at..*at + N)?.try_into().ok()?;
+        (chunk == text).then(|| *at += N)
+    }
+    #[inline(always)]
+    fn decimal<'a>(rest: &'a [u8], at: &mut usize) -> Option<(&'a [u8], i64)> {
+        let (micros, len) = fast_decimal(rest.get(*at..)?)?;
+        let text = &rest[*at..*at + len];
+        *at += len;
+        Some((text, micros))
+    }
+    let mut at = 0;
+    lit(rest, &mut at, b"{\"asset_id\":\"")?;
+    let (slot, token_len) = tokens.slot_at(&rest[at..])?;
+    at += token_len;
+    lit(rest, &mut at, b"\",\"price\":\"")?;
+    let (price_text, price) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\",\"size\":\"")?;
+    let (size_text, size) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\",\"side\":\"")?;
+    let starts = |text: &[u8; 5]| rest.get(at..at + 5).is_some_and(|chunk| chunk == text);
+    let (side, side_text): (BookSide, &[u8]) = if starts(b"BUY\",") {
+        (BookSide::Bid, b"BUY")
+    } else if starts(b"SELL\"") {
+        (BookSide::Ask, b"SELL")
+    } else {
+        return None;
+    };
+    at += side_text.len();
+    lit(rest, &mut at, b"\",\"hash\":\"")?;
+    // An escape in the hash stops here and fails the next literal: the general reader decides.
+    let hash_len = find_quote_or_backslash(rest.get(at..)?)?;
+    let hash = &rest[at..at + hash_len];
+    at += hash_len;
+    lit(rest, &mut at, b"\",\"best_bid\":\"")?;
+    let (_, best_bid) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\",\"best_ask\":\"")?;
+    let (_, best_ask) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\"}")?;
+    let price = Price::from_micros(price).ok()?;
+    let size = Size::from_micros(size).ok()?;
+    let expect = |micros: i64| {
+        if micros <= 0 || micros >= MICROS {
+            Some(Expect::Empty)
+        } else {
+            Price::from_micros(micros).ok().map(Expect::At)
+        }
+    };
+    let token = Token::Slot(slot);
+    let change = Change { token, level: Ok((side, price, size)), best_bid: expect(best_bid)?, best_ask: expect(best_ask)? };
+    let word = change_word(token, b"", hash, Some((price_text, Some(price.micros()))), Some((size_text, Some(size.micros()))), side_text);
+    Some((change, word, at))
+}
+
+/// The first and last 8 bytes (fewer when shorter) folded into a word with the length: a
+/// cheap fingerprint of a short value, in fixed-size reads.
 #[inline]
 fn load(bytes: &[u8]) -> u64 {
-    let word = |part: &[u8]| {
-        let mut word = [0u8; 8];
-        word[..part.len()].copy_from_slice(part);
-        u64::from_le_bytes(word)
-    };
-    let len = bytes.len() as u64;
-    if bytes.len() <= 8 {
-        word(bytes) ^ len << 58
+    let len = bytes.len();
+    let (head, tail) = if len >= 8 {
+        (u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")), u64::from_le_bytes(bytes[len - 8..].try_into().expect("8 bytes")))
+    } else if len >= 4 {
+        let word = |part: &[u8]| u64::from(u32::from_le_bytes(part.try_into().expect("4 bytes")));
+        (word(&bytes[..4]), word(&bytes[len - 4..]))
     } else {
-        word(&bytes[..8]) ^ word(&bytes[bytes.len() - 8..]).rotate_left(29) ^ len << 58
+        (bytes.iter().fold(0, |acc, &b| acc << 8 | u64::from(b)), 0)
+    };
+    head ^ tail.rotate_left(29) ^ (len as u64) << 58
+}
+
+/// A decimal's fingerprint: its value when the one-pass reader took it (the same on both
+/// change readers), else its text.
+#[inline]
+fn decimal_word(value: Option<Decimal<'_>>) -> u64 {
+    match value {
+        Some((_, Some(micros))) => micros as u64,
+        Some((text, None)) => load(text) ^ 1 << 63,
+        None => 0,
     }
 }
 
@@ -491,6 +578,11 @@ fn size_of(value: Option<Decimal<'_>>) -> Result<Size, Problem> {
         None => Size::parse_bytes(value.0),
     }
     .map_err(|_| Problem::BadNumber)
+}
+
+#[inline]
+fn level_of(side: Option<&[u8]>, price: Option<Decimal<'_>>, size: Option<Decimal<'_>>) -> Result<(BookSide, Price, Size), Problem> {
+    Ok((book_side_of(side)?, price_of(price)?, size_of(size)?))
 }
 
 fn book_side_of(text: Option<&[u8]>) -> Result<BookSide, Problem> {
@@ -722,6 +814,10 @@ impl Parsed {
                         best_bid: Expect::Unchecked,
                         best_ask: Expect::Unchecked,
                     });
+                } else if let Some((change, word, used)) = canonical_change(s.rest(), tokens) {
+                    s.advance(used);
+                    digest.word(word);
+                    self.changes.push(change);
                 } else {
                     let change = self.change(s, tokens, depth + 1, digest)?;
                     self.changes.push(change);
@@ -737,18 +833,14 @@ impl Parsed {
     fn change<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32, digest: &mut Digest) -> JsonResult<Change> {
         let mut bad = None;
         let mut token = Token::Missing;
-        let mut key_word = 0u64;
+        let (mut asset, mut hash): (&[u8], &[u8]) = (b"", b"");
         let (mut price, mut size, mut side, mut best_bid, mut best_ask) = (None, None, None, None, None);
         if !s.object_start()? {
             loop {
                 match s.key_with(change_key)? {
                     Some(ChangeKey::Asset) => {
-                        if let Some((asset, resolved)) = asset_field(s, tokens, depth + 1, &mut bad)? {
-                            key_word ^= match resolved {
-                                Token::Slot(slot) => u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                                Token::Missing | Token::Foreign => load(asset),
-                            };
-                            token = resolved;
+                        if let Some((text, resolved)) = asset_field(s, tokens, depth + 1, &mut bad)? {
+                            (asset, token) = (text, resolved);
                         }
                     }
                     Some(ChangeKey::Price) => price = decimal_field(s, depth + 1, &mut bad)?,
@@ -756,13 +848,7 @@ impl Parsed {
                     Some(ChangeKey::BestBid) => best_bid = decimal_field(s, depth + 1, &mut bad)?,
                     Some(ChangeKey::BestAsk) => best_ask = decimal_field(s, depth + 1, &mut bad)?,
                     Some(ChangeKey::Side) => side = string_field(s, depth + 1, &mut bad)?,
-                    Some(ChangeKey::Hash) => {
-                        // The exchange's content hash, with the level it set, names the
-                        // change: bursts reuse one hash across changes at different prices.
-                        if let Some(hash) = string_field(s, depth + 1, &mut bad)? {
-                            key_word ^= load(hash).rotate_left(7);
-                        }
-                    }
+                    Some(ChangeKey::Hash) => hash = string_field(s, depth + 1, &mut bad)?.unwrap_or_default(),
                     None => s.skip_value(depth + 1)?,
                 }
                 if !s.object_next()? {
@@ -770,20 +856,15 @@ impl Parsed {
                 }
             }
         }
-        key_word ^= load(text_of(price)).rotate_left(19)
-            ^ load(text_of(size)).rotate_left(37)
-            ^ load(side.unwrap_or_default()).rotate_left(53);
-        digest.word(key_word);
+        digest.word(change_word(token, asset, hash, price, size, side.unwrap_or_default()));
         if !matches!(token, Token::Slot(_)) {
             // A foreign or unnamed change is never applied, so its numbers need no reading.
             return Ok(Change { token, level: Err(Problem::BadField), best_bid: Expect::Unchecked, best_ask: Expect::Unchecked });
         }
-        let level = (|| {
-            if let Some(problem) = bad {
-                return Err(problem);
-            }
-            Ok((book_side_of(side)?, price_of(price)?, size_of(size)?))
-        })();
+        let level = match bad {
+            Some(problem) => Err(problem),
+            None => level_of(side, price, size),
+        };
         let (best_bid, best_ask) = match (expect_of(best_bid), expect_of(best_ask)) {
             (Ok(bid), Ok(ask)) => (bid, ask),
             _ => return Ok(Change { token, level: Err(Problem::BadNumber), best_bid: Expect::Unchecked, best_ask: Expect::Unchecked }),

@@ -275,6 +275,37 @@ fn rest_resync_replays_only_updates_newer_than_the_snapshot() {
 }
 
 #[test]
+fn a_rest_book_overtaken_by_a_websocket_snapshot_is_ignored() {
+    let (mut market, mut feed) = live_market();
+    feed.begin_resync(&mut market, Outcome::Up);
+    let snapshot = book_frame(UP, 500, &level("0.45", "1"), &level("0.55", "1"));
+    feed.apply_frame(&mut market, snapshot.as_bytes()).unwrap();
+    let body = String::from_utf8(fixture("clob_book_response.json")).unwrap().replace("12345678901234567890", UP).replace("1703875200000", "400");
+    let summary = feed.apply_rest_book(&mut market, Outcome::Up, body.as_bytes()).unwrap();
+    assert_eq!(summary.changed, 0);
+    assert_eq!(market.book(Outcome::Up).best_bid(), Some(p("0.45")));
+    assert_eq!(feed.counters().stale_rest_books, 1);
+}
+
+#[test]
+fn a_rest_resync_that_lost_updates_keeps_waiting() {
+    let (mut market, mut feed) = live_market();
+    feed.begin_resync(&mut market, Outcome::Up);
+    for ts in 0..70_000u64 {
+        let frame = price_change(10 + ts, &[change(UP, "BUY", "0.40", &(ts % 50 + 1).to_string(), "0.40", "0.51")]);
+        feed.apply_frame(&mut market, frame.as_bytes()).unwrap();
+    }
+    let body = String::from_utf8(fixture("clob_book_response.json")).unwrap().replace("12345678901234567890", UP).replace("1703875200000", "100");
+    let summary = feed.apply_rest_book(&mut market, Outcome::Up, body.as_bytes()).unwrap();
+    assert_eq!(summary.problems, vec![(Some(Outcome::Up), Problem::ResyncGap)]);
+    assert_eq!(summary.needs_resync, 0b01);
+    let fresh = body.replace("\"100\"", "\"70000\"");
+    let summary = feed.apply_rest_book(&mut market, Outcome::Up, fresh.as_bytes()).unwrap();
+    assert_eq!(summary.needs_resync, 0);
+    assert_eq!(market.book(Outcome::Up).size_at(BookSide::Bid, p("0.40")), s("50"), "the last update, loop index 69,999");
+}
+
+#[test]
 fn unreadable_frames_are_errors_that_change_nothing() {
     let (mut market, mut feed) = live_market();
     let before = levels(market.book(Outcome::Up), BookSide::Bid);
@@ -346,8 +377,7 @@ fn the_one_pass_decimal_reader_agrees_with_the_full_parser() {
     for _ in 0..300_000 {
         let len = rng.below(22);
         let text: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
-        let mut quoted = text.clone();
-        quoted.push(b'"');
+        let quoted = [&text[..], b"\""].concat();
         if let Some((micros, used)) = super::parse::fast_decimal_for_tests(&quoted) {
             accepted += 1;
             assert_eq!(used, text.len(), "{:?}", String::from_utf8_lossy(&text));
@@ -388,4 +418,37 @@ fn truncated_and_corrupted_fixtures_never_panic_and_rejected_ones_change_nothing
             let _ = feed.end_batch(&mut market);
         }
     }
+}
+
+#[test]
+fn the_canonical_change_reader_agrees_with_the_general_one() {
+    let mut rng = Lcg(99);
+    let market = Market::new(UP, DOWN, 10_000).unwrap();
+    let tokens = MarketTokens::new(&market);
+    let pick = |rng: &mut Lcg, options: &[&'static str]| options[rng.below(options.len())];
+    let (mut canonical, mut general) = (Parsed::default(), Parsed::default());
+    let mut fast_taken = 0;
+    for _ in 0..3_000 {
+        let changes: Vec<String> = (0..1 + rng.below(3))
+            .map(|_| {
+                let token = pick(&mut rng, &[UP, DOWN, UP, DOWN, "999"]);
+                let price = pick(&mut rng, &["0.5", "0.51", "0.001", "0", "1", "1.5", "0.5x", ".5", "0.1234567"]);
+                let size = pick(&mut rng, &["0", "10", "2.5", "1234567.123456", "-1", "1e3"]);
+                let side = pick(&mut rng, &["BUY", "SELL", "buy", ""]);
+                let hash = pick(&mut rng, &["5e72df1c0ffee", "", "0xhash001", "a-b"]);
+                let bid = pick(&mut rng, &["0", "0.49", "1", "x"]);
+                let ask = pick(&mut rng, &["1", "0.52", "0", ""]);
+                format!(r#"{{"asset_id":"{token}","price":"{price}","size":"{size}","side":"{side}","hash":"{hash}","best_bid":"{bid}","best_ask":"{ask}"}}"#)
+            })
+            .collect();
+        let frame = format!(r#"{{"event_type":"price_change","price_changes":[{}],"timestamp":"7"}}"#, changes.join(","));
+        // A space after each brace keeps every change off the canonical path.
+        let spaced = frame.replace("{\"asset_id\"", "{ \"asset_id\"");
+        canonical.parse(frame.as_bytes(), &tokens).unwrap();
+        general.parse(spaced.as_bytes(), &tokens).unwrap();
+        assert_eq!(canonical.changes, general.changes, "{frame}");
+        assert_eq!(canonical.events, general.events, "{frame}");
+        fast_taken += canonical.changes.iter().filter(|c| c.level.is_ok()).count();
+    }
+    assert!(fast_taken > 100);
 }
