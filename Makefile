@@ -53,6 +53,7 @@ lint: dev ## clippy with warnings as errors, ruff
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
+	$(PY) -m mypy.stubtest gabagool._core --allowlist stubtest-allowlist.txt
 
 clean: ## remove the virtualenv and build outputs
 	rm -rf $(VENV) target

@@ -10,9 +10,8 @@ import timeit
 from decimal import Decimal
 from pathlib import Path
 
-from python_baseline import DecimalBook, scan, scan_maker
-
 from gabagool import _core
+from python_baseline import DecimalBook, scan, scan_maker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +33,11 @@ def row(what: str, value: float, unit: str, target: str, ok: bool) -> dict:
 
 
 def snapshot_levels(rng: random.Random) -> tuple[list, list]:
-    bids = [(f"0.{49 - i:02d}", f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}") for i in range(25)]
-    asks = [(f"0.{51 + i:02d}", f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}") for i in range(25)]
+    def size() -> str:
+        return f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}"
+
+    bids = [(f"0.{49 - i:02d}", size()) for i in range(25)]
+    asks = [(f"0.{51 + i:02d}", size()) for i in range(25)]
     return bids, asks
 
 
@@ -80,9 +82,11 @@ def run() -> list[dict]:
     decimal_snapshot_ns = per_call_ns(lambda: baseline.apply_snapshot(bids_text, asks_text), 500)
 
     rows = [
-        row("level update, Rust", rust["level_update_ns"], "ns", "<= 30", rust["level_update_ns"] <= 30),
+        row("level update, Rust", rust["level_update_ns"], "ns", "<= 30",
+            rust["level_update_ns"] <= 30),
         row("level update, BTreeMap book (the tree alternative), Rust",
-            rust["btree_level_update_ns"], "ns", "> ladder", rust["btree_level_update_ns"] > rust["level_update_ns"]),
+            rust["btree_level_update_ns"], "ns", "> ladder",
+            rust["btree_level_update_ns"] > rust["level_update_ns"]),
         row("level update, from Python", py_update_ns, "ns", "", True),
         row("level update, Decimal+dict", decimal_update_ns, "ns", "", True),
         row("level update speed-up vs Decimal+dict (Python call)", decimal_update_ns / py_update_ns,

@@ -140,7 +140,7 @@ fn main() {
     let maker = StrategyParams::default();
     let taker = StrategyParams { mode: Mode::Taker, ..StrategyParams::default() };
     const SCANS: usize = 1_000_000;
-    let mut scan_ns = |params: &StrategyParams| {
+    let scan_ns = |params: &StrategyParams| {
         time_per_op(5, SCANS, || {
             for _ in 0..SCANS {
                 black_box(accumulate(&market, &position, params, &fees, black_box(600_000), AccumulateFlags::default()));

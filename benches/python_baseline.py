@@ -40,7 +40,8 @@ class DecimalBook:
 
 
 def taker_fee(price: Decimal, size: Decimal, rate: Decimal) -> Decimal:
-    return (size * rate * price * (ONE - price)).quantize(Decimal("0.00001"), rounding="ROUND_FLOOR")
+    fee = size * rate * price * (ONE - price)
+    return fee.quantize(Decimal("0.00001"), rounding="ROUND_FLOOR")
 
 
 def scan_maker(

@@ -3,12 +3,11 @@
 from fractions import Fraction
 
 import pytest
+from gabagool import _core
+from gabagool.errors import BookError
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
-from gabagool import _core
-from gabagool.errors import BookError
 
 # Prices on the 0.0001 grid, concentrated so that levels collide and empty out often.
 prices = st.one_of(

@@ -3,11 +3,10 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from gabagool import _core
 from gabagool.errors import CoreError, ParseError
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(
@@ -26,7 +25,9 @@ def test_sizes_parse_exactly(text: str, micros: int) -> None:
     assert _core.parse_size(text) == micros
 
 
-@pytest.mark.parametrize("text", ["-1", "1.5", "1", "0", "0.1234567", "1e3", "NaN", "", " 0.5", ".5", "5."])
+@pytest.mark.parametrize(
+    "text", ["-1", "1.5", "1", "0", "0.1234567", "1e3", "NaN", "", " 0.5", ".5", "5."]
+)
 def test_bad_prices_are_rejected_with_the_value_in_the_message(text: str) -> None:
     with pytest.raises(ParseError) as caught:
         _core.parse_price(text)

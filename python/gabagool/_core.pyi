@@ -6,7 +6,7 @@ says otherwise, fees in micro-dollars. Errors are the classes of `gabagool.error
 """
 
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, Self, final
 
 BookSide = Literal["bid", "ask"]
 Outcome = Literal["up", "down"]
@@ -28,10 +28,11 @@ def format_micros(micros: int) -> str:
 
 # ---- book: one token's order book ---------------------------------------------------------
 
+@final
 class Book:
     """One token's book on a 0.0001 price ladder; best prices in O(1)."""
 
-    def __init__(self, tick: int = 10_000) -> None:
+    def __new__(cls, tick: int = 10_000) -> Self:
         """`tick` in micro-dollars: one of 100_000, 10_000, 1_000, 100 (else BookError)."""
     def apply_snapshot(self, bids: list[Level], asks: list[Level]) -> None:
         """Replace the whole book (levels in any order, zero sizes skipped); new epoch."""
@@ -63,10 +64,11 @@ class Book:
 
 # ---- market: a window's two books --------------------------------------------------------
 
+@final
 class Market:
     """The Up and Down books of one window, with the token ids that name them on the wire."""
 
-    def __init__(self, up_token: str, down_token: str, tick: int = 10_000) -> None: ...
+    def __new__(cls, up_token: str, down_token: str, tick: int = 10_000) -> Self: ...
     def token(self, outcome: Outcome) -> str: ...
     def apply_snapshot(self, outcome: Outcome, bids: list[Level], asks: list[Level]) -> None: ...
     def set_level(self, outcome: Outcome, side: BookSide, price: int, size: int) -> None: ...
@@ -129,6 +131,7 @@ ProblemCode = Literal[
 ]
 """Why a token's data was distrusted (`missing_asset`: an event with no readable asset_id)."""
 
+@final
 class FrameSummary:
     """What one call changed. Instances are immutable and may be shared between calls."""
 
@@ -154,11 +157,12 @@ class FrameSummary:
     def new_markets(self) -> list[str]:
         """Slugs of `new_market` announcements."""
 
+@final
 class Replay:
     """Several markets fed from one recorded stream; each frame is parsed once and routed
     to the market(s) whose tokens it names (the batch path of `gabagool replay`)."""
 
-    def __init__(self, markets: list[tuple[str, str, int]]) -> None:
+    def __new__(cls, markets: list[tuple[str, str, int]]) -> Self:
         """One market per (up_token, down_token, tick micros). BookError for a bad tick."""
     def apply(self, frame: bytes | str) -> bool:
         """Apply one frame; False (and counted) when it is not readable."""
@@ -180,11 +184,12 @@ class Replay:
 
 # ---- fees: the exchange's taker fee ------------------------------------------------------
 
+@final
 class FeeSchedule:
     """A market's fee schedule (Gamma `feeSchedule`): `fee = shares x rate x (p(1-p))^exponent`,
     truncated to 5 decimals of a dollar, exactly (256-bit intermediate)."""
 
-    def __init__(self, rate: int, exponent: int = 1, taker_only: bool = True) -> None:
+    def __new__(cls, rate: int, exponent: int = 1, taker_only: bool = True) -> Self:
         """`rate` in millionths (0.072 -> 72_000, within [0, 1_000_000]); `exponent` 1 or 2.
         ParamsError otherwise."""
     @staticmethod
@@ -204,12 +209,13 @@ class FeeSchedule:
 
 # ---- position: one window's holdings --------------------------------------------------------
 
+@final
 class Position:
     """One market window, average-cost accounting, exact. Quantities in micro-shares, costs
     and PnL in pico-dollars (fees included), fees in micro-dollars. At most 1e14 micro-shares
     (100 million shares) a side."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def buy(self, outcome: Outcome, price: int, size: int, fee: int) -> None:
         """A buy fill: the shares arrive in full, the fee is paid on top (into the cost).
         PositionError, changing nothing, for size <= 0, a price outside (0, 1), a fee < 0 or
@@ -272,6 +278,7 @@ Rule = Literal[
     "stop_loss_buy",
 ]
 
+@final
 class StrategyParams:
     """The strategy's settings (DESIGN.md defaults). Prices in micro-dollars, sizes in
     micro-shares, times in ms, `stop_loss_ppm` in millionths of the capital deployed.
@@ -279,8 +286,8 @@ class StrategyParams:
     with max >= target, entry in (0, 1$), sizes >= 0.01 share with min <= trade,
     quote_cutoff <= open_cutoff."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         mode: Mode = "maker",
         target_pair_cost: int = 980_000,
@@ -295,7 +302,7 @@ class StrategyParams:
         quote_cutoff_ms: int = 10_000,
         taker_cutoff_ms: int = 30_000,
         stop_loss_ppm: int = 20_000,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def mode(self) -> Mode: ...
     @property
@@ -323,6 +330,7 @@ class StrategyParams:
     @property
     def stop_loss_ppm(self) -> int: ...
 
+@final
 class Intent:
     """An order the strategy wants on the exchange (immutable, hashable, compares by value).
     Sizes are whole 0.01 shares."""
@@ -391,6 +399,7 @@ def equalize(
     ms_to_end > taker_cutoff_ms and the book offers one. Nothing when halted or inside
     quote_cutoff."""
 
+@final
 class RiskMetrics:
     """A window's exposure. Money in pico-dollars, quantities in micro-shares."""
 
@@ -417,8 +426,8 @@ class RiskMetrics:
     @property
     def stop_loss_triggered(self) -> bool:
         """unhedged_mark_loss (exact) > stop_loss_ppm / 1e6 x the stop's base: the capital
-        deployed, but at least max_delta x entry_max_price (so a lone opening leg is not
-        sold for a one-tick move)."""
+        deployed, but at least max_delta shares x $1 (so a lone opening leg is not sold
+        for a one-tick move)."""
     @property
     def mark_pnl(self) -> int: ...
     @property

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
@@ -85,6 +86,16 @@ class PaperSettings(_Section):
     latency_ms: int = 0
 
 
+class StoreSettings(_Section):
+    """The durable journal: a Redis URL (`redis://[:password@]host:port/db`, `rediss://` for
+    TLS, `unix://`), `sqlite:///path` or a file path; unset: `journal.sqlite3` in the data dir."""
+
+    url: str | None = None
+    # names this engine's capital reservation in a shared ledger; stable across restarts so a
+    # restarted engine finds its own (default: from the assets it trades)
+    engine_id: str | None = None
+
+
 class PolymarketSettings(_Section):
     private_key: str | None = None
     funder: str | None = None
@@ -109,6 +120,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     strategy: StrategySettings = msgspec.field(default_factory=StrategySettings)
     risk: RiskSettings = msgspec.field(default_factory=RiskSettings)
     paper: PaperSettings = msgspec.field(default_factory=PaperSettings)
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     polymarket: PolymarketSettings = msgspec.field(default_factory=PolymarketSettings)
 
     def strategy_params(self, mode: str) -> dict[str, Any]:
@@ -138,7 +150,31 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             section, field = key.split(".")
             if data[section].get(field) is not None:
                 data[section][field] = SECRET_MARK
+        if data["store"].get("url") is not None:
+            data["store"]["url"] = redact_url(data["store"]["url"])
         return data
+
+    def engine_id(self) -> str:
+        return self.store.engine_id or "engine-" + "-".join(self.engine.assets)
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password (in the user part or a `password=` query) replaced by `***`."""
+    parts = urlsplit(url)
+    if not parts.netloc and not parts.query:
+        return url  # a file path
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:{SECRET_MARK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key == "password" for key, _ in pairs):
+            query = urlencode(
+                [(k, SECRET_MARK if k == "password" else v) for k, v in pairs], safe="*"
+            )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def micros(value: Decimal, key: str) -> int:
@@ -315,6 +351,15 @@ def validate(settings: Settings) -> None:
     _check(feed_ok, "engine.feed", e.feed, "sim, live or replay:FILE")
     _check(e.rollover_lead > 0, "engine.rollover_lead", e.rollover_lead, "> 0")
     _check(e.resolution_wait >= 0, "engine.resolution_wait", e.resolution_wait, ">= 0")
+    url = settings.store.url
+    if url is not None:
+        scheme = urlsplit(url).scheme
+        _check(
+            bool(url) and (scheme in ("", "redis", "rediss", "unix", "sqlite") or len(scheme) == 1),
+            "store.url",
+            redact_url(url),
+            "redis://, rediss://, unix://, sqlite:/// or a file path",
+        )
     _check(settings.paper.latency_ms >= 0, "paper.latency_ms", settings.paper.latency_ms, ">= 0")
     # every amount must convert exactly to the core's units
     settings.strategy_params("maker")

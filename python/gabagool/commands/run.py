@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -15,17 +16,19 @@ import trio.testing
 from rich.console import Console
 
 from gabagool.cli import UsageError
-from gabagool.config import ConfigError, Settings, load_settings
+from gabagool.config import ConfigError, Settings, load_settings, redact_url
 from gabagool.engine.events import EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
 from gabagool.engine.supervisor import Engine
 from gabagool.logs import setup_logging
 from gabagool.recording import RecordingError
+from gabagool.store import StoreError, ThreadedStore, describe_location, open_store
 from gabagool.venues.base import MarketData
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ReplayError, ReplayMarketData, SimMarketData
 
 WINDOW_SECONDS = 900
+log = logging.getLogger("gabagool.engine")
 VIEW_REFRESH_SECONDS = 0.5  # real seconds between redraws
 
 
@@ -35,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="trade (default: paper venue on the simulated feed)",
         description="Run the engine. Without arguments: the paper venue on simulated BTC and "
         "ETH windows at real-time pace, with a live view; Ctrl-C cancels every order and "
-        "prints a summary.",
+        "prints a summary. Every order, fill and window is journaled in the store, and a "
+        "restart resumes from it. SIGUSR1 halts trading, SIGUSR2 resumes it.",
     )
     parser.add_argument("--config", metavar="FILE", help="TOML settings file")
     parser.add_argument("--assets", metavar="LIST", help="comma-separated, e.g. btc,eth")
@@ -45,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--duration", metavar="SECONDS", help="stop after this market time")
     parser.add_argument("--summary-json", metavar="PATH", help="write per-window results")
     parser.add_argument("--data-dir", metavar="DIR", help="logs and state")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="the durable journal: redis://[:password@]host:port/db (rediss:// for TLS), "
+        "sqlite:///path or a file path (default: journal.sqlite3 in the data dir)",
+    )
     parser.add_argument("--seed", metavar="N", help="simulator seed")
     parser.add_argument(
         "--start", metavar="UNIX", type=int, help="first window start (default: the current one)"
@@ -64,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         "engine.data_dir": args.data_dir,
         "engine.seed": args.seed,
         "engine.view": False if args.no_view else None,
+        "store.url": args.store,
     }
     try:
         settings = load_settings(args.config, overrides=overrides)
@@ -82,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         market_data, settings, start = _replay(settings, args.assets, args.start)
         engine_settings = settings.engine
     else:
-        market_data = SimMarketData(engine_settings.seed)
         # the wall clock only names the first window; every decision runs on Trio's clock
         start = args.start if args.start is not None else int(time.time()) // 900 * 900
+        # from `start`, so a restarted engine's windows open at the prices the first run saw
+        market_data = SimMarketData(engine_settings.seed, origin=start)
     console = Console(stderr=False)
     view = engine_settings.view and console.is_terminal
     handler = None
@@ -99,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
         speed = float(engine_settings.speed)
         # faster than real time: Trio's clock runs `speed` times the wall clock
         clock = None if speed == 1 else trio.testing.MockClock(rate=speed)
-        summary = trio.run(_main, settings, market_data, start, view, console, speed, clock=clock)
+        try:
+            summary = trio.run(
+                _main, settings, market_data, start, view, console, speed, clock=clock
+            )
+        except StoreError as exc:
+            where = describe_location(settings.store.url, engine_settings.data_dir)
+            raise UsageError(f"store {where}: {redact_url(str(exc))}") from None
         _report(summary, settings, console, logs.path)
     finally:
         logs.close()
@@ -137,12 +155,34 @@ async def _main(
     speed: float,
 ) -> Summary:
     exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
+    store = await open_store(settings.store.url, data_dir=settings.engine.data_dir)
+    async with store:
+        return await _trade(settings, market_data, start, view, console, speed, exchange, store)
+
+
+async def _trade(
+    settings: Settings,
+    market_data: MarketData,
+    start: int,
+    view: bool,
+    console: Console,
+    speed: float,
+    exchange: PaperExchange,
+    store: ThreadedStore,
+) -> Summary:
+    log.info(
+        "journal: %s (%s)",
+        describe_location(settings.store.url, settings.engine.data_dir),
+        store.backend,
+        extra={"event": "store", "backend": store.backend},
+    )
     engine = Engine(
         settings,
         exchange=exchange,
         market_data=market_data,
         events=EventFanout([LogEvents()]),
         first_start=start,
+        store=store,
     )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, engine)
@@ -160,10 +200,21 @@ async def _main(
     return summarize(engine.windows)
 
 
+# SIGUSR1 / SIGUSR2: halt / resume from outside the process; with a shared store the halt
+# flag is written there, so every engine on it follows
+CONTROL_SIGNALS = {signal.SIGUSR1: "halt", signal.SIGUSR2: "resume"}
+
+
 async def _watch_signals(engine: Engine) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(
+        signal.SIGINT, signal.SIGTERM, *CONTROL_SIGNALS
+    ) as signals:
         async for signum in signals:
-            engine.stop(signal.Signals(signum).name)
+            command = CONTROL_SIGNALS.get(signum)
+            if command is not None:
+                await engine.control.send(command)
+            else:
+                engine.stop(signal.Signals(signum).name)
 
 
 def _report(summary: Summary, settings: Settings, console: Console, log_path: Path) -> None:

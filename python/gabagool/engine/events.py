@@ -104,6 +104,7 @@ class LogEvents:
                 "event": "fill",
                 "market": fill.market_id,
                 "order_id": fill.order_id,
+                "fill_id": fill.fill_id,
                 "outcome": fill.outcome,
                 "action": fill.action,
                 "price": fill.price,

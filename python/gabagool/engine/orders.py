@@ -5,20 +5,28 @@ kept only while it is exactly what is wished for (same price, no larger than the
 size), since every replace loses queue position. Fills may arrive while `place` is still
 running (paper takers), so orders are known by the engine's own client id before they are
 sent.
+
+With a journal, a fill is committed to the store before it touches the position: the
+exchange's (synchronous) callback only queues it, and `book_fills` journals then applies
+each in arrival order, after the order it belongs to was journaled.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from gabagool.engine.events import EngineEvents
 from gabagool.venues.base import Exchange, Fill, OrderAck, OrderRequest
+
+if TYPE_CHECKING:
+    from gabagool.engine.journal import EngineJournal
+    from gabagool.store.base import OrderStatus
 
 OUTCOMES = ("up", "down")
 ACCUMULATOR_RULES = frozenset({"opening", "pairing", "instant_pair"})
@@ -64,6 +72,7 @@ class OrderStats:
     post_only_crosses: int = 0
     cancelled: int = 0
     breaches: int = 0
+    capped: int = 0  # buys not sent for want of room under the shared capital cap
     fills: list[FillRecord] = field(default_factory=list)
 
 
@@ -82,8 +91,17 @@ class OrderManager:
         on_reject_storm: Callable[[], None],
         max_rejects_per_minute: int,
         blocked: Callable[[], str] = lambda: "",
+        journal: EngineJournal | None = None,
+        capital_gate: Callable[[OrderRequest], Awaitable[bool]] | None = None,
     ) -> None:
         self.market_id = market_id
+        self.window_id = slug  # the journal's name of the window
+        self.journal = journal
+        self._capital_gate = capital_gate  # may a buy be sent within the shared capital cap
+        self._unbooked: deque[Fill] = deque()  # reported, not yet journaled
+        self._booking = trio.Lock()  # one booker at a time keeps fills in arrival order
+        self._fill_arrived = trio.Event()
+        self._capped = False
         self.exchange = exchange
         self.events = events
         self.position = position
@@ -99,6 +117,7 @@ class OrderManager:
         self._rejects: deque[float] = deque()
         self.orders: dict[str, Order] = {}  # by client id, until done
         self.stats = OrderStats()
+        self.replayed_fills = 0  # fills the journal already held: not counted again
 
     # ---- what the tasks call ---------------------------------------------------------
 
@@ -108,7 +127,7 @@ class OrderManager:
         `decide` runs once the lock is held: waiting for the lock lets fills arrive, and a
         decision made before them would be stale.
         """
-        await self._acquire()
+        await _take(self._lock)
         try:
             intents = decide()
             self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}
@@ -119,28 +138,56 @@ class OrderManager:
         finally:
             self._lock.release()
 
-    async def _acquire(self) -> None:
-        # `async with trio.Lock` yields to the scheduler even when the lock is free: a full
-        # round of other tasks between a frame and its decision; take a free lock at once
-        try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
-
     async def cancel_all(self, reason: str) -> int:
         """Cancel every resting order of the window and forget the wishes."""
-        await self._acquire()
+        await _take(self._lock)
         try:
             # inside the lock: a decision in flight must not leave a wish behind
             for wishes in self._wished.values():
                 wishes.clear()
             resting = [o for o in self.orders.values() if o.resting]
             count = await self.exchange.cancel_all(self.market_id)
+            # a fill reported before the cancel took effect completes its order, not a cancel
+            await self.book_fills()
             for order in resting:
-                self._forget(order, reason)
+                await self._forget(order, reason)
             return count
         finally:
             self._lock.release()
+
+    async def run_booking(self) -> None:
+        """The window's task that journals and applies fills reported outside a placement
+        (resting orders matched by the feed's trades)."""
+        while True:
+            await self._fill_arrived.wait()
+            self._fill_arrived = trio.Event()
+            await self.book_fills()
+
+    async def book_fills(self) -> None:
+        """Journal, then apply, every fill reported so far (no-op without a journal)."""
+        if self.journal is None or not self._unbooked:
+            return
+        await _take(self._booking)
+        try:
+            await self._book_locked()
+        finally:
+            self._booking.release()
+
+    async def _book_locked(self) -> None:
+        journal = self.journal
+        assert journal is not None
+        while self._unbooked:
+            fill = self._unbooked[0]
+            # shielded: a fill journaled must also be applied, and its order's end recorded
+            with trio.CancelScope(shield=True):
+                fresh = await journal.fill(self.window_id, fill)
+                self._unbooked.popleft()
+                if not fresh:
+                    self.replayed_fills += 1
+                    continue
+                done = self._apply(fill)
+                if done is not None:
+                    await journal.order_status(done.order_id, "filled")
 
     def resting(self) -> list[Order]:
         return [o for o in self.orders.values() if o.resting]
@@ -164,10 +211,12 @@ class OrderManager:
                     kept = True
                     continue
                 if await self.exchange.cancel(order.order_id):
-                    self._forget(order, "re-price")
-                elif order.client_id in self.orders:
-                    # filled meanwhile: nothing rests any more
-                    self._forget(order, "gone")
+                    await self._forget(order, "re-price")
+                    continue
+                await self.book_fills()  # filled meanwhile: its fill may be queued
+                if order.client_id in self.orders:
+                    # nothing rests any more, and no fill says why
+                    await self._forget(order, "gone")
             if wish is not None and not kept:
                 await self._send(owner, wish)
 
@@ -184,7 +233,6 @@ class OrderManager:
     async def _send(self, owner: str, intent: Any) -> None:
         if owner != "risk" and self._blocked():
             return  # a wish made before a halt or a pause; only liquidation trades now
-        client_id = next(self._ids)
         outcome = intent.outcome
         position = self.position
         placement = Placement(
@@ -193,6 +241,7 @@ class OrderManager:
             cost_other=position.cost_down if outcome == "up" else position.cost_up,
             ms_to_end=self._ms_to_end(),
         )
+        client_id = next(self._ids)
         request = OrderRequest(
             market_id=self.market_id,
             outcome=outcome,
@@ -204,19 +253,58 @@ class OrderManager:
             rule=intent.rule,
             client_id=client_id,
         )
+        if self._capital_gate is not None and request.action == "buy":
+            if not await self._capital_gate(request):
+                self.stats.capped += 1
+                if not self._capped:  # reported once per spell: every scan would repeat it
+                    self._capped = True
+                    self.events.risk_action(
+                        self.market_id,
+                        "capital_cap",
+                        f"{request.rule} buy {request.outcome} {request.size}@{request.price} "
+                        "not sent: the shared capital cap has no room",
+                    )
+                return
+            self._capped = False
+            if owner != "risk" and self._blocked():
+                return  # halted while the reservation was made
+        # no checkpoint from the gate to here: the next gate counts this order as outstanding
         order = Order(client_id, request, owner, placement, remaining=intent.size)
         self.orders[client_id] = order
-        ack = await self.exchange.place(request)
-        self.events.order_placed(request, ack)
-        order.order_id = ack.order_id
+        if self.journal is None:
+            ack = await self._place(order)
+        else:
+            # fills reported during the placement wait until the order itself is journaled
+            await _take(self._booking)
+            try:
+                ack = await self._place(order)
+                status: OrderStatus = (
+                    "rejected" if not ack.accepted else "open" if ack.resting else "pending"
+                )
+                with trio.CancelScope(shield=True):
+                    await self.journal.order_placed(self.window_id, request, ack, status)
+                    await self._book_locked()
+            finally:
+                self._booking.release()
         if not ack.accepted:
             self.orders.pop(client_id, None)
             self._rejected(ack)
             return
         self.stats.placed += 1
         order.resting = ack.resting and order.remaining > 0
-        if not order.resting:
-            self.orders.pop(client_id, None)
+        if not order.resting and self.orders.pop(client_id, None) is not None:
+            if self.journal is not None:
+                # a taker's unfilled remainder dies with it
+                with trio.CancelScope(shield=True):
+                    await self.journal.order_status(
+                        ack.order_id, "cancelled", f"{request.order_type} remainder unfilled"
+                    )
+
+    async def _place(self, order: Order) -> OrderAck:
+        ack = await self.exchange.place(order.request)
+        self.events.order_placed(order.request, ack)
+        order.order_id = ack.order_id
+        return ack
 
     def _rejected(self, ack: OrderAck) -> None:
         self.stats.rejected += 1
@@ -232,14 +320,28 @@ class OrderManager:
             self._rejects.clear()
             self._on_reject_storm()
 
-    def _forget(self, order: Order, reason: str) -> None:
+    async def _forget(self, order: Order, reason: str) -> None:
         if self.orders.pop(order.client_id, None) is not None:
             order.resting = False
             self.stats.cancelled += 1
             self.events.order_cancelled(self.market_id, order.order_id, reason)
+            if self.journal is not None:
+                with trio.CancelScope(shield=True):
+                    await self.journal.order_status(order.order_id, "cancelled", reason)
 
     def handle_fill(self, fill: Fill) -> None:
-        """The exchange's fill callback: book it, check its rule, tell the window."""
+        """The exchange's fill callback: without a journal, book it now; with one, queue it
+        for `book_fills`, which journals it first."""
+        if self.journal is None:
+            self._apply(fill)
+            return
+        self._unbooked.append(fill)
+        self._fill_arrived.set()
+
+    def _apply(self, fill: Fill) -> Order | None:
+        """Book a fill into the position, check its rule, tell the window; returns its order
+        when this fill completed it."""
+        done = None
         order = self.orders.get(fill.client_id)
         position = self.position
         up = fill.outcome == "up"
@@ -261,6 +363,7 @@ class OrderManager:
             if order.remaining <= 0:
                 self.orders.pop(fill.client_id, None)
                 order.resting = False
+                done = order
         breach = not realised_within_rule(fill, before, self.params)
         record = FillRecord(fill, order.placement if order else None, breach)
         self.stats.fills.append(record)
@@ -274,6 +377,37 @@ class OrderManager:
         pair = position.pair_cost
         self.events.fill(fill, position.delta, None if pair is None else f"{float(pair):.4f}")
         self._on_fill(record)
+        return done
+
+    def buying(self) -> tuple[int, int]:
+        """Micro-shares the live buy orders may still add to Up and to Down."""
+        up = down = 0
+        for order in self.orders.values():
+            if order.request.action == "buy" and order.remaining > 0:
+                if order.request.outcome == "up":
+                    up += order.remaining
+                else:
+                    down += order.remaining
+        return up, down
+
+    def outstanding_buys(self, fee: Callable[[OrderRequest, int], int]) -> int:
+        """Pico-dollars the window's live buy orders may still spend: `fee(request, size)`
+        bounds the fee (micro-dollars) of `size` more."""
+        total = 0
+        for order in self.orders.values():
+            request = order.request
+            if request.action == "buy" and order.remaining > 0:
+                total += request.price * order.remaining + fee(request, order.remaining) * MICROS
+        return total
+
+
+async def _take(lock: trio.Lock) -> None:
+    # `async with trio.Lock` yields to the scheduler even when the lock is free: a full
+    # round of other tasks between a frame and its decision; take a free lock at once
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await lock.acquire()
 
 
 @dataclass(frozen=True)

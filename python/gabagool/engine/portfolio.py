@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gabagool.engine.events import EngineEvents, format_picos
 
 if TYPE_CHECKING:
+    from gabagool.engine.capital import CapitalLedger
     from gabagool.engine.window import Window
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -29,6 +30,9 @@ class Portfolio:
         self.halt_reason = ""
         self.day = -1
         self.realised_today = 0  # pico-dollars of windows settled today (market day, UTC)
+        # the store's shared ledgers, when engines share the portfolio caps
+        self.ledger: CapitalLedger | None = None
+        self.unhedged_ledger: CapitalLedger | None = None
 
     @property
     def halted(self) -> bool:
@@ -50,13 +54,24 @@ class Portfolio:
         return sum(w.position.cost_up + w.position.cost_down for w in self.windows.values())
 
     def capital_room(self) -> int:
-        return max(0, self.max_capital - self.capital_deployed())
+        elsewhere = self.ledger.elsewhere if self.ledger is not None else 0
+        return max(0, self.max_capital - self.capital_deployed() - elsewhere)
+
+    def committed(self) -> int:
+        """What the capital ledger must hold for this engine: positions at cost, live buys."""
+        return sum(w.committed() for w in self.windows.values())
 
     def unhedged(self) -> int:
         return sum(abs(w.position.delta) for w in self.windows.values())
 
     def unhedged_room(self) -> int:
-        return max(0, self.max_unhedged - self.unhedged())
+        ledger = self.unhedged_ledger
+        elsewhere = ledger.elsewhere if ledger is not None else 0
+        return max(0, self.max_unhedged - self.unhedged() - elsewhere)
+
+    def exposure(self) -> int:
+        """What the unhedged ledger must hold for this engine: each window's worst |delta|."""
+        return sum(w.exposure() for w in self.windows.values())
 
     def within_unhedged_cap(self, intents: list[Any], delta: int) -> list[Any]:
         """Drop buys that would add unhedged shares beyond the portfolio's room."""

@@ -1,7 +1,14 @@
 """The supervisor: one loop per asset opening windows (and the next before the current
 ends), the control task, and a clean stop that leaves no order resting.
 
-Tree: `Engine.run` -> nursery{control, asset loops, window runs} -> each window's nursery.
+Tree: `Engine.run` -> nursery{control, store watch, asset loops, window runs} -> each
+window's nursery.
+
+With a store, `run` first recovers (see `gabagool.engine.recovery`): resting orders of the
+crashed run are marked cancelled (the paper exchange lost them with the process), the halt
+flag and the day's realised PnL are restored, windows that ended are settled, and the others
+reopen with their journaled positions. The halt flag is then watched in the store, so a halt
+written by another engine sharing it stops this one too.
 """
 
 from __future__ import annotations
@@ -11,17 +18,26 @@ import logging
 import trio
 
 from gabagool.config import Settings, micros, picos
+from gabagool.engine.capital import CapitalLedger
 from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.control import Control
 from gabagool.engine.events import EngineEvents
+from gabagool.engine.journal import EngineJournal
 from gabagool.engine.portfolio import Portfolio
+from gabagool.engine.recovery import Recovery, load_recovery
 from gabagool.engine.window import LatencyProbe, Window
+from gabagool.store import FillRecord, HaltState, Store
+from gabagool.store.base import OUTCOMES
 from gabagool.venues.base import Exchange, MarketData
 
 log = logging.getLogger("gabagool.engine")
 
 WINDOW_SECONDS = 900
 MAX_OPEN_BACKOFF = 60.0  # seconds between attempts to open a window
+HALT_POLL_S = 0.2  # real seconds between reads of the shared halt flag and capital ledger
+CAPITAL_LEDGER = "capital"  # pico-dollars at cost
+UNHEDGED_LEDGER = "unhedged"  # micro-shares of |delta|
+RESTART_REASON = "engine restart: the order died with the process that placed it"
 
 
 class Engine:
@@ -35,6 +51,7 @@ class Engine:
         first_start: int,  # unix seconds: the market time the engine starts at
         control: Control | None = None,
         probe: LatencyProbe | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
         self.exchange = exchange
@@ -54,16 +71,42 @@ class Engine:
         self.clock: MarketClock | None = None
         self.stopped_by = ""
         self._scope: trio.CancelScope | None = None
+        self.store = store
+        self.journal: EngineJournal | None = None
+        self.recovery: Recovery | None = None
+        self.resumed: dict[str, list[FillRecord]] = {}  # window id -> its journaled fills
+        self._manual_halt = False  # the portfolio's halt is the persisted flag's
+        # a read of the flag overlapping a write of ours could see the old value
+        self._halt_lock = trio.Lock()
+        if store is not None:
+            holder = settings.engine_id()
+            self.portfolio.ledger = CapitalLedger(
+                store, holder=holder, cap=self.portfolio.max_capital, ledger=CAPITAL_LEDGER
+            )
+            self.portfolio.unhedged_ledger = CapitalLedger(
+                store, holder=holder, cap=self.portfolio.max_unhedged, ledger=UNHEDGED_LEDGER
+            )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Trade until `stop`, the duration, or cancellation; returns after all is cancelled."""
-        self.clock = MarketClock.starting_now(self.first_start * NS)
+        start_ns = self.first_start * NS
+        if self.store is not None:
+            self.recovery = await load_recovery(self.store, self.settings.engine.assets)
+            start_ns = max(start_ns, self.recovery.resume_ns)
+        self.clock = MarketClock.starting_now(start_ns)
+        if self.store is not None:
+            self.journal = EngineJournal(
+                self.store, engine_id=self.settings.engine_id(), now_ns=self.clock.now_ns
+            )
+            await self._recover()
         duration = self.settings.engine.duration
         with trio.CancelScope() as self._scope:
             if duration is not None:
                 self._scope.deadline = trio.current_time() + float(duration)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._serve_control)
+                if self.store is not None:
+                    nursery.start_soon(self._watch_store)
                 for asset in self.settings.engine.assets:
                     nursery.start_soon(self._asset_loop, asset, nursery)
                 task_status.started()
@@ -78,12 +121,118 @@ class Engine:
     def open_windows(self) -> list[Window]:
         return list(self.portfolio.windows.values())
 
+    # ---- recovery and the shared store -----------------------------------------------
+
+    async def _recover(self) -> None:
+        store, journal, recovery, clock = self.store, self.journal, self.recovery, self.clock
+        assert store is not None and journal is not None and recovery is not None
+        assert clock is not None
+        now_ns = clock.now_ns()
+        cancelled = 0
+        for window in recovery.open_windows:
+            for order in await store.resting_orders(window.window_id):
+                await store.update_order(order.order_id, "cancelled", now_ns, RESTART_REASON)
+                cancelled += 1
+        if recovery.halt.halted:
+            self._adopt_halt(recovery.halt)
+        for window in recovery.settled_windows:
+            self.portfolio.record_settlement(window.end_s * NS, window.pnl_pico or 0)
+        settled = 0
+        for window in recovery.open_windows:
+            if window.end_s * NS > now_ns:
+                self.resumed[window.window_id] = recovery.fills[window.window_id]
+                continue
+            winner = self._winner_of(window.asset, window.start_s)
+            if winner is None:
+                log.warning(
+                    "window %s ended while the engine was down; its winner is unknown: left open",
+                    window.window_id,
+                    extra={"event": "recovery_unsettled", "window": window.window_id},
+                )
+                continue
+            record = await journal.window_settled(window.window_id, winner)
+            self.portfolio.record_settlement(window.end_s * NS, record.pnl_pico or 0)
+            settled += 1
+        for ledger in self._ledgers():
+            await ledger.load()
+        log.info(
+            "recovered: %d resting order(s) cancelled, %d window(s) resumed, %d settled, "
+            "halt %s, resuming at market time %d",
+            cancelled,
+            len(self.resumed),
+            settled,
+            recovery.halt.halted,
+            now_ns,
+            extra={
+                "event": "recovered",
+                "cancelled": cancelled,
+                "resumed": sorted(self.resumed),
+                "settled": settled,
+                "halted": recovery.halt.halted,
+                "resume_ns": now_ns,
+            },
+        )
+
+    def _winner_of(self, asset: str, start: int) -> str | None:
+        try:
+            winner = self.market_data.window(asset, start).fallback_outcome()
+        except LookupError:
+            return None
+        return winner if winner in OUTCOMES else None
+
+    def _adopt_halt(self, state: HaltState) -> None:
+        self._manual_halt = True
+        by = f" by {state.set_by}" if state.set_by else ""
+        self.portfolio.halt(f"{state.reason or 'halted'} (journaled{by})")
+
+    async def _watch_store(self) -> None:
+        """Follow the shared halt flag and the capital other engines hold (HALT_POLL_S of real
+        time apart: Trio's clock runs `speed` times faster)."""
+        store = self.store
+        assert store is not None
+        interval = HALT_POLL_S * float(self.settings.engine.speed)
+        while True:
+            async with self._halt_lock:
+                state = await store.get_halt()
+                if state.halted and not self.portfolio.halted:
+                    self._adopt_halt(state)
+                elif not state.halted and self.portfolio.halted and self._manual_halt:
+                    self._manual_halt = False
+                    self._resume_all()
+                else:
+                    state = None
+            if state is not None and state.halted:
+                await self._each_window(lambda w: w.orders.cancel_all("halt"))
+            # what was held for orders since gone or pairs since completed goes back (not
+            # while a window opens: its journaled position is not counted yet)
+            if all(w.counted for w in self.windows):
+                await self._ledgers()[0].trim(self.portfolio.committed)
+                await self._ledgers()[1].trim(self.portfolio.exposure)
+            for ledger in self._ledgers():
+                await ledger.refresh()
+            await trio.sleep(interval)
+
+    def _ledgers(self) -> tuple[CapitalLedger, CapitalLedger]:
+        capital, unhedged = self.portfolio.ledger, self.portfolio.unhedged_ledger
+        assert capital is not None and unhedged is not None
+        return capital, unhedged
+
+    def _resume_all(self) -> None:
+        self.portfolio.resume()
+        for window in self.open_windows():
+            window.resume()
+
+    # ---- windows ---------------------------------------------------------------------
+
     async def _asset_loop(self, asset: str, nursery: trio.Nursery) -> None:
         """Open each window of `asset` in turn, the next `rollover_lead` before the current
         ends; a window that cannot be opened is retried with backoff until it is over."""
         clock = self.clock
         assert clock is not None
         start = self.first_start
+        behind = clock.now_ns() // NS - start
+        if behind >= WINDOW_SECONDS:  # resumed later in market time: the window of now
+            start += behind // WINDOW_SECONDS * WINDOW_SECONDS
         lead = int(float(self.settings.engine.rollover_lead) * NS)
         failures = 0
         while True:
@@ -118,7 +267,7 @@ class Engine:
 
     def _open(self, asset: str, start: int) -> Window:
         assert self.clock is not None
-        return Window(
+        window = Window(
             feed=self.market_data.window(asset, start),
             exchange=self.exchange,
             settings=self.settings,
@@ -126,7 +275,12 @@ class Engine:
             events=self.events,
             clock=self.clock,
             probe=self.probe,
+            journal=self.journal,
         )
+        fills = self.resumed.pop(window.slug, None)
+        if fills is not None:
+            window.restore(fills)
+        return window
 
     async def _run_window(self, window: Window) -> None:
         try:
@@ -139,17 +293,26 @@ class Engine:
         async for command in self.control.receive:
             log.info("control: %s", command, extra={"event": "control", "command": command})
             if command == "halt":
-                self.portfolio.halt("manual halt")
+                async with self._halt_lock:
+                    self.portfolio.halt("manual halt")
+                    await self._persist_halt(True, "manual halt")
                 await self._each_window(lambda w: w.orders.cancel_all("halt"))
             elif command == "resume":
-                self.portfolio.resume()
-                for window in self.open_windows():
-                    window.resume()
+                async with self._halt_lock:
+                    await self._persist_halt(False, "resumed")
+                    self._resume_all()
             elif command == "panic":
-                self.portfolio.halt("panic")
+                async with self._halt_lock:
+                    self.portfolio.halt("panic")
+                    await self._persist_halt(True, "panic")
                 await self._each_window(lambda w: w.liquidate("panic"))
             elif command == "stop":
                 self.stop("stop")
+
+    async def _persist_halt(self, halted: bool, reason: str) -> None:
+        if self.journal is not None:
+            self._manual_halt = halted
+            await self.journal.set_halt(halted, reason)
 
     async def _each_window(self, action) -> None:  # type: ignore[no-untyped-def]
         for window in self.open_windows():

@@ -9,9 +9,11 @@ window and liquidates its unhedged excess at once.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -21,7 +23,13 @@ from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.orders import FillRecord, OrderManager
 from gabagool.engine.portfolio import Portfolio
-from gabagool.venues.base import Exchange, MarketSpec, Outcome, WindowFeed
+from gabagool.venues.base import Exchange, MarketSpec, OrderRequest, Outcome, WindowFeed
+
+if TYPE_CHECKING:
+    from gabagool.engine.journal import EngineJournal
+    from gabagool.store import FillRecord as JournaledFill
+
+log = logging.getLogger("gabagool.engine")
 
 MICROS = 1_000_000
 MAX_DUE_RUN = 64  # frames applied back to back before the feed yields to the other tasks
@@ -46,8 +54,10 @@ class Window:
         events: EngineEvents,
         clock: MarketClock,
         probe: LatencyProbe | None = None,
+        journal: EngineJournal | None = None,
     ) -> None:
         header = feed.header
+        self.journal = journal
         self.feed = feed
         self.header = header
         self.asset, self.slug, self.market_id = header.asset, header.slug, header.condition_id
@@ -89,6 +99,8 @@ class Window:
             on_reject_storm=self._reject_storm,
             max_rejects_per_minute=risk.max_rejects_per_minute,
             blocked=self.blocked,
+            journal=journal,
+            capital_gate=self._capital_gate if portfolio.ledger is not None else None,
         )
         # state the tasks share; each flag is written by one task and read by the others
         self.halt_reason = ""
@@ -101,6 +113,8 @@ class Window:
         self.quote_cut = False
         self.liquidated = False
         self.ended = False
+        self.catching_up = False  # resumed after a restart: the feed's backlog is not now
+        self.counted = False  # in the portfolio (or done with): the ledgers may trim
         self.resolved: str | None = None
         self.winner: str | None = None
         self.settlement_pnl: int | None = None
@@ -131,6 +145,8 @@ class Window:
             return f"window halted: {self.halt_reason}"
         if self.ended:
             return "window ended"
+        if self.catching_up:
+            return "catching up with the feed"
         if trio.current_time() < self.paused_until:
             return "paused after order rejects"
         if self.feed_stale:
@@ -148,6 +164,66 @@ class Window:
         excess_value = abs(p.delta) * bid[0] if bid is not None else 0
         self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
         return self._last_mark
+
+    def committed(self) -> int:
+        """Pico-dollars this window holds at cost plus what its live buys may still spend."""
+        p = self.position
+        return max(0, p.cost_up + p.cost_down) + self.orders.outstanding_buys(self._fee_bound)
+
+    def _fee_bound(self, request: OrderRequest, size: int) -> int:
+        # a resting post-only bid fills as a maker; anything else may take, at its limit
+        # price at worst (price plus fee per share rises with the price)
+        return self.fees.fee(request.price, size, request.post_only)
+
+    def exposure(self, extra: OrderRequest | None = None) -> int:
+        """The largest |delta| the live buys (and `extra`) could leave if they all filled."""
+        up, down = self.orders.buying()
+        if extra is not None and extra.action == "buy":
+            if extra.outcome == "up":
+                up += extra.size
+            else:
+                down += extra.size
+        delta = self.position.delta
+        return max(abs(delta + up), abs(delta - down))
+
+    async def _capital_gate(self, request: OrderRequest) -> bool:
+        """Hold room for a buy in the shared ledgers (capital, then unhedged) first."""
+        portfolio = self.portfolio
+        capital, unhedged = portfolio.ledger, portfolio.unhedged_ledger
+        assert capital is not None and unhedged is not None
+        cost = request.price * request.size + self._fee_bound(request, request.size) * MICROS
+        if not await capital.ensure(lambda: portfolio.committed() + cost):
+            return False
+        return await unhedged.ensure(
+            lambda: portfolio.exposure() - self.exposure() + self.exposure(request)
+        )
+
+    def restore(self, fills: Sequence[JournaledFill]) -> None:
+        """Continue a window from its journaled fills (after a restart): the position is
+        their sum, and no order is placed until the feed has caught up with the clock."""
+        position = self.position
+        for fill in fills:
+            if fill.side == "buy":
+                position.buy(fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros)
+            else:
+                position.sell(fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros)
+        self.catching_up = True
+        log.info(
+            "window %s resumed from %d journaled fill(s): up %d down %d",
+            self.slug,
+            len(fills),
+            position.qty_up,
+            position.qty_down,
+            extra={
+                "event": "window_resumed",
+                "market": self.market_id,
+                "fills": len(fills),
+                "qty_up": position.qty_up,
+                "qty_down": position.qty_down,
+                "cost_up": position.cost_up,
+                "cost_down": position.cost_down,
+            },
+        )
 
     def halt(self, reason: str) -> None:
         if not self.halt_reason:
@@ -171,8 +247,11 @@ class Window:
             fees=self.fees,
             min_order_size=self.params.min_order_size,
         )
+        if self.journal is not None:
+            await self.journal.window_opened(h)
         self.exchange.register_market(spec, self.orders.handle_fill)
         self.portfolio.windows[self.market_id] = self
+        self.counted = True
         self.events.window_opened(self.market_id, self.slug, h.start, h.end)
         self.last_frame_at = max(trio.current_time(), self.clock.trio_time(self.start_ns))
         try:
@@ -184,6 +263,10 @@ class Window:
                     ("risk", self._risk),
                 ):
                     nursery.start_soon(self._supervise, name, task, name=f"{self.slug}:{name}")
+                if self.journal is not None:
+                    nursery.start_soon(
+                        self._supervise, "fills", self.orders.run_booking, name=f"{self.slug}:fills"
+                    )
                 nursery.start_soon(self._ticker, name=f"{self.slug}:ticker")
                 await self.clock.sleep_until(self.end_ns)
                 self.ended = True
@@ -196,8 +279,20 @@ class Window:
                 with trio.move_on_after(5):
                     await self.orders.cancel_all("window end" if self.ended else "shutdown")
             self.portfolio.windows.pop(self.market_id, None)
+            self.counted = True
             if self.ended:
                 self._settle()
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(10):
+                    await self._journal_end()
+
+    async def _journal_end(self) -> None:
+        if self.journal is not None and self.ended and self.winner is not None:
+            await self.journal.window_settled(self.slug, self.winner)  # type: ignore[arg-type]
+        portfolio = self.portfolio
+        if portfolio.ledger is not None and portfolio.unhedged_ledger is not None:
+            await portfolio.ledger.trim(portfolio.committed)
+            await portfolio.unhedged_ledger.trim(portfolio.exposure)
 
     async def _supervise(self, name: str, task: Callable[[], Awaitable[None]]) -> None:
         failures = 0
@@ -231,6 +326,10 @@ class Window:
                     # burst whose best_bid/best_ask promises are checked against the books
                     pending = False
                     self._absorb(market.end_batch())
+                if self.catching_up:
+                    # the backlog up to now is applied: the books are current again
+                    self.catching_up = False
+                    self.book_changed.set()
                 # recorded and simulated frames are paced by their market time
                 await self.clock.sleep_until(t_ns)
                 due_run = 0
@@ -254,6 +353,7 @@ class Window:
                 self._frame_arrival_ns = arrived  # the first frame not yet scanned
         if pending:
             self._absorb(market.end_batch())
+        self.catching_up = False
 
     def _absorb(self, summary: _core.FrameSummary) -> int:
         """Act on what a frame (or a batch's end) did; returns its `changed` mask."""
@@ -390,8 +490,8 @@ class Window:
     async def check_risk(self) -> None:
         """Every rule of DESIGN.md "Risk" that concerns this window, in order of urgency."""
         now = trio.current_time()
-        if self.ended:
-            return
+        if self.ended or self.catching_up:
+            return  # catching up, the books are the past's: no mark on them is a price now
         if not self.feed_stale and now - self.last_frame_at >= self.stale_after:
             self.feed_stale = True
             self.events.risk_action(

@@ -82,6 +82,7 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     maker: bool
     rule: str = ""
     confirmed: bool = True  # live fills are provisional until CONFIRMED
+    fill_id: str = ""  # the exchange's trade id (paper: unique across restarts); journal key
 
 
 class OpenOrder(msgspec.Struct, kw_only=True):

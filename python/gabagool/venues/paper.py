@@ -13,6 +13,7 @@ makers pay nothing.
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Sequence
 
 import trio
@@ -57,10 +58,14 @@ class _Book:
 class PaperExchange:
     """Implements `Exchange`; also keeps a cash ledger (pico-dollars) to check the engine's PnL."""
 
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, *, latency: float = 0.0, session: str | None = None) -> None:
         self.latency = latency  # seconds of Trio time before an order or cancel takes effect
         self._books: dict[str, _Book] = {}
+        # the journal keys orders and fills by id: a restarted engine's paper exchange must
+        # not hand out the ids of the one that crashed, so each instance has its own prefix
+        self.session = session if session is not None else secrets.token_hex(6)
         self._ids = itertools.count(1)
+        self._fill_seq = itertools.count(1)
         self.cash = 0  # pico-dollars: proceeds and payouts minus costs and fees
         self.settled: dict[str, str] = {}
 
@@ -78,7 +83,7 @@ class PaperExchange:
         if self.latency:
             await trio.sleep(self.latency)
         book = self._book(order.market_id)
-        order_id = f"paper-{next(self._ids)}"
+        order_id = f"paper-{self.session}-{next(self._ids)}"
         problem = self._invalid(book.spec, order)
         if problem:
             return OrderAck(order_id=order_id, accepted=False, resting=False, reason=problem)
@@ -249,6 +254,7 @@ class PaperExchange:
         else:
             self.cash += notional - fee * ONE_DOLLAR_MICROS
         return Fill(
+            fill_id=f"{order_id}-f{next(self._fill_seq)}",
             order_id=order_id,
             client_id=order.client_id,
             market_id=order.market_id,

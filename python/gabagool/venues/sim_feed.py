@@ -50,15 +50,33 @@ def with_keepalives(
 
 
 class SimMarketData:
-    """Consecutive simulated windows per asset, each opening where the previous closed."""
+    """Consecutive simulated windows per asset, each opening where the previous closed.
 
-    def __init__(self, seed: int) -> None:
+    With an `origin` (the first window's start), a window asked for out of turn (an engine
+    restarted mid-run) still opens where its predecessors from the origin would have closed,
+    so a restarted engine sees the same market as the run it continues.
+    """
+
+    def __init__(self, seed: int, origin: int | None = None) -> None:
         self.seed = seed
+        self.origin = origin
         self._last: dict[str, WindowSimulator] = {}
 
-    def window(self, asset: str, start: int) -> WindowFeed:
+    def _previous(self, asset: str, start: int) -> WindowSimulator | None:
         previous = self._last.get(asset)
-        open_price = previous.close_price if previous and previous.end == start else None
+        if previous is not None and previous.end == start:
+            return previous
+        if self.origin is None or start <= self.origin or (start - self.origin) % 900:
+            return None
+        chain = None
+        for first in range(self.origin, start, 900):  # cheap: a window's plan, not its frames
+            open_price = chain.close_price if chain is not None else None
+            chain = WindowSimulator(asset, first, self.seed, open_price=open_price)
+        return chain
+
+    def window(self, asset: str, start: int) -> WindowFeed:
+        previous = self._previous(asset, start)
+        open_price = previous.close_price if previous is not None else None
         simulator = WindowSimulator(asset, start, self.seed, open_price=open_price)
         self._last[asset] = simulator
         return SimWindowFeed(simulator)

@@ -4,11 +4,12 @@
 //! Matched pairs pay $1 and are never sold; only the excess of the heavy side is at risk.
 //! The excess is marked at its best bid (nothing without a bid), its cost is the heavy
 //! side's average cost; exit fees are weighed by `flatten`, not by the trigger.
-//! The stop's base is the capital deployed in the window, but never less than the capital
-//! the window may hold unhedged (`max_delta` shares at `entry_max_price`): measured against
-//! a lone opening leg alone, 2% is less than one tick, and every leg would be sold the
-//! moment it was bought, which is not the strategy (it waits for the other side to get
-//! cheap). A flatten smaller than `min_order_size` is not sent (the exchange would refuse
+//! The stop's base is the capital deployed in the window, but never less than what the
+//! window may hold unhedged, `max_delta` shares at their $1 payout: measured against a lone
+//! opening leg alone, 2% is less than one tick, and every leg would be sold as soon as the
+//! price twitched, paying the spread and the taker fee each time, while the strategy is to
+//! hold it until the other side gets cheap (the measured gabagool22 record has one SELL in
+//! 12.9 M fills). A flatten smaller than `min_order_size` is not sent (the exchange would refuse
 //! it), so a dust excess is held to settlement.
 
 use super::pricing::{marketable, wide};
@@ -46,7 +47,7 @@ fn mark_value(book: &Book, size: i64) -> i128 {
 
 /// The capital the stop-loss percentage applies to, in picos.
 fn stop_base(position: &Position, params: &StrategyParams) -> i128 {
-    position.total_cost().max(params.max_delta as i128 * params.entry_max_price as i128)
+    position.total_cost().max(params.max_delta as i128 * MICROS as i128)
 }
 
 pub fn risk_metrics(market: &Market, position: &Position, params: &StrategyParams) -> RiskMetrics {
@@ -188,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_lone_opening_leg_is_not_stopped_for_a_tick_but_is_for_a_slump() {
-        // 10 Up bought at 0.40; the base is 50 shares x 0.45 = 22.5, so the stop is at 0.45.
+        // 10 Up bought at 0.40; the base is 50 shares x $1, so the stop is at a $1 loss.
         let mut leg = Position::new();
         leg.buy(Outcome::Up, 400_000, 10 * SHARE, 0).unwrap();
         let params = StrategyParams::default();
@@ -196,9 +197,9 @@ mod tests {
         let m = risk_metrics(&one_tick, &leg, &params);
         assert_eq!(m.unhedged_mark_loss, 100_000 * MICROS as i128);
         assert!(!m.stop_loss_triggered);
-        let at_the_stop = mirrored(&[(355_000, 100)], &[(365_000, 100)]);
-        assert!(!risk_metrics(&at_the_stop, &leg, &params).stop_loss_triggered, "0.45 is not beyond 0.45");
-        let slump = mirrored(&[(350_000, 100)], &[(360_000, 100)]);
+        let at_the_stop = mirrored(&[(300_000, 100)], &[(310_000, 100)]);
+        assert!(!risk_metrics(&at_the_stop, &leg, &params).stop_loss_triggered, "$1 is not beyond $1");
+        let slump = mirrored(&[(290_000, 100)], &[(300_000, 100)]);
         assert!(risk_metrics(&slump, &leg, &params).stop_loss_triggered);
     }
 

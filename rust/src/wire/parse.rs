@@ -703,6 +703,8 @@ impl Parsed {
                         continue;
                     }
                     b"bids" | b"asks" => {
+                        // The side is part of the content: bids [a] and asks [a] differ.
+                        digest.bytes(13, key);
                         let range = self.levels(s, depth, &mut f.bad, &mut digest)?;
                         if key == b"bids" {
                             f.bids = range;

@@ -231,6 +231,18 @@ fn duplicate_frames_are_dropped_but_same_timestamp_bursts_are_not() {
 }
 
 #[test]
+fn the_same_levels_on_the_other_side_are_not_a_duplicate() {
+    let (mut market, mut feed) = live_market();
+    let as_bids = book_frame(UP, 7, &level("0.47", "1"), "");
+    let as_asks = book_frame(UP, 7, "", &level("0.47", "1"));
+    feed.apply_frame(&mut market, as_bids.as_bytes()).unwrap();
+    feed.apply_frame(&mut market, as_asks.as_bytes()).unwrap();
+    assert_eq!(feed.counters().duplicates, 0);
+    assert_eq!(market.book(Outcome::Up).best_ask(), Some(p("0.47")));
+    assert_eq!(market.book(Outcome::Up).best_bid(), None);
+}
+
+#[test]
 fn trades_resolution_quotes_and_unknown_events_are_reported() {
     let (mut market, mut feed) = live_market();
     let frame = format!(
