@@ -16,6 +16,7 @@ from gabagool.engine.supervisor import RESTART_REASON, Engine
 from gabagool.store import (
     FillRecord,
     OrderRecord,
+    StoreUnavailable,
     ThreadedStore,
     WindowRecord,
     fold_fills,
@@ -137,7 +138,9 @@ async def test_settled_window_is_journaled_with_its_winner(tmp_path: Path, autoj
 # ---- recovery -----------------------------------------------------------------------------
 
 
-def _crashed_journal(path: Path, *, resting: bool = True) -> DirectStore:
+def _crashed_journal(
+    path: Path, *, resting: bool = True, market_id: str = f"0xbtc{START}"
+) -> DirectStore:
     """A journal as a crash leaves it: an open window with fills and a resting order."""
     store = direct_store(path)
     journal = store.journal
@@ -150,7 +153,7 @@ def _crashed_journal(path: Path, *, resting: bool = True) -> DirectStore:
             start_s=START,
             end_s=START + 900,
             opened_ns=START * NS,
-            market_id=f"0xbtc{START}",
+            market_id=market_id,
         )
     )
     for n, (outcome, price) in enumerate([("up", 390_000), ("down", 560_000)], 1):
@@ -217,9 +220,10 @@ async def test_restart_resumes_the_open_window_from_its_journaled_position(
 async def test_window_that_ended_while_down_is_settled_on_start(
     tmp_path: Path, autojump_clock
 ) -> None:
-    store = _crashed_journal(tmp_path, resting=False)
     data = SimMarketData(seed=5)
-    winner = data.window("btc", START).fallback_outcome()
+    feed = data.window("btc", START)
+    winner = feed.fallback_outcome()
+    store = _crashed_journal(tmp_path, resting=False, market_id=feed.header.condition_id)
     engine, _, _ = engine_on(store, data, first_start=START + 1800)
     with trio.fail_after(10_000):
         async with trio.open_nursery() as nursery:
@@ -231,6 +235,19 @@ async def test_window_that_ended_while_down_is_settled_on_start(
     assert settled.pnl_pico == 10 * 10**12 - (390_000 + 560_000) * 10_000_000
     assert engine.portfolio.realised_today == settled.pnl_pico
     assert [w.slug for w in engine.windows] == [f"btc-updown-15m-{START + 1800}"]
+
+
+async def test_ended_window_of_another_market_is_not_settled_with_this_feeds_winner(
+    tmp_path: Path, autojump_clock
+) -> None:
+    store = _crashed_journal(tmp_path, resting=False)  # the scripted market's window
+    engine, _, _ = engine_on(store, SimMarketData(seed=5), first_start=START + 1800)
+    with trio.fail_after(10_000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            engine.stop("test")
+    left = store.journal.window(SLUG)
+    assert left is not None and left.status == "open"
 
 
 async def test_halt_is_persisted_and_honoured_by_the_next_engine(
@@ -289,6 +306,31 @@ async def test_halt_written_by_another_engine_stops_this_one(
     await run_until(engine, 10, halt_elsewhere)
 
 
+async def test_an_unreachable_store_is_reported_and_the_watch_goes_on(
+    tmp_path: Path, autojump_clock
+) -> None:
+    store = direct_store(tmp_path)
+    engine, _, events = engine_on(store)
+    get_halt = store.journal.get_halt
+    outage = [3]
+
+    def flaky() -> Any:
+        if outage[0]:
+            outage[0] -= 1
+            raise StoreUnavailable("redis at redis://h:6379/0 unreachable: refused")
+        return get_halt()
+
+    async def halt_after_the_outage() -> None:
+        store.journal.get_halt = flaky  # type: ignore[method-assign]
+        await trio.sleep(2)
+        assert [t for t, _ in events.failures] == ["store_watch"] * 3
+        store.journal.set_halt(True, "desk", "other-engine", 0)
+        await trio.sleep(1)
+        assert engine.portfolio.halted
+
+    await run_until(engine, 5, halt_after_the_outage)
+
+
 # ---- the shared capital cap ---------------------------------------------------------------
 
 
@@ -322,6 +364,35 @@ async def test_engines_sharing_a_ledger_never_commit_beyond_the_cap(
     assert sum(capped) > 0
     reports = [a for a, _ in events_one.risk + events_two.risk].count("capital_cap")
     assert 0 < reports < sum(capped)
+
+
+async def test_engines_sharing_a_ledger_never_exceed_the_unhedged_cap(
+    tmp_path: Path, autojump_clock
+) -> None:
+    store = direct_store(tmp_path)
+    cap = {"risk_max_unhedged": "15", "strategy_trade_size": "10"}
+    one, _, _ = engine_on(store, store_engine_id="one", **cap)
+    two, _, _ = engine_on(store, store_engine_id="two", **cap)
+    worst: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            held = store.journal.reserved_capital("unhedged")
+            exposure = one.portfolio.exposure() + two.portfolio.exposure()
+            assert one.portfolio.unhedged() + two.portfolio.unhedged() <= exposure
+            assert exposure <= held <= 15_000_000
+            worst.append(exposure)
+            await trio.sleep(0.5)
+
+    with trio.fail_after(10_000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(one.run)
+            await nursery.start(two.run)
+            nursery.start_soon(watch)
+            await one.clock.sleep_until((START + 300) * NS)  # type: ignore[union-attr]
+            nursery.cancel_scope.cancel()
+    assert max(worst) >= 10_000_000
+    assert sum(w.orders.stats.capped for w in one.windows + two.windows) > 0
 
 
 # ---- settings -----------------------------------------------------------------------------

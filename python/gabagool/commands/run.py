@@ -16,7 +16,7 @@ import trio.testing
 from rich.console import Console
 
 from gabagool.cli import UsageError
-from gabagool.config import ConfigError, Settings, load_settings, redact_url
+from gabagool.config import ConfigError, Settings, load_settings
 from gabagool.engine.events import EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
 from gabagool.engine.supervisor import Engine
@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             )
         except StoreError as exc:
             where = describe_location(settings.store.url, engine_settings.data_dir)
-            raise UsageError(f"store {where}: {redact_url(str(exc))}") from None
+            # the store's own messages already hide a Redis password
+            raise UsageError(f"store {where}: {exc}") from None
         _report(summary, settings, console, logs.path)
     finally:
         logs.close()

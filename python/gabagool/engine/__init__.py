@@ -2,7 +2,10 @@
 
 `Engine(settings, exchange=..., market_data=..., events=..., first_start=...).run()` trades
 until `stop`; `Engine.control` takes halt / resume / panic / stop; every order, fill, cancel,
-risk action and settlement goes through one `EngineEvents` sink.
+risk action and settlement goes through one `EngineEvents` sink. With `store=` (a
+`gabagool.store.Store`) every order, fill and window is journaled (a fill before it touches
+the position), a start recovers from the journal, and the halt flag and the portfolio caps
+are shared with every engine on that store.
 """
 
 from gabagool.engine.control import Control, ControlError

@@ -12,7 +12,8 @@ never exceed a cap. A reservation shrinks back to what is committed as the engin
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 
 import trio
 
@@ -43,17 +44,18 @@ class CapitalLedger:
         self.elsewhere = max(0, total - self.held)
 
     async def ensure(self, committed: Callable[[], int]) -> bool:
-        """Hold at least `committed()` (read under the lock, so concurrent callers each see
-        the others' orders); False, holding what it held, when the cap leaves no room."""
-        async with self._lock:
-            needed = committed()
-            if needed <= self.held:
-                return True
-            extra = needed - self.held
-            if not await self.store.reserve_capital(self.holder, extra, self.cap, self.ledger):
-                return False
-            self.held = needed
+        """Hold at least `committed()`; False, holding what it held, when the cap leaves no
+        room."""
+        return await hold_all([(self, committed)])
+
+    async def _reserve_locked(self, needed: int) -> bool:
+        if needed <= self.held:
             return True
+        extra = needed - self.held
+        if not await self.store.reserve_capital(self.holder, extra, self.cap, self.ledger):
+            return False
+        self.held = needed
+        return True
 
     async def trim(self, committed: Callable[[], int]) -> None:
         """Give back what is held beyond `committed()`."""
@@ -62,3 +64,17 @@ class CapitalLedger:
             if excess > 0:
                 released = await self.store.release_capital(self.holder, excess, self.ledger)
                 self.held -= released
+
+
+async def hold_all(claims: Sequence[tuple[CapitalLedger, Callable[[], int]]]) -> bool:
+    """Hold at least `committed()` in each ledger, all their locks held throughout (so no
+    trim gives back one claim while the next is made, and concurrent callers each see the
+    others' orders); False at the first ledger whose cap leaves no room. The caller must
+    make what it claimed visible to `committed` before its next checkpoint."""
+    async with AsyncExitStack() as stack:
+        for ledger, _ in claims:
+            await stack.enter_async_context(ledger._lock)
+        for ledger, committed in claims:
+            if not await ledger._reserve_locked(committed()):
+                return False
+        return True

@@ -234,13 +234,6 @@ class OrderManager:
         if owner != "risk" and self._blocked():
             return  # a wish made before a halt or a pause; only liquidation trades now
         outcome = intent.outcome
-        position = self.position
-        placement = Placement(
-            qty_self=position.qty_up if outcome == "up" else position.qty_down,
-            qty_other=position.qty_down if outcome == "up" else position.qty_up,
-            cost_other=position.cost_down if outcome == "up" else position.cost_up,
-            ms_to_end=self._ms_to_end(),
-        )
         client_id = next(self._ids)
         request = OrderRequest(
             market_id=self.market_id,
@@ -262,13 +255,21 @@ class OrderManager:
                         self.market_id,
                         "capital_cap",
                         f"{request.rule} buy {request.outcome} {request.size}@{request.price} "
-                        "not sent: the shared capital cap has no room",
+                        "not sent: no room under the shared capital or unhedged cap",
                     )
                 return
             self._capped = False
             if owner != "risk" and self._blocked():
                 return  # halted while the reservation was made
-        # no checkpoint from the gate to here: the next gate counts this order as outstanding
+        # no checkpoint from the gate to here: the next gate counts this order as outstanding,
+        # and the placement is the position the order is sent against
+        position = self.position
+        placement = Placement(
+            qty_self=position.qty_up if outcome == "up" else position.qty_down,
+            qty_other=position.qty_down if outcome == "up" else position.qty_up,
+            cost_other=position.cost_down if outcome == "up" else position.cost_up,
+            ms_to_end=self._ms_to_end(),
+        )
         order = Order(client_id, request, owner, placement, remaining=intent.size)
         self.orders[client_id] = order
         if self.journal is None:

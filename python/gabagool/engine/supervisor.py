@@ -26,7 +26,7 @@ from gabagool.engine.journal import EngineJournal
 from gabagool.engine.portfolio import Portfolio
 from gabagool.engine.recovery import Recovery, load_recovery
 from gabagool.engine.window import LatencyProbe, Window
-from gabagool.store import FillRecord, HaltState, Store
+from gabagool.store import FillRecord, HaltState, Store, StoreError, WindowRecord
 from gabagool.store.base import OUTCOMES
 from gabagool.venues.base import Exchange, MarketData
 
@@ -142,7 +142,7 @@ class Engine:
             if window.end_s * NS > now_ns:
                 self.resumed[window.window_id] = recovery.fills[window.window_id]
                 continue
-            winner = self._winner_of(window.asset, window.start_s)
+            winner = self._winner_of(window)
             if winner is None:
                 log.warning(
                     "window %s ended while the engine was down; its winner is unknown: left open",
@@ -173,11 +173,14 @@ class Engine:
             },
         )
 
-    def _winner_of(self, asset: str, start: int) -> str | None:
+    def _winner_of(self, window: WindowRecord) -> str | None:
         try:
-            winner = self.market_data.window(asset, start).fallback_outcome()
+            feed = self.market_data.window(window.asset, window.start_s)
         except LookupError:
             return None
+        if feed.header.condition_id != window.market_id:
+            return None  # another market of that name (a replay's, the simulator's)
+        winner = feed.fallback_outcome()
         return winner if winner in OUTCOMES else None
 
     def _adopt_halt(self, state: HaltState) -> None:
@@ -192,25 +195,34 @@ class Engine:
         assert store is not None
         interval = HALT_POLL_S * float(self.settings.engine.speed)
         while True:
-            async with self._halt_lock:
-                state = await store.get_halt()
-                if state.halted and not self.portfolio.halted:
-                    self._adopt_halt(state)
-                elif not state.halted and self.portfolio.halted and self._manual_halt:
-                    self._manual_halt = False
-                    self._resume_all()
-                else:
-                    state = None
-            if state is not None and state.halted:
-                await self._each_window(lambda w: w.orders.cancel_all("halt"))
-            # what was held for orders since gone or pairs since completed goes back (not
-            # while a window opens: its journaled position is not counted yet)
-            if all(w.counted for w in self.windows):
-                await self._ledgers()[0].trim(self.portfolio.committed)
-                await self._ledgers()[1].trim(self.portfolio.exposure)
-            for ledger in self._ledgers():
-                await ledger.refresh()
+            try:
+                await self._poll_store(store)
+            except StoreError as exc:
+                # an unreachable store stops fills from being booked, and that halts the
+                # windows; the watch itself just tries again
+                self.events.task_failed("*", "store_watch", exc)
             await trio.sleep(interval)
+
+    async def _poll_store(self, store: Store) -> None:
+        async with self._halt_lock:
+            state: HaltState | None = await store.get_halt()
+            assert state is not None
+            if state.halted and not self.portfolio.halted:
+                self._adopt_halt(state)
+            elif not state.halted and self.portfolio.halted and self._manual_halt:
+                self._manual_halt = False
+                self._resume_all()
+            else:
+                state = None
+        if state is not None and state.halted:
+            await self._each_window(lambda w: w.orders.cancel_all("halt"))
+        # what was held for orders since gone or pairs since completed goes back (not
+        # while a window opens: its journaled position is not counted yet)
+        if all(w.counted for w in self.windows):
+            await self._ledgers()[0].trim(self.portfolio.committed)
+            await self._ledgers()[1].trim(self.portfolio.exposure)
+        for ledger in self._ledgers():
+            await ledger.refresh()
 
     def _ledgers(self) -> tuple[CapitalLedger, CapitalLedger]:
         capital, unhedged = self.portfolio.ledger, self.portfolio.unhedged_ledger
@@ -277,9 +289,17 @@ class Engine:
             probe=self.probe,
             journal=self.journal,
         )
-        fills = self.resumed.pop(window.slug, None)
-        if fills is not None:
+        fills = self.resumed.get(window.slug)
+        if fills is not None and self.recovery is not None:
+            journaled = next(w for w in self.recovery.open_windows if w.window_id == window.slug)
+            if journaled.market_id != window.market_id:
+                # kept in `resumed`: every retry refuses it again until the window is over
+                raise ValueError(
+                    f"window {window.slug}: the journal holds market {journaled.market_id}, "
+                    f"the feed {window.market_id}; refusing to trade it on another's position"
+                )
             window.restore(fills)
+            del self.resumed[window.slug]
         return window
 
     async def _run_window(self, window: Window) -> None:

@@ -19,6 +19,7 @@ import trio
 
 from gabagool import _core
 from gabagool.config import Settings
+from gabagool.engine.capital import hold_all
 from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.orders import FillRecord, OrderManager
@@ -192,10 +193,11 @@ class Window:
         capital, unhedged = portfolio.ledger, portfolio.unhedged_ledger
         assert capital is not None and unhedged is not None
         cost = request.price * request.size + self._fee_bound(request, request.size) * MICROS
-        if not await capital.ensure(lambda: portfolio.committed() + cost):
-            return False
-        return await unhedged.ensure(
-            lambda: portfolio.exposure() - self.exposure() + self.exposure(request)
+        return await hold_all(
+            [
+                (capital, lambda: portfolio.committed() + cost),
+                (unhedged, lambda: portfolio.exposure() - self.exposure() + self.exposure(request)),
+            ]
         )
 
     def restore(self, fills: Sequence[JournaledFill]) -> None:
@@ -248,7 +250,11 @@ class Window:
             min_order_size=self.params.min_order_size,
         )
         if self.journal is not None:
-            await self.journal.window_opened(h)
+            try:
+                await self.journal.window_opened(h)
+            except BaseException:
+                self.counted = True  # never will be: the ledgers must not wait for it
+                raise
         self.exchange.register_market(spec, self.orders.handle_fill)
         self.portfolio.windows[self.market_id] = self
         self.counted = True

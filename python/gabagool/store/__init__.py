@@ -2,7 +2,8 @@
 
 A location is a Redis URL (`redis://`, `rediss://` for TLS, `unix://`), a SQLite URL
 (`sqlite:///abs/path.sqlite3`) or a plain file path; with none, the journal is the SQLite file
-`journal.sqlite3` in the data dir. `GABAGOOL_STORE` names a location when the caller gives none.
+`journal.sqlite3` in the data dir. `GABAGOOL_STORE` (else `GABAGOOL_STORE_URL`, the engine's
+setting) names a location when the caller gives none.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 STORE_ENV = "GABAGOOL_STORE"
+# the engine's `store.url` setting (gabagool.config), read when STORE_ENV is unset
+STORE_URL_ENV = "GABAGOOL_STORE_URL"
 # The same variable and default as the engine's `engine.data_dir` setting (gabagool.config).
 DATA_DIR_ENV = "GABAGOOL_ENGINE_DATA_DIR"
 DEFAULT_DATA_DIR = "~/.local/share/gabagool"
@@ -84,7 +87,7 @@ def describe_location(location: str | None, data_dir: Path | str | None = None) 
     """Where `open_journal` would look, for messages (a Redis password is hidden)."""
     from gabagool.store.redis import redact_url
 
-    location = location or os.environ.get(STORE_ENV) or None
+    location = location or os.environ.get(STORE_ENV) or os.environ.get(STORE_URL_ENV) or None
     if location is None:
         return str(Path(data_dir or default_data_dir()).expanduser() / JOURNAL_FILENAME)
     return redact_url(location)
@@ -97,7 +100,7 @@ def open_journal(
 
     With `create=False` a missing SQLite file raises JournalNotFound instead of being made.
     """
-    location = location or os.environ.get(STORE_ENV) or None
+    location = location or os.environ.get(STORE_ENV) or os.environ.get(STORE_URL_ENV) or None
     if location is None:
         base = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
         return SqliteJournal(base / JOURNAL_FILENAME, create=create)
