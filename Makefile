@@ -49,10 +49,11 @@ test-python:
 bench: dev ## benchmarks: prints tables, writes benches/results/*.json
 	$(PY) benches/run.py
 
-lint: dev ## clippy with warnings as errors, ruff
+lint: dev ## clippy with warnings as errors, ruff, mypy, stubtest
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
+	$(PY) -m mypy python/gabagool
 	$(PY) -m mypy.stubtest gabagool._core --allowlist stubtest-allowlist.txt
 
 clean: ## remove the virtualenv and build outputs

@@ -62,27 +62,39 @@ def replay_recording(path: PathLike) -> ReplayReport:
     replay.apply_many(batch)
     replay.finish()
     rows = replay.report()
-    tokens = [
-        TokenReport(
-            slug=windows[index // 2].slug,
-            outcome=row["outcome"],
-            token=row["token"],
-            best_bid_micros=row["best_bid"],
-            best_ask_micros=row["best_ask"],
-            bid_levels=row["bid_levels"],
-            ask_levels=row["ask_levels"],
-            frames=row["frames"],
-            trades=row["trades"],
-            resyncs=row["resyncs"],
-            errors=row["errors"],
-            needs_resync=row["needs_resync"],
-        )
-        for index, row in enumerate(rows)
-    ]
+    tokens = [_token_report(windows[index // 2].slug, row) for index, row in enumerate(rows)]
     return ReplayReport(
         path=str(path),
         frames=replay.frames,
         frame_errors=replay.frame_errors,
         unrouted=replay.unrouted,
         tokens=tokens,
+    )
+
+
+def _token_report(slug: str, row: dict[str, int | str | bool | None]) -> TokenReport:
+    """One row of `Replay.report()`, its values checked against the types they promise."""
+
+    def number(key: str) -> int:
+        value = row[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"replay report field {key!r} is {value!r}, not an int")
+        return value
+
+    def price(key: str) -> int | None:
+        return None if row[key] is None else number(key)
+
+    return TokenReport(
+        slug=slug,
+        outcome=str(row["outcome"]),
+        token=str(row["token"]),
+        best_bid_micros=price("best_bid"),
+        best_ask_micros=price("best_ask"),
+        bid_levels=number("bid_levels"),
+        ask_levels=number("ask_levels"),
+        frames=number("frames"),
+        trades=number("trades"),
+        resyncs=number("resyncs"),
+        errors=number("errors"),
+        needs_resync=bool(row["needs_resync"]),
     )

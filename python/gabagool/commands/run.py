@@ -211,7 +211,7 @@ async def _watch_signals(engine: Engine) -> None:
         signal.SIGINT, signal.SIGTERM, *CONTROL_SIGNALS
     ) as signals:
         async for signum in signals:
-            command = CONTROL_SIGNALS.get(signum)
+            command = CONTROL_SIGNALS.get(signal.Signals(signum))
             if command is not None:
                 await engine.control.send(command)
             else:

@@ -28,7 +28,7 @@ from gabagool.engine.recovery import Recovery, load_recovery
 from gabagool.engine.window import LatencyProbe, Window
 from gabagool.store import FillRecord, HaltState, Store, StoreError, WindowRecord
 from gabagool.store.base import OUTCOMES
-from gabagool.venues.base import Exchange, MarketData
+from gabagool.venues.base import Exchange, MarketData, Outcome
 
 log = logging.getLogger("gabagool.engine")
 
@@ -173,7 +173,7 @@ class Engine:
             },
         )
 
-    def _winner_of(self, window: WindowRecord) -> str | None:
+    def _winner_of(self, window: WindowRecord) -> Outcome | None:
         try:
             feed = self.market_data.window(window.asset, window.start_s)
         except LookupError:
