@@ -5,7 +5,9 @@ Frames are generated before timing (the simulator is not the engine). Reported: 
 for one 15-minute window, frames per second through the full Trio stack, and the wall time
 from a frame's arrival in the feed task to the intents it causes (p50 / p99): measured for
 scans that a frame woke, not for those `min_interval` held back on purpose. The stop-loss is
-loosened (see `run_once`) so that the engine trades through whole windows.
+loosened (see `run_once`) so that the engine trades through whole windows. The same windows
+run twice: the first, cold run (first calls, allocations, caches) is reported apart, and
+the targets are checked on the second, the steady state of an engine that runs for hours.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gabagool.sim import DEFAULT_START, WindowSimulator
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed
 
-WINDOWS = 4
+WINDOWS = 8
 SEED = 11
 
 
@@ -48,8 +50,9 @@ def run_once(data: PregeneratedMarketData, windows: int) -> tuple[float, Engine,
         environ={
             "GABAGOOL_ENGINE_ASSETS": "btc",
             "GABAGOOL_ENGINE_DURATION": str(900 * windows + 1),
-            # at the default 2% (exit fee included) the stop-loss ends trading in a window at
-            # its first lone leg; a loose stop keeps the engine busy for the whole window
+            # the simulator's legs often fall 2% of $50 against the engine before the other
+            # side gets cheap, and a stopped window trades no more: a loose stop keeps the
+            # engine busy for the whole window
             "GABAGOOL_RISK_STOP_LOSS_PCT": "50",
         },
         dotenv=None,
@@ -86,6 +89,7 @@ def row(what: str, value: float, unit: str, target: str, ok: bool) -> dict:
 
 def run() -> list[dict]:
     data = PregeneratedMarketData("btc", WINDOWS, SEED)
+    _, _, cold = run_once(data, WINDOWS)
     seconds, engine, probe = run_once(data, WINDOWS)
     frames = sum(w.frames for w in engine.windows)  # the next window's first ones too
     per_window = seconds / WINDOWS
@@ -102,6 +106,7 @@ def run() -> list[dict]:
         row("frames through the full Trio stack", frames / seconds, "frames/s", "-", True),
         row(f"frame -> intent p50 ({len(probe.samples)} samples)", p50, "us", "-", True),
         row("frame -> intent p99", p99, "us", "< 50 us", p99 < 50.0),
+        row("frame -> intent p99, cold first run", percentile(cold.samples, 0.99), "us", "-", True),
     ]
 
 
