@@ -44,6 +44,23 @@ def taker_fee(price: Decimal, size: Decimal, rate: Decimal) -> Decimal:
     return fee.quantize(Decimal("0.00001"), rounding="ROUND_FLOOR")
 
 
+def may_add(
+    side: str,
+    other: str,
+    books: dict[str, DecimalBook],
+    qty: dict[str, Decimal],
+    trade_size: Decimal,
+    max_delta: Decimal,
+) -> bool:
+    """The delta cap and the liquidity rule (the other side can still be bought)."""
+    delta = qty[side] + trade_size - qty[other]
+    other_ask = books[other].best_ask()
+    liquid = other_ask is not None and books[other].depth_within(
+        other_ask + Decimal("0.02")
+    ) >= 3 * trade_size
+    return abs(delta) <= max_delta and liquid
+
+
 def scan_maker(
     up: DecimalBook,
     down: DecimalBook,
@@ -66,12 +83,8 @@ def scan_maker(
         bound = target - cost[other] / qty[other] if qty[other] > 0 else entry_max
         price = min((bound / tick).to_integral_value(rounding="ROUND_FLOOR") * tick,
                     bid + tick, ask - tick)
-        delta = qty[side] + trade_size - qty[other]
-        other_ask = books[other].best_ask()
-        liquid = other_ask is not None and books[other].depth_within(
-            other_ask + Decimal("0.02")
-        ) >= 3 * trade_size
-        if price > 0 and abs(delta) <= max_delta and liquid:
+        fits = may_add(side, other, books, qty, trade_size, max_delta)
+        if price > 0 and fits:
             intents.append((side, price, trade_size))
     return intents
 
@@ -99,11 +112,7 @@ def scan(
             allowed = ask + fee_per_share + cost[other] / qty[other] <= target
         else:
             allowed = ask + fee_per_share <= entry_max
-        delta = qty[side] + trade_size - qty[other]
-        other_ask = books[other].best_ask()
-        liquid = other_ask is not None and books[other].depth_within(
-            other_ask + Decimal("0.02")
-        ) >= 3 * trade_size
-        if allowed and abs(delta) <= max_delta and liquid:
+        fits = may_add(side, other, books, qty, trade_size, max_delta)
+        if allowed and fits:
             intents.append((side, ask, trade_size))
     return intents

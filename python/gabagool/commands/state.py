@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -66,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     clear.set_defaults(handler=run_clear)
 
 
+T = TypeVar("T")
+
+
 def _open(args: argparse.Namespace) -> Journal:
     return open_journal(args.store, data_dir=args.data_dir, create=False)
 
@@ -73,6 +77,26 @@ def _open(args: argparse.Namespace) -> Journal:
 def _fail(message: str) -> int:
     print(f"gabagool state: {message}", file=sys.stderr)
     return 1
+
+
+class _Unreadable(Exception):
+    """The journal is missing or failed while being read: the message for `_fail`."""
+
+
+def _read(args: argparse.Namespace, read: Callable[[Journal], T]) -> T:
+    """Open the journal, take what `read` wants from it and close it."""
+    try:
+        journal = _open(args)
+    except JournalNotFound as exc:
+        raise _Unreadable(f"{exc} (nothing has been journaled there yet)") from exc
+    except StoreError as exc:
+        raise _Unreadable(str(exc)) from exc
+    try:
+        return read(journal)
+    except StoreError as exc:
+        raise _Unreadable(str(exc)) from exc
+    finally:
+        journal.close()
 
 
 def dollars(pico: int) -> str:
@@ -159,17 +183,9 @@ def _print_summary(data: dict[str, Any]) -> None:
 def run_show(args: argparse.Namespace) -> int:
     location = describe_location(args.store, args.data_dir)
     try:
-        journal = _open(args)
-    except JournalNotFound as exc:
-        return _fail(f"{exc} (nothing has been journaled there yet)")
-    except StoreError as exc:
+        data = _read(args, lambda journal: summary(journal, location))
+    except _Unreadable as exc:
         return _fail(str(exc))
-    try:
-        data = summary(journal, location)
-    except StoreError as exc:
-        return _fail(str(exc))
-    finally:
-        journal.close()
     if args.json:
         print(msgspec.json.encode(data).decode())
     else:
@@ -179,17 +195,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     try:
-        journal = _open(args)
-    except JournalNotFound as exc:
-        return _fail(f"{exc} (nothing has been journaled there yet)")
-    except StoreError as exc:
+        dump: JournalExport = _read(args, lambda journal: journal.export())
+    except _Unreadable as exc:
         return _fail(str(exc))
-    try:
-        dump: JournalExport = journal.export()
-    except StoreError as exc:
-        return _fail(str(exc))
-    finally:
-        journal.close()
     text = msgspec.json.format(msgspec.json.encode(dump), indent=2).decode() + "\n"
     if args.out is None:
         sys.stdout.write(text)

@@ -10,6 +10,7 @@ proceeds it received) off the cost. So a journaled position is exactly the sum o
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Literal, Protocol
 
@@ -383,43 +384,53 @@ class Store(Protocol):
     async def aclose(self) -> None: ...
 
 
-class JournalBase:
+class JournalBase(ABC):
     """What both backends derive from their primitives in the same way."""
 
     backend: str
 
     # The primitives each backend provides (declared for the derived methods below).
+    @abstractmethod
     def schema_version(self) -> int:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def windows(self) -> list[WindowRecord]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def orders(self, window_id: str | None = None) -> list[OrderRecord]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def resting_orders(self, window_id: str | None = None) -> list[OrderRecord]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def update_order(
         self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
     ) -> OrderRecord:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def fills(self, window_id: str) -> list[FillRecord]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def positions(self) -> list[PositionSnapshot]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def get_halt(self) -> HaltState:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def reservations(self, ledger: str = DEFAULT_LEDGER) -> dict[str, int]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def ledgers(self) -> list[str]:
-        raise NotImplementedError
+        ...
 
     # Derived.
     def open_windows(self) -> list[WindowRecord]:
