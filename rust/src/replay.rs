@@ -115,13 +115,16 @@ impl Replay {
             return Err(err);
         }
         self.named.clear();
-        let name = |token: Token, named: &mut Vec<u32>| {
+        // Changes come in runs naming one market: the market just named is checked first.
+        #[inline(always)]
+        fn name(token: Token, named: &mut Vec<u32>) {
             if let Token::Slot(slot) = token {
-                if !named.contains(&(slot / 2)) {
-                    named.push(slot / 2);
+                let market = slot / 2;
+                if named.last() != Some(&market) && !named.contains(&market) {
+                    named.push(market);
                 }
             }
-        };
+        }
         for event in &self.parsed.events {
             match &event.kind {
                 EventKind::Book { token, .. }

@@ -24,11 +24,17 @@ class MarketClock:
     def now_ns(self) -> int:
         return self.origin_ns + round((trio.current_time() - self.trio_origin) * NS)
 
+    def ns_at(self, trio_time: float) -> int:
+        """Market time at `trio_time` (a caller that has read Trio's clock reads it once)."""
+        return self.origin_ns + round((trio_time - self.trio_origin) * NS)
+
     def trio_time(self, market_ns: int) -> float:
         return self.trio_origin + (market_ns - self.origin_ns) / NS
 
     def ms_until(self, market_ns: int) -> int:
-        return (market_ns - self.now_ns()) // 1_000_000
+        # every scan reads it, between a frame and its intents: no call more than needed
+        now_ns = self.origin_ns + round((trio.current_time() - self.trio_origin) * NS)
+        return (market_ns - now_ns) // 1_000_000
 
     async def sleep_until(self, market_ns: int) -> None:
         await trio.sleep_until(self.trio_time(market_ns))

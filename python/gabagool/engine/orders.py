@@ -127,7 +127,11 @@ class OrderManager:
         `decide` runs once the lock is held: waiting for the lock lets fills arrive, and a
         decision made before them would be stale.
         """
-        await _take(self._lock)
+        # `_take`, inlined: every scan passes here between a frame and its intents
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
         try:
             intents = decide()
             self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}

@@ -50,8 +50,14 @@ class Portfolio:
             self.events.risk_action("*", "resume", f"was halted: {self.halt_reason}")
         self.halt_reason = ""
 
+    # `capital_room` and `unhedged_room` run in every scan, between a frame and its intents:
+    # plain loops, not generators
     def capital_deployed(self) -> int:
-        return sum(w.position.cost_up + w.position.cost_down for w in self.windows.values())
+        total = 0
+        for window in self.windows.values():
+            position = window.position
+            total += position.cost_up + position.cost_down
+        return total
 
     def capital_room(self) -> int:
         elsewhere = self.ledger.elsewhere if self.ledger is not None else 0
@@ -62,7 +68,10 @@ class Portfolio:
         return sum(w.committed() for w in self.windows.values())
 
     def unhedged(self) -> int:
-        return sum(abs(w.position.delta) for w in self.windows.values())
+        total = 0
+        for window in self.windows.values():
+            total += abs(window.position.delta)
+        return total
 
     def unhedged_room(self) -> int:
         ledger = self.unhedged_ledger
@@ -75,16 +84,18 @@ class Portfolio:
 
     def within_unhedged_cap(self, intents: list[Any], delta: int) -> list[Any]:
         """Drop buys that would add unhedged shares beyond the portfolio's room."""
-        room = self.unhedged_room()
+        room = -1  # read once, at the first buy that adds unhedged shares (room is >= 0)
         kept = []
         for intent in intents:
-            if intent.action != "buy":
-                kept.append(intent)
-                continue
-            signed = intent.size if intent.outcome == "up" else -intent.size
-            added = abs(delta + signed) - abs(delta)
-            if added <= room:
-                kept.append(intent)
+            if intent.action == "buy":
+                size = intent.size
+                added = abs(delta + (size if intent.outcome == "up" else -size)) - abs(delta)
+                if added > 0:
+                    if room < 0:
+                        room = self.unhedged_room()
+                    if added > room:
+                        continue
+            kept.append(intent)
         return kept
 
     def record_settlement(self, market_ns: int, pnl: int) -> None:

@@ -140,7 +140,7 @@ class Window:
 
     def blocked(self) -> str:
         """Why no new order may be placed now ("" when trading is allowed)."""
-        if self.portfolio.halted:
+        if self.portfolio.halt_reason:
             return f"halted: {self.portfolio.halt_reason}"
         if self.halt_reason:
             return f"window halted: {self.halt_reason}"
@@ -148,7 +148,8 @@ class Window:
             return "window ended"
         if self.catching_up:
             return "catching up with the feed"
-        if trio.current_time() < self.paused_until:
+        # `paused_until` is -inf unless a reject storm paused the window: no clock read then
+        if self.paused_until != -math.inf and trio.current_time() < self.paused_until:
             return "paused after order rejects"
         if self.feed_stale:
             return "feed stale"
@@ -322,41 +323,67 @@ class Window:
     # ---- feed ----------------------------------------------------------------------------
 
     async def _feed(self) -> None:
-        market, probe = self.market, self.probe
+        market, probe, clock = self.market, self.probe, self.clock
+        next_frame = self._frames.__anext__
+        perf_counter_ns, current_time = time.perf_counter_ns, trio.current_time
         pending = False  # frames applied since the last `end_batch`
-        due_run = 0  # frames applied back to back without yielding
-        async for t_ns, frame in self._frames:
-            if t_ns > self.clock.now_ns():
-                if pending:
-                    # nothing more is due now: the received batch ends, and with it any
-                    # burst whose best_bid/best_ask promises are checked against the books
-                    pending = False
-                    self._absorb(market.end_batch())
-                if self.catching_up:
-                    # the backlog up to now is applied: the books are current again
-                    self.catching_up = False
-                    self.book_changed.set()
-                # recorded and simulated frames are paced by their market time
-                await self.clock.sleep_until(t_ns)
-                due_run = 0
-            elif due_run >= MAX_DUE_RUN:
-                await trio.lowlevel.checkpoint()  # a backlog must not starve the other tasks
-                due_run = 0
-            # frames due together (a burst) are applied in one step, so the accumulator
-            # wakes once, after all of them
-            due_run += 1
-            arrived = time.perf_counter_ns() if probe is not None else 0
-            self.last_frame_at = trio.current_time()
-            if self.feed_stale:
-                self.feed_stale = False
-                self.events.risk_action(self.market_id, "feed_resumed", "link alive again")
-                self.book_changed.set()
-            if frame is None:
-                continue  # keep-alive: a quiet market is not a dead link
-            self.frames += 1
-            pending = True
-            if self._absorb(market.apply_frame(frame)) and arrived and not self._frame_arrival_ns:
-                self._frame_arrival_ns = arrived  # the first frame not yet scanned
+        item: tuple[int, bytes | None] | None
+        try:
+            item = await next_frame()
+        except StopAsyncIteration:
+            item = None
+        woke = False  # from the wait for `item`: it is due, whatever the float clock rounds to
+        while item is not None:
+            # the wait for the next frame not yet due is opened before the frames due now are
+            # applied: entering a cancel scope costs microseconds that would otherwise lie
+            # between a frame and the scan it wakes; only its deadline is set when it is known
+            with trio.CancelScope() as wait:
+                due_run = 0  # frames applied back to back without yielding
+                while item is not None:
+                    t_ns, frame = item
+                    now = current_time()
+                    if woke:
+                        woke = False
+                    elif t_ns > clock.ns_at(now):
+                        if pending:
+                            # nothing more is due now: the received batch ends, and with it
+                            # any burst whose best_bid/best_ask promises are checked against
+                            # the books
+                            pending = False
+                            self._absorb(market.end_batch())
+                        if self.catching_up:
+                            # the backlog up to now is applied: the books are current again
+                            self.catching_up = False
+                            self.book_changed.set()
+                        # the scan these frames woke comes first; the wait for the next
+                        # frame is set up after it, off the path from frame to intents
+                        await self.book_changed.yield_to_woken()
+                        # recorded and simulated frames are paced by their market time
+                        wait.deadline = clock.trio_time(t_ns)
+                        await trio.sleep_forever()
+                    if due_run >= MAX_DUE_RUN:
+                        await trio.lowlevel.checkpoint()  # a backlog must not starve the others
+                        due_run = 0
+                    # frames due together (a burst) are applied in one step, so the
+                    # accumulator wakes once, after all of them
+                    due_run += 1
+                    arrived = perf_counter_ns() if probe is not None else 0
+                    self.last_frame_at = now
+                    if self.feed_stale:
+                        self.feed_stale = False
+                        self.events.risk_action(self.market_id, "feed_resumed", "link alive again")
+                        self.book_changed.set()
+                    if frame is not None:  # else a keep-alive: a quiet market is no dead link
+                        self.frames += 1
+                        pending = True
+                        changed = self._absorb(market.apply_frame(frame))
+                        if changed and arrived and not self._frame_arrival_ns:
+                            self._frame_arrival_ns = arrived  # the first frame not yet scanned
+                    try:
+                        item = await next_frame()
+                    except StopAsyncIteration:
+                        item = None
+            woke = True
         if pending:
             self._absorb(market.end_batch())
         self.catching_up = False
@@ -389,14 +416,20 @@ class Window:
         while not self.ended:
             # bounded by `_ticker`'s wake-ups; no cancel scope on the hot path
             await self.book_changed.wait()
-            wait = last_scan + self.min_interval - trio.current_time()
+            now = trio.current_time()
+            wait = last_scan + self.min_interval - now
             self._throttled = wait > 0
             if self._throttled:
                 self.throttled_scans += 1
                 await trio.sleep(wait)
+                now = trio.current_time()
             self.book_changed.clear()
-            last_scan = trio.current_time()
-            await self.scan()
+            last_scan = now
+            if not self.ended:
+                # one accumulator decision on the current books and position, sent to the
+                # orders (called here, not through a helper coroutine: a frame waits on it)
+                self.scans += 1
+                await self.orders.act("accumulator", self._accumulate)
 
     async def _ticker(self) -> None:
         """Wake the accumulator at least every IDLE_RESCAN: cutoffs move with time alone."""
@@ -404,19 +437,13 @@ class Window:
             await trio.sleep(IDLE_RESCAN)
             self.book_changed.set()
 
-    async def scan(self) -> None:
-        """One accumulator decision on the current books and position, sent to the orders."""
-        if not self.ended:
-            self.scans += 1
-            await self.orders.act("accumulator", self._accumulate)
-
     def _accumulate(self) -> list:  # type: ignore[type-arg]
         intents = _core.accumulate(
             self.market,
             self.position,
             self.params,
             self.fees,
-            self.ms_to_end(),
+            self.clock.ms_until(self.end_ns),
             halted=bool(self.blocked()) or self.delta_blocked,
             feed_stale=self.feed_stale,
             capital_room=self.portfolio.capital_room(),
@@ -577,21 +604,65 @@ async def _after_the_accumulator() -> None:
 
 
 class _Wake:
-    """A re-armable signal: many `set()` before a wait cost one wake-up."""
+    """A re-armable signal: many `set()` before a wait cost one wake-up. Parks its waiters
+    with Trio's low-level primitives: an `Event` (with its parking lot) per wake-up is a
+    cost the feed would pay on every frame, before the accumulator can run."""
+
+    __slots__ = ("_is_set", "_waiters", "_woken", "_yielder")
 
     def __init__(self) -> None:
-        self._event = trio.Event()
+        self._is_set = False
+        self._waiters: list[trio.lowlevel.Task] = []
+        self._woken = 0  # waiters `set()` rescheduled that have not run yet
+        self._yielder: trio.lowlevel.Task | None = None  # parked in `yield_to_woken`
 
     def set(self) -> None:
-        self._event.set()
+        self._is_set = True
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            self._woken += len(waiters)
+            for task in waiters:
+                trio.lowlevel.reschedule(task)
 
     def clear(self) -> None:
-        if self._event.is_set():
-            self._event = trio.Event()
+        self._is_set = False
 
     async def wait(self) -> None:
-        await self._event.wait()
+        if self._is_set:
+            await trio.lowlevel.checkpoint()
+            return
+        task = trio.lowlevel.current_task()
+        self._waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            # cancelled while parked; a `set()` may have handed out a new list meanwhile
+            if task in self._waiters:
+                self._waiters.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+        # only `set()` reschedules a parked waiter (an abort raises instead)
+        self._woken -= 1
+        if not self._woken and self._yielder is not None:
+            yielder, self._yielder = self._yielder, None
+            trio.lowlevel.reschedule(yielder)
 
     async def wait_until(self, deadline: float) -> None:
         with trio.move_on_at(deadline):
-            await self._event.wait()
+            await self.wait()
+
+    async def yield_to_woken(self) -> None:
+        """Park until the waiters `set()` woke have run their first step (return at once if
+        none is pending). Trio runs the tasks of a batch in no set order: this puts the woken
+        ones first. The park needs no deadline of its own: the tasks it waits for are
+        already scheduled, and the first thing each does is count itself off here."""
+        if not self._woken or self._yielder is not None:
+            return
+        task = trio.lowlevel.current_task()
+        self._yielder = task
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._yielder = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)

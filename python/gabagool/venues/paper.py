@@ -268,18 +268,22 @@ class PaperExchange:
         )
 
     def _match_trade(self, book: _Book, outcome: str, price: int, size: int) -> None:
-        # price priority: better-priced orders of ours fill first
-        candidates = [
-            o
-            for o in book.resting.values()
-            if o.request.outcome == outcome
-            and (
-                o.request.price >= price if o.request.action == "buy" else o.request.price <= price
+        # runs in the feed task for every trade while an order rests, before the scan the
+        # frame wakes: a plain loop, and no sort for the usual one candidate
+        candidates = []
+        for o in book.resting.values():
+            request = o.request
+            if request.outcome == outcome and (
+                request.price >= price if request.action == "buy" else request.price <= price
+            ):
+                candidates.append(o)
+        if not candidates:
+            return
+        if len(candidates) > 1:
+            # price priority: better-priced orders of ours fill first
+            candidates.sort(
+                key=lambda o: -o.request.price if o.request.action == "buy" else o.request.price
             )
-        ]
-        candidates.sort(
-            key=lambda o: -o.request.price if o.request.action == "buy" else o.request.price
-        )
         available = size
         fills: list[Fill] = []
         for order in candidates:

@@ -188,10 +188,21 @@ impl Hasher for KeyHasher {
 }
 
 /// The last `SEEN_CAPACITY` event keys.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Seen {
     keys: HashSet<(u64, u64), BuildHasherDefault<KeyHasher>>,
     order: VecDeque<(u64, u64)>,
+}
+
+impl Default for Seen {
+    /// Sized for the full window up front: growing it costs rehashes while the first
+    /// frames are applied.
+    fn default() -> Self {
+        Seen {
+            keys: HashSet::with_capacity_and_hasher(SEEN_CAPACITY + 1, BuildHasherDefault::default()),
+            order: VecDeque::with_capacity(SEEN_CAPACITY),
+        }
+    }
 }
 
 impl Seen {

@@ -5,7 +5,7 @@
 //! collected first and its type decided at its closing brace. Nothing is applied here: a
 //! frame that is not readable JSON is rejected whole, before any book is touched.
 
-use super::json::{find_quote_or_backslash, JsonError, JsonResult, Scanner};
+use super::json::{find_quote_or_backslash, is_plain_run, JsonError, JsonResult, Scanner};
 use crate::book::BookSide;
 use crate::fixed::{parse_micros, Price, Size, MICROS};
 use std::fmt;
@@ -204,6 +204,8 @@ pub struct Parsed {
     pub events: Vec<Event>,
     pub levels: Vec<(Price, Size)>,
     pub changes: Vec<Change>,
+    /// Best bid and ask texts last read, by outcome (slot parity), across frames.
+    memos: [[DecimalMemo; 2]; 2],
 }
 
 /// Keys of a `price_change` entry.
@@ -234,6 +236,106 @@ fn change_key(rest: &[u8]) -> Option<(ChangeKey, usize)> {
         b'h' if is(rest, b"hash") => Some((ChangeKey::Hash, 4)),
         b'b' if is(rest, b"best_bid") => Some((ChangeKey::BestBid, 8)),
         b'b' if is(rest, b"best_ask") => Some((ChangeKey::BestAsk, 8)),
+        _ => None,
+    }
+}
+
+/// Keys of a frame object that are read (`Market` and `FeeRate` only to skip their values
+/// without scanning for the end of the key).
+#[derive(Copy, Clone)]
+enum FieldKey {
+    EventType,
+    Asset,
+    Market,
+    FeeRate,
+    Timestamp,
+    Hash,
+    Price,
+    Size,
+    Side,
+    BestBid,
+    BestAsk,
+    TickSize,
+    NewTickSize,
+    WinningAsset,
+    Slug,
+    Bids,
+    Asks,
+    PriceChanges,
+}
+
+/// Recognises a frame object's key straight from the bytes after its opening quote, as
+/// `change_key` does; `None` for any other key.
+#[inline]
+fn field_key(rest: &[u8]) -> Option<(FieldKey, usize)> {
+    #[inline(always)]
+    fn is<const N: usize>(rest: &[u8], key: &[u8; N]) -> bool {
+        rest.len() > N && rest[..N] == key[..] && rest[N] == b'"'
+    }
+    let key = match *rest.first()? {
+        b'e' if is(rest, b"event_type") => FieldKey::EventType,
+        b'a' if is(rest, b"asset_id") => FieldKey::Asset,
+        b'a' if is(rest, b"asks") => FieldKey::Asks,
+        b'm' if is(rest, b"market") => FieldKey::Market,
+        b'f' if is(rest, b"fee_rate_bps") => FieldKey::FeeRate,
+        b't' if is(rest, b"timestamp") => FieldKey::Timestamp,
+        b't' if is(rest, b"tick_size") => FieldKey::TickSize,
+        b'h' if is(rest, b"hash") => FieldKey::Hash,
+        b'p' if is(rest, b"price") => FieldKey::Price,
+        b'p' if is(rest, b"price_changes") => FieldKey::PriceChanges,
+        b's' if is(rest, b"size") => FieldKey::Size,
+        b's' if is(rest, b"side") => FieldKey::Side,
+        b's' if is(rest, b"slug") => FieldKey::Slug,
+        b'b' if is(rest, b"best_bid") => FieldKey::BestBid,
+        b'b' if is(rest, b"best_ask") => FieldKey::BestAsk,
+        b'b' if is(rest, b"bids") => FieldKey::Bids,
+        b'n' if is(rest, b"new_tick_size") => FieldKey::NewTickSize,
+        b'w' if is(rest, b"winning_asset_id") => FieldKey::WinningAsset,
+        _ => return None,
+    };
+    Some((key, key.name().len()))
+}
+
+impl FieldKey {
+    const fn name(self) -> &'static [u8] {
+        match self {
+            FieldKey::EventType => b"event_type",
+            FieldKey::Asset => b"asset_id",
+            FieldKey::Market => b"market",
+            FieldKey::FeeRate => b"fee_rate_bps",
+            FieldKey::Timestamp => b"timestamp",
+            FieldKey::Hash => b"hash",
+            FieldKey::Price => b"price",
+            FieldKey::Size => b"size",
+            FieldKey::Side => b"side",
+            FieldKey::BestBid => b"best_bid",
+            FieldKey::BestAsk => b"best_ask",
+            FieldKey::TickSize => b"tick_size",
+            FieldKey::NewTickSize => b"new_tick_size",
+            FieldKey::WinningAsset => b"winning_asset_id",
+            FieldKey::Slug => b"slug",
+            FieldKey::Bids => b"bids",
+            FieldKey::Asks => b"asks",
+            FieldKey::PriceChanges => b"price_changes",
+        }
+    }
+}
+
+/// Recognises an event type the engine reads from the bytes after the value's opening
+/// quote, so its length is known without a scan.
+#[inline]
+fn event_name(rest: &[u8]) -> Option<((), usize)> {
+    #[inline(always)]
+    fn is<const N: usize>(rest: &[u8], name: &[u8; N]) -> Option<((), usize)> {
+        (rest.len() > N && rest[..N] == name[..] && rest[N] == b'"').then_some(((), N))
+    }
+    match *rest.first()? {
+        b'p' => is(rest, b"price_change"),
+        b'l' => is(rest, b"last_trade_price"),
+        b'b' => is(rest, b"book").or_else(|| is(rest, b"best_bid_ask")),
+        b't' => is(rest, b"tick_size_change"),
+        b'm' => is(rest, b"market_resolved"),
+        b'n' => is(rest, b"new_market"),
         _ => None,
     }
 }
@@ -270,7 +372,7 @@ fn change_word(token: Token, asset: &[u8], hash: &[u8], price: Option<Decimal<'_
 /// difference it gives up, having consumed nothing, and the general reader takes over;
 /// so it only ever returns what the general reader would (proved by a test).
 #[inline]
-fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Change, u64, usize)> {
+fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalMemo; 2]; 2]) -> Option<(Change, u64, usize)> {
     #[inline(always)]
     fn lit<const N: usize>(rest: &[u8], at: &mut usize, text: &[u8; N]) -> Option<()> {
         let chunk: &[u8; N] = rest.get(*at..*at + N)?.try_into().ok()?;
@@ -303,13 +405,16 @@ fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Change, u64
     at += side_text.len();
     lit(rest, &mut at, b"\",\"hash\":\"")?;
     // An escape in the hash stops here and fails the next literal: the general reader decides.
-    let hash_len = find_quote_or_backslash(rest.get(at..)?)?;
+    let hash_len = hash_length(rest.get(at..)?)?;
     let hash = &rest[at..at + hash_len];
     at += hash_len;
+    // A token's best prices rarely move from one change to its next: the text seen last
+    // for this outcome is tried first, as one compare.
+    let [bid_memo, ask_memo] = &mut memos[(slot & 1) as usize];
     lit(rest, &mut at, b"\",\"best_bid\":\"")?;
-    let (_, best_bid) = decimal(rest, &mut at)?;
+    let best_bid = bid_memo.read(rest, &mut at)?;
     lit(rest, &mut at, b"\",\"best_ask\":\"")?;
-    let (_, best_ask) = decimal(rest, &mut at)?;
+    let best_ask = ask_memo.read(rest, &mut at)?;
     lit(rest, &mut at, b"\"}")?;
     let price = Price::from_micros(price).ok()?;
     let size = Size::from_micros(size).ok()?;
@@ -324,6 +429,60 @@ fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Change, u64
     let change = Change { token, level: Ok((side, price, size)), best_bid: expect(best_bid)?, best_ask: expect(best_ask)? };
     let word = change_word(token, b"", hash, Some((price_text, Some(price.micros()))), Some((size_text, Some(size.micros()))), side_text);
     Some((change, word, at))
+}
+
+/// The length of the string whose content starts `rest`, as `find_quote_or_backslash`
+/// gives it. The exchange's hashes are 40 hex digits: that length is tried first, with one
+/// branch over the 40 bytes together, so the reader's position is a predicted constant
+/// rather than the result of a scan that everything after it would wait on.
+#[inline(always)]
+fn hash_length(rest: &[u8]) -> Option<usize> {
+    const HASH: usize = 40;
+    if rest.get(HASH) == Some(&b'"') && is_plain_run(&rest[..HASH]) {
+        return Some(HASH);
+    }
+    find_quote_or_backslash(rest)
+}
+
+#[cfg(test)]
+pub(super) fn hash_length_for_tests(rest: &[u8]) -> Option<usize> {
+    hash_length(rest)
+}
+
+/// A decimal's text (up to 7 bytes, with its closing quote: one word) and the value
+/// `fast_decimal` gave it. `fast_decimal` reads nothing past that quote, so the same word
+/// always has that same answer.
+#[derive(Copy, Clone, Debug, Default)]
+struct DecimalMemo {
+    /// The text and its quote, zero-padded; `mask` covers them (zero: nothing kept yet).
+    word: u64,
+    mask: u64,
+    len: usize,
+    micros: i64,
+}
+
+impl DecimalMemo {
+    /// `fast_decimal` at `rest[*at..]`, stepping over the text.
+    #[inline(always)]
+    fn read(&mut self, rest: &[u8], at: &mut usize) -> Option<i64> {
+        let Some(window) = rest.get(*at..*at + 8) else {
+            let (micros, len) = fast_decimal(rest.get(*at..)?)?;
+            *at += len;
+            return Some(micros);
+        };
+        let word = u64::from_le_bytes(window.try_into().expect("8 bytes"));
+        if self.mask != 0 && word & self.mask == self.word {
+            *at += self.len;
+            return Some(self.micros);
+        }
+        let (micros, len) = fast_decimal(&rest[*at..])?;
+        *at += len;
+        if len < 8 {
+            let mask = u64::MAX >> (8 * (7 - len));
+            *self = DecimalMemo { word: word & mask, mask, len, micros };
+        }
+        Some(micros)
+    }
 }
 
 /// The first and last 8 bytes (fewer when shorter) folded into a word with the length: a
@@ -402,8 +561,8 @@ struct Fields<'a> {
     asset: Option<&'a [u8]>,
     asset_token: Token,
     timestamp: Option<&'a [u8]>,
-    price: Option<&'a [u8]>,
-    size: Option<&'a [u8]>,
+    price: Option<Decimal<'a>>,
+    size: Option<Decimal<'a>>,
     side: Option<&'a [u8]>,
     best_bid: Option<&'a [u8]>,
     best_ask: Option<&'a [u8]>,
@@ -495,6 +654,55 @@ fn plain(text: &[u8]) -> Decimal<'_> {
 /// here is one `parse_micros` gives too (its rules, proved by a test).
 #[inline]
 fn fast_decimal(rest: &[u8]) -> Option<(i64, usize)> {
+    match rest.get(..DECIMAL_WINDOW) {
+        Some(window) => decimal_in_window(window.try_into().expect("window")),
+        None => decimal_by_bytes(rest),
+    }
+}
+
+/// Bytes `fast_decimal` can look at: 12 whole digits, the point, 6 decimals, the quote.
+const DECIMAL_WINDOW: usize = 20;
+
+/// `fast_decimal` over a fixed window (a value is nearly always followed by more of its
+/// frame), so that no read needs a bounds check; the digits are gathered into one integer
+/// and scaled once at the end. Gives what `decimal_by_bytes` gives (proved by a test).
+#[inline(always)]
+fn decimal_in_window(w: &[u8; DECIMAL_WINDOW]) -> Option<(i64, usize)> {
+    const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let mut value: i64 = 0;
+    let mut i = 0;
+    while i < 12 {
+        let digit = w[i].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + i64::from(digit);
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut places = 0;
+    if w[i] == b'.' {
+        i += 1;
+        while places < 6 {
+            let digit = w[i].wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            value = value * 10 + i64::from(digit);
+            places += 1;
+            i += 1;
+        }
+        if places == 0 {
+            return None;
+        }
+    }
+    (w[i] == b'"').then_some((value * SCALE[places], i))
+}
+
+/// `fast_decimal` one byte at a time, for a value too near the end of its frame.
+fn decimal_by_bytes(rest: &[u8]) -> Option<(i64, usize)> {
     let mut i = 0;
     let mut whole: i64 = 0;
     while i < 12 {
@@ -532,6 +740,11 @@ fn fast_decimal(rest: &[u8]) -> Option<(i64, usize)> {
 #[cfg(test)]
 pub(super) fn fast_decimal_for_tests(rest: &[u8]) -> Option<(i64, usize)> {
     fast_decimal(rest)
+}
+
+#[cfg(test)]
+pub(super) fn decimal_by_bytes_for_tests(rest: &[u8]) -> Option<(i64, usize)> {
+    decimal_by_bytes(rest)
 }
 
 /// Reads a decimal string value, or skips a value of another type and records the problem.
@@ -668,10 +881,29 @@ impl Parsed {
         let mut hash = None;
         if !s.object_start()? {
             loop {
-                let key = s.key()?;
+                let Some(key) = s.key_with(field_key)? else {
+                    s.skip_value(depth)?;
+                    if !s.object_next()? {
+                        break;
+                    }
+                    continue;
+                };
                 let (tag, target): (u64, &mut Option<&[u8]>) = match key {
-                    b"event_type" => (1, &mut f.event_type),
-                    b"asset_id" => {
+                    FieldKey::EventType => {
+                        if s.peek()? == b'"' {
+                            let (name, _) = s.string_with(event_name)?;
+                            digest.bytes(1, name);
+                            f.event_type = Some(name);
+                        } else {
+                            s.skip_value(depth)?;
+                            first(&mut f.bad, Problem::BadField);
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    FieldKey::Asset => {
                         if let Some((asset, token)) = asset_field(s, tokens, depth, &mut f.bad)? {
                             digest.token(2, asset, token);
                             (f.asset, f.asset_token) = (Some(asset), token);
@@ -681,17 +913,31 @@ impl Parsed {
                         }
                         continue;
                     }
-                    b"timestamp" => (3, &mut f.timestamp),
-                    b"hash" => (4, &mut hash),
-                    b"price" => (5, &mut f.price),
-                    b"size" => (6, &mut f.size),
-                    b"side" => (7, &mut f.side),
-                    b"best_bid" => (8, &mut f.best_bid),
-                    b"best_ask" => (9, &mut f.best_ask),
-                    b"tick_size" => (10, &mut f.tick_size),
-                    b"new_tick_size" => (11, &mut f.new_tick_size),
-                    b"winning_asset_id" => (12, &mut f.winning_asset),
-                    b"slug" => {
+                    FieldKey::Timestamp => (3, &mut f.timestamp),
+                    FieldKey::Hash => (4, &mut hash),
+                    FieldKey::Price | FieldKey::Size => {
+                        // Read in one pass like a change's numbers; the digest takes the text.
+                        if let Some(value) = decimal_field(s, depth, &mut f.bad)? {
+                            if matches!(key, FieldKey::Price) {
+                                digest.bytes(5, value.0);
+                                f.price = Some(value);
+                            } else {
+                                digest.bytes(6, value.0);
+                                f.size = Some(value);
+                            }
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    FieldKey::Side => (7, &mut f.side),
+                    FieldKey::BestBid => (8, &mut f.best_bid),
+                    FieldKey::BestAsk => (9, &mut f.best_ask),
+                    FieldKey::TickSize => (10, &mut f.tick_size),
+                    FieldKey::NewTickSize => (11, &mut f.new_tick_size),
+                    FieldKey::WinningAsset => (12, &mut f.winning_asset),
+                    FieldKey::Slug => {
                         s.peek()?;
                         let start = s.pos() + 1;
                         if let Some(slug) = string_field(s, depth, &mut f.bad)? {
@@ -702,11 +948,11 @@ impl Parsed {
                         }
                         continue;
                     }
-                    b"bids" | b"asks" => {
+                    FieldKey::Bids | FieldKey::Asks => {
                         // The side is part of the content: bids [a] and asks [a] differ.
-                        digest.bytes(13, key);
+                        digest.bytes(13, key.name());
                         let range = self.levels(s, depth, &mut f.bad, &mut digest)?;
-                        if key == b"bids" {
+                        if matches!(key, FieldKey::Bids) {
                             f.bids = range;
                         } else {
                             f.asks = range;
@@ -716,22 +962,40 @@ impl Parsed {
                         }
                         continue;
                     }
-                    b"price_changes" => {
+                    FieldKey::PriceChanges => {
                         f.changes = self.changes(s, tokens, depth, &mut f.bad, &mut digest)?;
                         if !s.object_next()? {
                             break;
                         }
                         continue;
                     }
-                    _ => {
+                    FieldKey::FeeRate => {
                         s.skip_value(depth)?;
                         if !s.object_next()? {
                             break;
                         }
                         continue;
                     }
+                    FieldKey::Market => {
+                        // Unread, so skipped as any value; a condition id is 66 bytes.
+                        if s.peek()? == b'"' {
+                            s.string_sized(66)?;
+                        } else {
+                            s.skip_value(depth)?;
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
                 };
-                if let Some(value) = string_field(s, depth, &mut f.bad)? {
+                let value = if tag == 3 && s.peek()? == b'"' {
+                    // Millisecond timestamps are 13 digits until the year 2286.
+                    Some(s.string_sized(13)?)
+                } else {
+                    string_field(s, depth, &mut f.bad)?
+                };
+                if let Some(value) = value {
                     match tag {
                         3 => {}
                         4 => digest.prefix(tag, value),
@@ -816,7 +1080,7 @@ impl Parsed {
                         best_bid: Expect::Unchecked,
                         best_ask: Expect::Unchecked,
                     });
-                } else if let Some((change, word, used)) = canonical_change(s.rest(), tokens) {
+                } else if let Some((change, word, used)) = canonical_change(s.rest(), tokens, &mut self.memos) {
                     s.advance(used);
                     digest.word(word);
                     self.changes.push(change);
@@ -911,7 +1175,7 @@ fn classify<M: TokenMap>(f: &Fields<'_>, tokens: &M) -> EventKind {
             None => EventKind::Unknown,
         },
         b"last_trade_price" => {
-            let trade = (|| Ok::<_, Problem>((price_of(f.price.map(plain))?, size_of(f.size.map(plain))?, trade_side_of(f.side)?)))();
+            let trade = (|| Ok::<_, Problem>((price_of(f.price)?, size_of(f.size)?, trade_side_of(f.side)?)))();
             match trade {
                 Ok((price, size, side)) => EventKind::Trade { token, price, size, side },
                 Err(problem) => bad(problem),

@@ -464,3 +464,95 @@ fn the_canonical_change_reader_agrees_with_the_general_one() {
     }
     assert!(fast_taken > 100);
 }
+
+#[test]
+fn the_windowed_decimal_reader_agrees_with_the_byte_reader() {
+    let alphabet = b"0123456789012345678901234567890123456789....x-e \"";
+    let mut rng = Lcg(5);
+    let mut windowed = 0;
+    for _ in 0..200_000 {
+        let len = rng.below(24);
+        let text: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        // What follows the value decides whether the 20-byte window applies.
+        let tail: Vec<u8> = (0..rng.below(24)).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        let rest = [&text[..], b"\"", &tail[..]].concat();
+        windowed += usize::from(rest.len() >= 20);
+        assert_eq!(
+            super::parse::fast_decimal_for_tests(&rest),
+            super::parse::decimal_by_bytes_for_tests(&rest),
+            "{:?}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+    assert!(windowed > 50_000);
+    let padded = |text: &str| format!("{text}\",\"size\":\"1\"}}");
+    assert_eq!(super::parse::fast_decimal_for_tests(padded("999999999999.999999").as_bytes()), Some((999_999_999_999_999_999, 19)));
+    assert_eq!(super::parse::fast_decimal_for_tests(padded("0.000001").as_bytes()), Some((1, 8)));
+    for refused in ["1234567890123", "0.1234567", ".5", "5.", "", "1e3", "0.5x"] {
+        assert_eq!(super::parse::fast_decimal_for_tests(padded(refused).as_bytes()), None, "{refused}");
+    }
+}
+
+#[test]
+fn sized_string_reads_find_the_same_end_as_a_scan() {
+    let alphabet = b"0123456789abcdef\"\\";
+    let mut rng = Lcg(17);
+    for _ in 0..100_000 {
+        let len = rng.below(90);
+        // Mostly plain text, so that the expected length is often right.
+        let bytes: Vec<u8> = (0..len).map(|_| if rng.below(40) == 0 { alphabet[16 + rng.below(2)] } else { alphabet[rng.below(16)] }).collect();
+        let found = super::json::find_quote_or_backslash(&bytes);
+        assert_eq!(super::parse::hash_length_for_tests(&bytes), found, "{:?}", String::from_utf8_lossy(&bytes));
+        assert_eq!(super::json::is_plain_run(&bytes), found.is_none(), "{:?}", String::from_utf8_lossy(&bytes));
+        let quoted = [b"\"", &bytes[..], b"\""].concat();
+        for expected in [0, 13, 40, 66, len.saturating_sub(1), len] {
+            let (mut sized, mut scanned) = (Scanner::new(&quoted), Scanner::new(&quoted));
+            assert_eq!(sized.string_sized(expected), scanned.string(), "{:?} sized {expected}", String::from_utf8_lossy(&quoted));
+            assert_eq!(sized.pos(), scanned.pos());
+        }
+    }
+}
+
+#[test]
+fn a_remembered_best_price_is_reused_only_for_the_same_text() {
+    let market = Market::new(UP, DOWN, 10_000).unwrap();
+    let tokens = MarketTokens::new(&market);
+    // One reader keeps its remembered texts from frame to frame; the other starts afresh
+    // and is kept off the canonical path by a space.
+    let mut kept = Parsed::default();
+    let bids = ["0.49", "0.49", "0.48", "0.495", "0.49", "0.4", "0.49x", "0.49", "1", "0.49", "0.4900001", "0.49"];
+    for (i, bid) in bids.iter().enumerate() {
+        let token = if i % 3 == 0 { DOWN } else { UP };
+        let frame = price_change(7 + i as u64, &[change(token, "BUY", "0.45", "10", bid, "0.52"), change(UP, "SELL", "0.55", "3", bid, "0.52")]);
+        let spaced = frame.replace("{\"asset_id\"", "{ \"asset_id\"");
+        let mut fresh = Parsed::default();
+        kept.parse(frame.as_bytes(), &tokens).unwrap();
+        fresh.parse(spaced.as_bytes(), &tokens).unwrap();
+        assert_eq!(kept.changes, fresh.changes, "{frame}");
+        assert_eq!(kept.events, fresh.events, "{frame}");
+    }
+}
+
+#[test]
+fn keys_that_only_start_like_known_ones_are_unknown() {
+    let market = Market::new(UP, DOWN, 10_000).unwrap();
+    let tokens = MarketTokens::new(&market);
+    let (mut near, mut unknown) = (Parsed::default(), Parsed::default());
+    let frame = format!(r#"{{"event_type":"last_trade_price","asset_id":"{UP}","price":"0.5","size":"2","side":"BUY","timestamp":"1700000000000"}}"#);
+    for key in ["event_type", "asset_id", "price", "size", "side", "timestamp"] {
+        for near_key in [format!("{key}s"), format!("{key} "), key[..key.len() - 1].to_owned(), key.to_uppercase()] {
+            let renamed = frame.replace(&format!("\"{key}\":"), &format!("\"{near_key}\":"));
+            let unknown_key = frame.replace(&format!("\"{key}\":"), "\"zz\":");
+            near.parse(renamed.as_bytes(), &tokens).unwrap();
+            unknown.parse(unknown_key.as_bytes(), &tokens).unwrap();
+            assert_eq!(near.events, unknown.events, "{renamed}");
+        }
+    }
+    // A condition id of an unusual length, or holding an escape, is still skipped whole.
+    for id in ["0xab", "0x\\\"quoted\\\"", &"a".repeat(66), &"b".repeat(67)] {
+        let with_market = frame.replace("{\"event_type\"", &format!("{{\"market\":\"{id}\",\"event_type\""));
+        near.parse(with_market.as_bytes(), &tokens).unwrap();
+        unknown.parse(frame.as_bytes(), &tokens).unwrap();
+        assert_eq!(near.events, unknown.events, "{with_market}");
+    }
+}
