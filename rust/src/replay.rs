@@ -6,42 +6,22 @@
 
 use crate::book::BookError;
 use crate::market::Market;
+use crate::wire::fold_hash::FoldHashing;
 use crate::wire::parse::{is_plain_token, starts_with_token, EventKind};
 use crate::wire::{FeedState, FrameError, Parsed, Token, TokenMap};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-type TailHashing = BuildHasherDefault<TailHasher>;
 
 /// Token ids -> slots (`2 * market + outcome`), looked up by their last 16 bytes and then
 /// compared in full (ids are ~77 decimal digits; their tails are what differ).
 #[derive(Debug, Default)]
 struct TokenIndex {
-    by_tail: HashMap<u128, Vec<(Vec<u8>, u32)>, TailHashing>,
+    by_tail: HashMap<u128, Vec<(Vec<u8>, u32)>, FoldHashing>,
     /// Token bytes by slot, `None` when not plain (see `is_plain_token`).
     by_slot: Vec<Option<Vec<u8>>>,
     /// The market named last: frames of one market come in runs, so its two tokens are
     /// tried first, straight against the frame's bytes.
     last_market: AtomicU32,
-}
-
-/// The tails are already well mixed digits: fold them rather than hash them again.
-#[derive(Default)]
-struct TailHasher(u64);
-
-impl Hasher for TailHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(7) ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
 }
 
 fn tail(token: &[u8]) -> u128 {

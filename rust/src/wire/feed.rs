@@ -12,9 +12,9 @@ use super::parse::{
 use crate::book::{BookError, BookSide};
 use crate::fixed::{Price, Size};
 use crate::market::{Market, Outcome};
+use super::fold_hash::FoldHashing;
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// How many recent event keys are remembered for dropping duplicates: a re-sent frame
 /// arrives right behind the original (double subscription, reconnect overlap).
@@ -167,30 +167,10 @@ struct TokenFeed {
     counters: TokenCounters,
 }
 
-/// Identity-like hasher for keys that are already digests.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 /// The last `SEEN_CAPACITY` event keys.
 #[derive(Clone, Debug)]
 struct Seen {
-    keys: HashSet<(u64, u64), BuildHasherDefault<KeyHasher>>,
+    keys: HashSet<(u64, u64), FoldHashing>,
     order: VecDeque<(u64, u64)>,
 }
 
@@ -199,7 +179,7 @@ impl Default for Seen {
     /// frames are applied.
     fn default() -> Self {
         Seen {
-            keys: HashSet::with_capacity_and_hasher(SEEN_CAPACITY + 1, BuildHasherDefault::default()),
+            keys: HashSet::with_capacity_and_hasher(SEEN_CAPACITY + 1, FoldHashing::default()),
             order: VecDeque::with_capacity(SEEN_CAPACITY),
         }
     }

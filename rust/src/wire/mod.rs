@@ -4,6 +4,7 @@
 //! and `feed` applies them to a `Market` under the exchange's consistency rules.
 
 pub mod feed;
+pub mod fold_hash;
 pub mod json;
 pub mod parse;
 
