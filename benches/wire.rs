@@ -66,7 +66,9 @@ fn main() {
     let mut best = f64::INFINITY;
     let mut errors = 0;
     let mut problems = 0;
-    for _ in 0..7 {
+    // WIRE_BENCH_PASSES=N repeats the timed pass (7 by default), e.g. for `perf record`.
+    let passes: usize = std::env::var("WIRE_BENCH_PASSES").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    for _ in 0..passes {
         let mut replay = Replay::new(&specs).expect("valid markets");
         let start = Instant::now();
         for frame in &frames {

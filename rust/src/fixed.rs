@@ -114,16 +114,19 @@ pub fn format_micros(value: i64) -> String {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Price(i64);
 
+/// Kept out of line: the range checks sit on the frame path, their errors rarely do.
+#[cold]
+fn out_of_range(what: &'static str, micros: i64, range: &'static str) -> FixedError {
+    FixedError::OutOfRange { what, input: format_micros(micros), range }
+}
+
 impl Price {
     pub const ONE: i64 = MICROS;
 
+    #[inline]
     pub fn from_micros(micros: i64) -> Result<Price, FixedError> {
         if micros <= 0 || micros >= MICROS {
-            return Err(FixedError::OutOfRange {
-                what: "price",
-                input: format_micros(micros),
-                range: "(0, 1)",
-            });
+            return Err(out_of_range("price", micros, "(0, 1)"));
         }
         Ok(Price(micros))
     }
@@ -163,13 +166,10 @@ pub struct Size(i64);
 impl Size {
     pub const ZERO: Size = Size(0);
 
+    #[inline]
     pub fn from_micros(micros: i64) -> Result<Size, FixedError> {
         if micros < 0 {
-            return Err(FixedError::OutOfRange {
-                what: "size",
-                input: format_micros(micros),
-                range: "[0, 1e12)",
-            });
+            return Err(out_of_range("size", micros, "[0, 1e12)"));
         }
         Ok(Size(micros))
     }

@@ -50,6 +50,7 @@ impl TokenMap for TokenIndex {
         Some(slot)
     }
 
+    #[inline(always)]
     fn slot_at(&self, rest: &[u8]) -> Option<(u32, usize)> {
         let market = self.last_market.load(Ordering::Relaxed);
         (2 * market..2 * market + 2).find_map(|slot| {

@@ -89,6 +89,7 @@ pub(crate) fn is_plain_run(bytes: &[u8]) -> bool {
     marks == 0
 }
 
+#[derive(Copy, Clone)]
 pub struct Scanner<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -99,16 +100,19 @@ impl<'a> Scanner<'a> {
         Scanner { buf, pos: 0 }
     }
 
+    #[inline]
     pub fn pos(&self) -> usize {
         self.pos
     }
 
     /// The bytes not yet read.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
 
     /// Steps over `len` bytes a caller has already checked in `rest()`.
+    #[inline]
     pub fn advance(&mut self, len: usize) {
         self.pos = (self.pos + len).min(self.buf.len());
     }

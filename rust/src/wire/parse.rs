@@ -125,7 +125,39 @@ pub fn is_plain_token(token: &[u8]) -> bool {
 /// Whether `rest` starts with `token` followed by the closing quote.
 #[inline]
 pub fn starts_with_token(rest: &[u8], token: &[u8]) -> bool {
-    rest.get(token.len()) == Some(&b'"') && &rest[..token.len()] == token
+    let len = token.len();
+    if rest.get(len) != Some(&b'"') {
+        return false;
+    }
+    // Ids of one market share their length and differ all along; the last word alone
+    // turns the other token away, so only the match pays for the whole compare.
+    if len >= 8 && word_at(rest, len - 8) != word_at(token, len - 8) {
+        return false;
+    }
+    same_bytes(&rest[..len], token)
+}
+
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// `a == b` for slices of one length, as word compares folded into one branch: token ids
+/// (~77 bytes) are compared twice per change, and a `memcmp` call costs more than the
+/// compare itself.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len < 8 || len != b.len() {
+        return a == b;
+    }
+    let mut diff = word_at(a, len - 8) ^ word_at(b, len - 8);
+    let mut at = 0;
+    while at + 8 <= len {
+        diff |= word_at(a, at) ^ word_at(b, at);
+        at += 8;
+    }
+    diff == 0
 }
 
 /// The best price a frame says a side should have after it.
@@ -354,7 +386,7 @@ fn level_key(rest: &[u8]) -> Option<(bool, usize)> {
 
 /// The digest word of one change. The exchange's content hash, with the level it set,
 /// names the change: bursts reuse one hash across changes at different prices.
-#[inline]
+#[inline(always)]
 fn change_word(token: Token, asset: &[u8], hash: &[u8], price: Option<Decimal<'_>>, size: Option<Decimal<'_>>, side: &[u8]) -> u64 {
     let token_word = match token {
         Token::Slot(slot) => u64::from(slot).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -367,24 +399,99 @@ fn change_word(token: Token, asset: &[u8], hash: &[u8], price: Option<Decimal<'_
         ^ load(side).rotate_left(53)
 }
 
+/// Steps over `text` at `rest[*at..]`, or fails: the canonical readers' fixed-size compare.
+#[inline(always)]
+fn lit<const N: usize>(rest: &[u8], at: &mut usize, text: &[u8; N]) -> Option<()> {
+    let chunk: &[u8; N] = rest.get(*at..*at + N)?.try_into().ok()?;
+    same_array(chunk, text).then(|| *at += N)
+}
+
+/// `a == b` as at most two (overlapping) word compares for keys of up to 16 bytes; the
+/// words of a literal `b` fold into constants.
+#[inline(always)]
+fn same_array<const N: usize>(a: &[u8; N], b: &[u8; N]) -> bool {
+    if !(8..=16).contains(&N) {
+        return a == b;
+    }
+    (word_at(a, 0) ^ word_at(b, 0)) | (word_at(a, N - 8) ^ word_at(b, N - 8)) == 0
+}
+
+/// A decimal string's content at `rest[*at..]` read by `fast_decimal`: its text and value.
+#[inline(always)]
+fn decimal<'a>(rest: &'a [u8], at: &mut usize) -> Option<(&'a [u8], i64)> {
+    let (micros, len) = fast_decimal(rest.get(*at..)?)?;
+    let text = &rest[*at..*at + len];
+    *at += len;
+    Some((text, micros))
+}
+
+/// Reads a `last_trade_price` object written exactly as the exchange writes them (these
+/// keys in this order, no whitespace, a 66-byte condition id, a known token, a digits-only
+/// fee rate, plain decimals, a 13-digit timestamp), as `canonical_change` does for a
+/// change: at the first difference it gives up and the general reader takes over, so the
+/// event is the one the general reader gives (proved by a test). Trades are nearly half
+/// of a market's frames and the general reader spends most of its time on their keys.
+#[inline]
+fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize)> {
+    const CONDITION_ID: usize = 66;
+    const TIMESTAMP: usize = 13;
+    let mut at = 0;
+    lit(rest, &mut at, b"{\"event_type\":\"last_trade_price\",\"market\":\"")?;
+    if rest.get(at + CONDITION_ID) != Some(&b'"') || !is_plain_run(&rest[at..at + CONDITION_ID]) {
+        return None;
+    }
+    at += CONDITION_ID;
+    lit(rest, &mut at, b"\",\"asset_id\":\"")?;
+    let (slot, token_len) = tokens.slot_at(rest.get(at..)?)?;
+    at += token_len;
+    lit(rest, &mut at, b"\",\"fee_rate_bps\":\"")?;
+    let fee_len = rest.get(at..)?.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+    at += fee_len;
+    lit(rest, &mut at, b"\",\"price\":\"")?;
+    let (price_text, price) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\",\"side\":\"")?;
+    let starts = |text: &[u8; 5]| rest.get(at..at + 5).is_some_and(|chunk| chunk == text);
+    let (side, side_text): (TradeSide, &[u8]) = if starts(b"BUY\",") {
+        (TradeSide::Buy, b"BUY")
+    } else if starts(b"SELL\"") {
+        (TradeSide::Sell, b"SELL")
+    } else {
+        return None;
+    };
+    at += side_text.len();
+    lit(rest, &mut at, b"\",\"size\":\"")?;
+    let (size_text, size) = decimal(rest, &mut at)?;
+    lit(rest, &mut at, b"\",\"timestamp\":\"")?;
+    let stamp = rest.get(at..at + TIMESTAMP)?;
+    at += TIMESTAMP;
+    lit(rest, &mut at, b"\"}")?;
+    let timestamp = timestamp_of(stamp)?;
+    let price = Price::from_micros(price).ok()?;
+    let size = Size::from_micros(size).ok()?;
+    // The digest the general reader builds, field by field in the same order (the market
+    // id, fee rate and timestamp are not content).
+    let token = Token::Slot(slot);
+    let mut digest = Digest(0);
+    digest.bytes(1, b"last_trade_price");
+    digest.token(2, b"", token);
+    digest.bytes(5, price_text);
+    digest.bytes(7, side_text);
+    digest.bytes(6, size_text);
+    Some((Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::Trade { token, price, size, side } }, at))
+}
+
+#[cfg(test)]
+pub(super) fn canonical_trade_for_tests<M: TokenMap>(frame: &[u8], tokens: &M) -> bool {
+    let start = usize::from(frame.first() == Some(&b'['));
+    canonical_trade(&frame[start..], tokens).is_some()
+}
+
 /// Reads one change written exactly as the exchange writes them (these keys in this order,
 /// no whitespace, a known token, plain decimals) with fixed-size compares. At the first
 /// difference it gives up, having consumed nothing, and the general reader takes over;
 /// so it only ever returns what the general reader would (proved by a test).
 #[inline]
-fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalMemo; 2]; 2]) -> Option<(Change, u64, usize)> {
-    #[inline(always)]
-    fn lit<const N: usize>(rest: &[u8], at: &mut usize, text: &[u8; N]) -> Option<()> {
-        let chunk: &[u8; N] = rest.get(*at..*at + N)?.try_into().ok()?;
-        (chunk == text).then(|| *at += N)
-    }
-    #[inline(always)]
-    fn decimal<'a>(rest: &'a [u8], at: &mut usize) -> Option<(&'a [u8], i64)> {
-        let (micros, len) = fast_decimal(rest.get(*at..)?)?;
-        let text = &rest[*at..*at + len];
-        *at += len;
-        Some((text, micros))
-    }
+fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalMemo; 2]; 2], out: &mut Vec<Change>) -> Option<(u64, usize)> {
     let mut at = 0;
     lit(rest, &mut at, b"{\"asset_id\":\"")?;
     let (slot, token_len) = tokens.slot_at(&rest[at..])?;
@@ -426,9 +533,11 @@ fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalM
         }
     };
     let token = Token::Slot(slot);
-    let change = Change { token, level: Ok((side, price, size)), best_bid: expect(best_bid)?, best_ask: expect(best_ask)? };
+    let (best_bid, best_ask) = (expect(best_bid)?, expect(best_ask)?);
+    // Written straight into the list: a returned `Change` would be copied through the stack.
+    out.push(Change { token, level: Ok((side, price, size)), best_bid, best_ask });
     let word = change_word(token, b"", hash, Some((price_text, Some(price.micros()))), Some((size_text, Some(size.micros()))), side_text);
-    Some((change, word, at))
+    Some((word, at))
 }
 
 /// The length of the string whose content starts `rest`, as `find_quote_or_backslash`
@@ -487,7 +596,7 @@ impl DecimalMemo {
 
 /// The first and last 8 bytes (fewer when shorter) folded into a word with the length: a
 /// cheap fingerprint of a short value, in fixed-size reads.
-#[inline]
+#[inline(always)]
 fn load(bytes: &[u8]) -> u64 {
     let len = bytes.len();
     let (head, tail) = if len >= 8 {
@@ -652,7 +761,7 @@ fn plain(text: &[u8]) -> Decimal<'_> {
 /// The common shape, `digits[.digits]` with at most 12 whole digits and 6 decimals, read
 /// straight into millionths. Anything else is left to `parse_micros`, so every value taken
 /// here is one `parse_micros` gives too (its rules, proved by a test).
-#[inline]
+#[inline(always)]
 fn fast_decimal(rest: &[u8]) -> Option<(i64, usize)> {
     match rest.get(..DECIMAL_WINDOW) {
         Some(window) => decimal_in_window(window.try_into().expect("window")),
@@ -876,6 +985,14 @@ impl Parsed {
     }
 
     fn event<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32) -> JsonResult<()> {
+        if let Some((event, used)) = canonical_trade(s.rest(), tokens) {
+            s.advance(used);
+            self.events.push(event);
+            return Ok(());
+        }
+        if self.canonical_price_change(s, tokens, depth)? {
+            return Ok(());
+        }
         let mut f = Fields::default();
         let mut digest = Digest(0);
         let mut hash = None;
@@ -1014,6 +1131,53 @@ impl Parsed {
         Ok(())
     }
 
+    /// Reads a `price_change` object written exactly as the exchange writes them (`market`,
+    /// `price_changes`, `timestamp`, `event_type`, in that order, no whitespace, a 66-byte
+    /// condition id, a 13-digit timestamp) around the general array reader, and pushes the
+    /// event the general reader would (proved by a test). False, with nothing consumed or
+    /// kept, at the first difference: the general reader then reads the object.
+    fn canonical_price_change<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32) -> JsonResult<bool> {
+        const CONDITION_ID: usize = 66;
+        const TIMESTAMP: usize = 13;
+        let rest = s.rest();
+        let mut at = 0;
+        if lit(rest, &mut at, b"{\"market\":\"").is_none()
+            || rest.get(at + CONDITION_ID) != Some(&b'"')
+            || !is_plain_run(&rest[at..at + CONDITION_ID])
+        {
+            return Ok(false);
+        }
+        at += CONDITION_ID;
+        if lit(rest, &mut at, b"\",\"price_changes\":[").is_none() {
+            return Ok(false);
+        }
+        let (start, kept) = (*s, self.changes.len());
+        s.advance(at - 1);
+        let mut digest = Digest(0);
+        let mut bad = None;
+        // The array starts with `[`, so the reader neither skips it nor records a problem;
+        // its errors are the general reader's too, on the same bytes.
+        let changes = self.changes(s, tokens, depth, &mut bad, &mut digest)?;
+        let rest = s.rest();
+        let mut at = 0;
+        let stamp = lit(rest, &mut at, b",\"timestamp\":\"").and_then(|()| rest.get(at..at + TIMESTAMP));
+        at += TIMESTAMP;
+        let timestamp = stamp.and_then(timestamp_of);
+        match (changes, timestamp, lit(rest, &mut at, b"\",\"event_type\":\"price_change\"}")) {
+            (Some(changes), Some(timestamp), Some(())) if bad.is_none() => {
+                s.advance(at);
+                digest.bytes(1, b"price_change");
+                self.events.push(Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::PriceChange { changes } });
+                Ok(true)
+            }
+            _ => {
+                *s = start;
+                self.changes.truncate(kept);
+                Ok(false)
+            }
+        }
+    }
+
     /// Reads an array of `{price, size}` levels into `self.levels`.
     fn levels(&mut self, s: &mut Scanner<'_>, depth: u32, bad: &mut Option<Problem>, digest: &mut Digest) -> JsonResult<Option<Range<u32>>> {
         if s.peek()? != b'[' {
@@ -1080,10 +1244,9 @@ impl Parsed {
                         best_bid: Expect::Unchecked,
                         best_ask: Expect::Unchecked,
                     });
-                } else if let Some((change, word, used)) = canonical_change(s.rest(), tokens, &mut self.memos) {
+                } else if let Some((word, used)) = canonical_change(s.rest(), tokens, &mut self.memos, &mut self.changes) {
                     s.advance(used);
                     digest.word(word);
-                    self.changes.push(change);
                 } else {
                     let change = self.change(s, tokens, depth + 1, digest)?;
                     self.changes.push(change);
