@@ -425,6 +425,22 @@ fn decimal<'a>(rest: &'a [u8], at: &mut usize) -> Option<(&'a [u8], i64)> {
     Some((text, micros))
 }
 
+/// `BUY` or `SELL` at `rest[*at..]`, stepped over: whether it is a buy, and its text. The
+/// byte after it is read too (the closing quote), so one 5-byte compare decides.
+#[inline(always)]
+fn side_word(rest: &[u8], at: &mut usize) -> Option<(bool, &'static [u8])> {
+    let chunk: &[u8; 5] = rest.get(*at..*at + 5)?.try_into().ok()?;
+    let (buy, text): (bool, &'static [u8]) = if chunk == b"BUY\"," {
+        (true, b"BUY")
+    } else if chunk == b"SELL\"" {
+        (false, b"SELL")
+    } else {
+        return None;
+    };
+    *at += text.len();
+    Some((buy, text))
+}
+
 /// Reads a `last_trade_price` object written exactly as the exchange writes them (these
 /// keys in this order, no whitespace, a 66-byte condition id, a known token, a digits-only
 /// fee rate, plain decimals, a 13-digit timestamp), as `canonical_change` does for a
@@ -450,15 +466,8 @@ fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize
     lit(rest, &mut at, b"\",\"price\":\"")?;
     let (price_text, price) = decimal(rest, &mut at)?;
     lit(rest, &mut at, b"\",\"side\":\"")?;
-    let starts = |text: &[u8; 5]| rest.get(at..at + 5).is_some_and(|chunk| chunk == text);
-    let (side, side_text): (TradeSide, &[u8]) = if starts(b"BUY\",") {
-        (TradeSide::Buy, b"BUY")
-    } else if starts(b"SELL\"") {
-        (TradeSide::Sell, b"SELL")
-    } else {
-        return None;
-    };
-    at += side_text.len();
+    let (buy, side_text) = side_word(rest, &mut at)?;
+    let side = if buy { TradeSide::Buy } else { TradeSide::Sell };
     lit(rest, &mut at, b"\",\"size\":\"")?;
     let (size_text, size) = decimal(rest, &mut at)?;
     lit(rest, &mut at, b"\",\"timestamp\":\"")?;
@@ -481,9 +490,8 @@ fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize
 }
 
 #[cfg(test)]
-pub(super) fn canonical_trade_for_tests<M: TokenMap>(frame: &[u8], tokens: &M) -> bool {
-    let start = usize::from(frame.first() == Some(&b'['));
-    canonical_trade(&frame[start..], tokens).is_some()
+pub(super) fn canonical_trade_for_tests<M: TokenMap>(event: &[u8], tokens: &M) -> bool {
+    canonical_trade(event, tokens).is_some()
 }
 
 /// Reads one change written exactly as the exchange writes them (these keys in this order,
@@ -501,15 +509,8 @@ fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalM
     lit(rest, &mut at, b"\",\"size\":\"")?;
     let (size_text, size) = decimal(rest, &mut at)?;
     lit(rest, &mut at, b"\",\"side\":\"")?;
-    let starts = |text: &[u8; 5]| rest.get(at..at + 5).is_some_and(|chunk| chunk == text);
-    let (side, side_text): (BookSide, &[u8]) = if starts(b"BUY\",") {
-        (BookSide::Bid, b"BUY")
-    } else if starts(b"SELL\"") {
-        (BookSide::Ask, b"SELL")
-    } else {
-        return None;
-    };
-    at += side_text.len();
+    let (buy, side_text) = side_word(rest, &mut at)?;
+    let side = if buy { BookSide::Bid } else { BookSide::Ask };
     lit(rest, &mut at, b"\",\"hash\":\"")?;
     // An escape in the hash stops here and fails the next literal: the general reader decides.
     let hash_len = hash_length(rest.get(at..)?)?;

@@ -465,76 +465,79 @@ fn the_canonical_change_reader_agrees_with_the_general_one() {
     assert!(fast_taken > 100);
 }
 
-#[test]
-fn the_canonical_price_change_reader_agrees_with_the_general_one() {
-    let mut rng = Lcg(11);
+const CONDITION: &str = "0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d9763459";
+
+fn pick(rng: &mut Lcg, options: &[&'static str]) -> &'static str {
+    options[rng.below(options.len())]
+}
+
+/// Parses each frame `make` writes as it is and with a space after the brace before
+/// `first_key` (which keeps it off the canonical readers): both must give the same result.
+/// `make` also says whether the canonical reader takes the frame; many must be taken.
+fn assert_canonical_agrees(seed: u64, first_key: &str, mut make: impl FnMut(&mut Lcg, &MarketTokens<'_>) -> (String, bool)) {
     let market = Market::new(UP, DOWN, 10_000).unwrap();
     let tokens = MarketTokens::new(&market);
-    let pick = |rng: &mut Lcg, options: &[&'static str]| options[rng.below(options.len())];
-    let condition = "0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d9763459";
+    let mut rng = Lcg(seed);
     let (mut canonical, mut general) = (Parsed::default(), Parsed::default());
-    let mut fast_taken = 0;
-    for _ in 0..4_000 {
-        let market_id = pick(&mut rng, &[condition, condition, condition, "0x12", r"0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d97\u0030"]);
+    let (key, spaced_key) = (format!("{{\"{first_key}\""), format!("{{ \"{first_key}\""));
+    let mut taken = 0;
+    for _ in 0..5_000 {
+        let (frame, fast) = make(&mut rng, &tokens);
+        let spaced = frame.replace(&key, &spaced_key);
+        let (fast_result, general_result) = (canonical.parse(frame.as_bytes(), &tokens), general.parse(spaced.as_bytes(), &tokens));
+        assert_eq!(fast_result.is_ok(), general_result.is_ok(), "{frame}");
+        if fast_result.is_ok() {
+            assert_eq!(canonical.events, general.events, "{frame}");
+            assert_eq!(canonical.changes, general.changes, "{frame}");
+        }
+        taken += usize::from(fast);
+    }
+    assert!(taken > 100, "{taken}");
+}
+
+#[test]
+fn the_canonical_price_change_reader_agrees_with_the_general_one() {
+    assert_canonical_agrees(11, "market", |rng, _| {
+        let market_id = pick(rng, &[CONDITION, CONDITION, CONDITION, "0x12", r"0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d97\u0030"]);
         let changes: Vec<String> = (0..rng.below(4))
             .map(|_| {
-                let token = pick(&mut rng, &[UP, DOWN, UP, DOWN, "999"]);
-                let price = pick(&mut rng, &["0.5", "0.51", "0.5", "1.5", "x"]);
-                let bid = pick(&mut rng, &["0.49", "0.49", "0", "x"]);
+                let token = pick(rng, &[UP, DOWN, UP, DOWN, "999"]);
+                let price = pick(rng, &["0.5", "0.51", "0.5", "1.5", "x"]);
+                let bid = pick(rng, &["0.49", "0.49", "0", "x"]);
                 format!(r#"{{"asset_id":"{token}","price":"{price}","size":"10","side":"BUY","hash":"5e72df1c","best_bid":"{bid}","best_ask":"1"}}"#)
             })
             .collect();
         let mut array = format!("[{}]", changes.join(","));
         if rng.below(12) == 0 {
-            array = pick(&mut rng, &["{}", "\"x\"", "7"]).to_owned();
+            array = pick(rng, &["{}", "\"x\"", "7"]).to_owned();
         }
-        let stamp = pick(&mut rng, &["1767225606070", "1767225606070", "176722560607", "17672256060701", "176722560607x"]);
-        let tail = pick(&mut rng, &[r#","event_type":"price_change"}"#, r#","event_type":"price_change"}"#, r#","event_type":"book"}"#, r#"}"#, r#","event_type":"price_change","x":1}"#]);
+        let stamp = pick(rng, &["1767225606070", "1767225606070", "176722560607", "17672256060701", "176722560607x"]);
+        let tail = pick(rng, &[r#","event_type":"price_change"}"#, r#","event_type":"price_change"}"#, r#","event_type":"book"}"#, r#"}"#, r#","event_type":"price_change","x":1}"#]);
         let event = format!(r#"{{"market":"{market_id}","price_changes":{array},"timestamp":"{stamp}"{tail}"#);
+        // written as the exchange writes them: the shape the canonical reader takes
+        let fast = market_id == CONDITION && array.starts_with('[') && stamp.len() == 13 && !stamp.ends_with('x') && tail.ends_with(r#""price_change"}"#);
         let frame = if rng.below(2) == 0 { event } else { format!("[{event},{event}]") };
-        // A space after each brace keeps every event off the canonical path.
-        let spaced = frame.replace("{\"market\"", "{ \"market\"");
-        let (fast, slow) = (canonical.parse(frame.as_bytes(), &tokens), general.parse(spaced.as_bytes(), &tokens));
-        assert_eq!(fast.is_ok(), slow.is_ok(), "{frame}");
-        if fast.is_ok() {
-            assert_eq!(canonical.events, general.events, "{frame}");
-            assert_eq!(canonical.changes, general.changes, "{frame}");
-        }
-        // frames written as the exchange writes them, which the canonical reader takes
-        fast_taken += usize::from(market_id == condition && array.starts_with('[') && stamp.len() == 13 && !stamp.ends_with('x') && tail.ends_with(r#""price_change"}"#));
-    }
-    assert!(fast_taken > 100);
+        (frame, fast)
+    });
 }
 
 #[test]
 fn the_canonical_trade_reader_agrees_with_the_general_one() {
-    let mut rng = Lcg(7);
-    let market = Market::new(UP, DOWN, 10_000).unwrap();
-    let tokens = MarketTokens::new(&market);
-    let pick = |rng: &mut Lcg, options: &[&'static str]| options[rng.below(options.len())];
-    let condition = "0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d9763459";
-    let (mut canonical, mut general) = (Parsed::default(), Parsed::default());
-    let mut fast_taken = 0;
-    for _ in 0..6_000 {
-        let market_id = pick(&mut rng, &[condition, condition, "0x12", r"0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d97\u0030"]);
-        let token = pick(&mut rng, &[UP, DOWN, UP, DOWN, "999"]);
-        let fee = pick(&mut rng, &["720", "720", "0", "", "7.2", "123456789"]);
-        let price = pick(&mut rng, &["0.5", "0.51", "0.001", "0.5", "0.51", "0", "1", "1.5", "0.5x", ".5", "0.1234567"]);
-        let side = pick(&mut rng, &["BUY", "SELL", "SELL", "BUY", "buy", ""]);
-        let size = pick(&mut rng, &["0", "10", "2.5", "1234567.123456", "10", "2.5", "-1", "1e3"]);
-        let stamp = pick(&mut rng, &["1767225606070", "1767225606070", "1767225606070", "176722560607", "17672256060701", "176722560607x"]);
+    assert_canonical_agrees(7, "event_type", |rng, tokens| {
+        let market_id = pick(rng, &[CONDITION, CONDITION, "0x12", r"0x85d2925a21a0bc76ff0503c433360fb7daba561673e2c9cd8ac4ca68d97\u0030"]);
+        let token = pick(rng, &[UP, DOWN, UP, DOWN, "999"]);
+        let fee = pick(rng, &["720", "720", "0", "", "7.2", "123456789"]);
+        let price = pick(rng, &["0.5", "0.51", "0.001", "0.5", "0.51", "0", "1", "1.5", "0.5x", ".5", "0.1234567"]);
+        let side = pick(rng, &["BUY", "SELL", "SELL", "BUY", "buy", ""]);
+        let size = pick(rng, &["0", "10", "2.5", "1234567.123456", "10", "2.5", "-1", "1e3"]);
+        let stamp = pick(rng, &["1767225606070", "1767225606070", "1767225606070", "176722560607", "17672256060701", "176722560607x"]);
         let event = format!(
             r#"{{"event_type":"last_trade_price","market":"{market_id}","asset_id":"{token}","fee_rate_bps":"{fee}","price":"{price}","side":"{side}","size":"{size}","timestamp":"{stamp}"}}"#
         );
+        let fast = parse::canonical_trade_for_tests(event.as_bytes(), tokens);
         let frame = if rng.below(2) == 0 { event } else { format!("[{event},{event}]") };
-        // A space after each brace keeps every trade off the canonical path.
-        let spaced = frame.replace("{\"event_type\"", "{ \"event_type\"");
-        canonical.parse(frame.as_bytes(), &tokens).unwrap();
-        general.parse(spaced.as_bytes(), &tokens).unwrap();
-        assert_eq!(canonical.events, general.events, "{frame}");
-        fast_taken += usize::from(parse::canonical_trade_for_tests(frame.as_bytes(), &tokens));
-    }
-    assert!(fast_taken > 100);
+        (frame, fast)
+    });
 }
 
 #[test]
