@@ -323,9 +323,12 @@ class Window:
     # ---- feed ----------------------------------------------------------------------------
 
     async def _feed(self) -> None:
-        market, probe, clock = self.market, self.probe, self.clock
+        probe, clock, absorb = self.probe, self.clock, self._absorb
+        apply_frame, end_batch = self.market.apply_frame, self.market.end_batch
         next_frame = self._frames.__anext__
-        perf_counter_ns, current_time = time.perf_counter_ns, trio.current_time
+        # the clock's own reader: `trio.current_time()` finds it through the run context
+        current_time = trio.lowlevel.current_clock().current_time
+        perf_counter_ns = time.perf_counter_ns
         pending = False  # frames applied since the last `end_batch`
         item: tuple[int, bytes | None] | None
         try:
@@ -339,18 +342,21 @@ class Window:
             # between a frame and the scan it wakes; only its deadline is set when it is known
             with trio.CancelScope() as wait:
                 due_run = 0  # frames applied back to back without yielding
+                # one clock read a step: the frames stamped up to it are this step's work (one
+                # that comes due while it runs waits for the next)
+                now = current_time()
+                due_ns = clock.ns_at(now)
                 while item is not None:
                     t_ns, frame = item
-                    now = current_time()
                     if woke:
                         woke = False
-                    elif t_ns > clock.ns_at(now):
+                    elif t_ns > due_ns:
                         if pending:
                             # nothing more is due now: the received batch ends, and with it
                             # any burst whose best_bid/best_ask promises are checked against
                             # the books
                             pending = False
-                            self._absorb(market.end_batch())
+                            absorb(end_batch())
                         if self.catching_up:
                             # the backlog up to now is applied: the books are current again
                             self.catching_up = False
@@ -364,6 +370,8 @@ class Window:
                     if due_run >= MAX_DUE_RUN:
                         await trio.lowlevel.checkpoint()  # a backlog must not starve the others
                         due_run = 0
+                        now = current_time()
+                        due_ns = clock.ns_at(now)
                     # frames due together (a burst) are applied in one step, so the
                     # accumulator wakes once, after all of them
                     due_run += 1
@@ -376,7 +384,7 @@ class Window:
                     if frame is not None:  # else a keep-alive: a quiet market is no dead link
                         self.frames += 1
                         pending = True
-                        changed = self._absorb(market.apply_frame(frame))
+                        changed = absorb(apply_frame(frame))
                         if changed and arrived and not self._frame_arrival_ns:
                             self._frame_arrival_ns = arrived  # the first frame not yet scanned
                     try:
@@ -385,7 +393,7 @@ class Window:
                         item = None
             woke = True
         if pending:
-            self._absorb(market.end_batch())
+            absorb(end_batch())
         self.catching_up = False
 
     def _absorb(self, summary: _core.FrameSummary) -> int:
