@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+import outcome
 import trio
 
 from gabagool import _core
@@ -612,25 +613,32 @@ async def _after_the_accumulator() -> None:
 
 
 class _Wake:
-    """A re-armable signal: many `set()` before a wait cost one wake-up. Parks its waiters
-    with Trio's low-level primitives: an `Event` (with its parking lot) per wake-up is a
-    cost the feed would pay on every frame, before the accumulator can run."""
+    """A re-armable signal for one waiting task: many `set()` before a wait cost one wake-up.
 
-    __slots__ = ("_is_set", "_waiters", "_woken", "_yielder")
+    Parks its waiter with Trio's low-level primitives: an `Event` (with its parking lot) per
+    wake-up is a cost the feed would pay on every frame, before the accumulator can run. For
+    the same reason the value each reschedule sends in is made while its task parks (each
+    of the window's signals has a single reader): `set()` and the hand-over back to the
+    yielder then allocate nothing between a frame and its scan.
+    """
+
+    __slots__ = ("_is_set", "_waiter", "_go", "_woken", "_yielder", "_resume")
 
     def __init__(self) -> None:
         self._is_set = False
-        self._waiters: list[trio.lowlevel.Task] = []
-        self._woken = 0  # waiters `set()` rescheduled that have not run yet
+        self._waiter: trio.lowlevel.Task | None = None
+        self._go: outcome.Value[None] = outcome.Value(None)  # sent in by `set()`
+        self._woken = False  # `set()` rescheduled the waiter, which has not run yet
         self._yielder: trio.lowlevel.Task | None = None  # parked in `yield_to_woken`
+        self._resume: outcome.Value[None] = outcome.Value(None)  # sent back to the yielder
 
     def set(self) -> None:
         self._is_set = True
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            self._woken += len(waiters)
-            for task in waiters:
-                trio.lowlevel.reschedule(task)
+        task = self._waiter
+        if task is not None:
+            self._waiter = None
+            self._woken = True
+            trio.lowlevel.reschedule(task, self._go)
 
     def clear(self) -> None:
         self._is_set = False
@@ -639,31 +647,34 @@ class _Wake:
         if self._is_set:
             await trio.lowlevel.checkpoint()
             return
+        if self._waiter is not None:
+            raise RuntimeError("a _Wake has one waiter at a time")
         task = trio.lowlevel.current_task()
-        self._waiters.append(task)
+        self._waiter = task
+        self._go = outcome.Value(None)  # an outcome is unwrapped once: a fresh one per park
 
         def abort(_: object) -> trio.lowlevel.Abort:
-            # cancelled while parked; a `set()` may have handed out a new list meanwhile
-            if task in self._waiters:
-                self._waiters.remove(task)
+            if self._waiter is task:
+                self._waiter = None
             return trio.lowlevel.Abort.SUCCEEDED
 
         await trio.lowlevel.wait_task_rescheduled(abort)
         # only `set()` reschedules a parked waiter (an abort raises instead)
-        self._woken -= 1
-        if not self._woken and self._yielder is not None:
-            yielder, self._yielder = self._yielder, None
-            trio.lowlevel.reschedule(yielder)
+        self._woken = False
+        yielder = self._yielder
+        if yielder is not None:
+            self._yielder = None
+            trio.lowlevel.reschedule(yielder, self._resume)
 
     async def wait_until(self, deadline: float) -> None:
         with trio.move_on_at(deadline):
             await self.wait()
 
     async def yield_to_woken(self) -> None:
-        """Park until the waiters `set()` woke have run their first step (return at once if
-        none is pending). Trio runs the tasks of a batch in no set order: this puts the woken
-        ones first. The park needs no deadline of its own: the tasks it waits for are
-        already scheduled, and the first thing each does is count itself off here."""
+        """Park until the waiter `set()` woke has run its first step (return at once if it
+        is not pending). Trio runs the tasks of a batch in no set order: this puts the woken
+        one first. The park needs no deadline of its own: the task it waits for is already
+        scheduled, and the first thing it does is reschedule the yielder."""
         if not self._woken or self._yielder is not None:
             return
         task = trio.lowlevel.current_task()
@@ -673,4 +684,8 @@ class _Wake:
             self._yielder = None
             return trio.lowlevel.Abort.SUCCEEDED
 
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        try:
+            await trio.lowlevel.wait_task_rescheduled(abort)
+        finally:
+            # made here, after the hand-over, for the next one (unused if this one aborted)
+            self._resume = outcome.Value(None)
