@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 import trio
+import trio.testing
 from gabagool import _core
-from gabagool.engine.orders import Holding, OrderManager, realised_within_rule
+from gabagool.engine.orders import Holding, OrderManager, _Lock, realised_within_rule
 from gabagool.engine.portfolio import Portfolio
 from gabagool.venues.base import Fill, MarketSpec
 from gabagool.venues.paper import PaperExchange
@@ -187,3 +188,29 @@ def test_portfolio_caps_add_up_every_open_window() -> None:
     # 5 shares of room: more Up adds 10 unhedged (dropped), Down removes 10 (kept)
     kept = portfolio.within_unhedged_cap(wishes, delta=40 * SHARE)
     assert [w.outcome for w in kept] == ["down"]
+
+async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:
+    lock = _Lock()
+    assert lock.take_nowait() and not lock.take_nowait()
+    order: list[str] = []
+    gone = trio.CancelScope()
+
+    async def take(name: str) -> None:
+        await lock.take()
+        order.append(name)
+        lock.release()
+
+    async def cancelled() -> None:
+        with gone:
+            await lock.take()
+        order.append("cancelled")
+
+    async with trio.open_nursery() as nursery:
+        for task in (lambda: take("first"), cancelled, lambda: take("second")):
+            nursery.start_soon(task)
+            await trio.testing.wait_all_tasks_blocked()
+        gone.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        lock.release()
+    assert order == ["cancelled", "first", "second"]
+    assert lock.take_nowait()  # free again
