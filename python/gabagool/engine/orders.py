@@ -121,17 +121,23 @@ class OrderManager:
 
     # ---- what the tasks call ---------------------------------------------------------
 
-    async def act(self, owner: str, decide: Callable[[], list[Any]]) -> None:
+    async def act(
+        self, owner: str, decide: Callable[[float], list[Any]], now: float | None = None
+    ) -> None:
         """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now.
 
-        `decide` runs once the lock is held: waiting for the lock lets fills arrive, and a
-        decision made before them would be stale.
+        `decide(now)` runs once the lock is held: waiting for the lock lets fills arrive, and a
+        decision made before them would be stale. `now` is Trio's time: the caller's reading
+        when it has one and the lock is free (no other task has run since), else read here.
         """
         # every scan passes here between a frame and its intents: a free lock costs no await
         if not self._lock.take_nowait():
             await self._lock.take()
+            now = trio.current_time()  # other tasks ran meanwhile
+        elif now is None:
+            now = trio.current_time()
         try:
-            intents = decide()
+            intents = decide(now)
             self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}
             await self._reconcile()
             for intent in intents:

@@ -422,23 +422,25 @@ class Window:
 
     async def _accumulator(self) -> None:
         last_scan = -math.inf
+        current_time = trio.lowlevel.current_clock().current_time  # as in `_feed`
+        book_changed, act, decide = self.book_changed, self.orders.act, self._accumulate
         while not self.ended:
             # bounded by `_ticker`'s wake-ups; no cancel scope on the hot path
-            await self.book_changed.wait()
-            now = trio.current_time()
+            await book_changed.wait()
+            now = current_time()
             wait = last_scan + self.min_interval - now
             self._throttled = wait > 0
             if self._throttled:
                 self.throttled_scans += 1
                 await trio.sleep(wait)
-                now = trio.current_time()
-            self.book_changed.clear()
+                now = current_time()
+            book_changed.clear()
             last_scan = now
             if not self.ended:
                 # one accumulator decision on the current books and position, sent to the
                 # orders (called here, not through a helper coroutine: a frame waits on it)
                 self.scans += 1
-                await self.orders.act("accumulator", self._accumulate)
+                await act("accumulator", decide, now)
 
     async def _ticker(self) -> None:
         """Wake the accumulator at least every IDLE_RESCAN: cutoffs move with time alone."""
@@ -446,13 +448,13 @@ class Window:
             await trio.sleep(IDLE_RESCAN)
             self.book_changed.set()
 
-    def _accumulate(self) -> list:  # type: ignore[type-arg]
+    def _accumulate(self, now: float) -> list:  # type: ignore[type-arg]
         intents = _core.accumulate(
             self.market,
             self.position,
             self.params,
             self.fees,
-            self.clock.ms_until(self.end_ns),
+            self.clock.ms_until(self.end_ns, now),
             halted=bool(self.blocked()) or self.delta_blocked,
             feed_stale=self.feed_stale,
             capital_room=self.portfolio.capital_room(),
@@ -479,8 +481,8 @@ class Window:
         if not self.ended:
             await self.orders.act("equalizer", self._equalize)
 
-    def _equalize(self) -> list:  # type: ignore[type-arg]
-        ms = self.ms_to_end()
+    def _equalize(self, now: float) -> list:  # type: ignore[type-arg]
+        ms = self.clock.ms_until(self.end_ns, now)
         urgent = self.delta_blocked or self.breach_pending or ms <= self.params.open_cutoff_ms
         self.breach_pending = False
         return _core.equalize(
@@ -580,7 +582,7 @@ class Window:
         self.liquidated = True
         sent: list[int] = []
 
-        def flatten() -> list:  # type: ignore[type-arg]
+        def flatten(now: float) -> list:  # type: ignore[type-arg]
             intents = _core.flatten(self.market, self.position, self.params, self.fees)
             sent.append(len(intents))
             return intents
