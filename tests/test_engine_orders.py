@@ -8,6 +8,7 @@ import pytest
 import trio
 import trio.testing
 from gabagool import _core
+from gabagool.engine.capital import CapitalLedger
 from gabagool.engine.orders import Holding, OrderManager, _Lock, realised_within_rule
 from gabagool.engine.portfolio import Portfolio
 from gabagool.venues.base import Fill, MarketSpec
@@ -168,7 +169,8 @@ def test_a_fee_counts_against_the_rule() -> None:
 
 
 class _Window:
-    def __init__(self, up: int, down: int) -> None:
+    def __init__(self, up: int, down: int, market_id: str = "m") -> None:
+        self.market_id = market_id
         self.position = _core.Position()
         if up:
             self.position.buy("up", 400_000, up, 0)
@@ -180,40 +182,58 @@ def test_portfolio_caps_add_up_every_open_window() -> None:
     portfolio = Portfolio(
         max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
     )
-    portfolio.windows = {"a": _Window(40 * SHARE, 0), "b": _Window(0, 5 * SHARE)}  # type: ignore[dict-item]
+    portfolio.add(_Window(40 * SHARE, 0, "a"))  # type: ignore[arg-type]
+    portfolio.add(_Window(0, 5 * SHARE, "b"))  # type: ignore[arg-type]
     assert portfolio.capital_deployed() == 16 * 10**12 + 25 * 10**11
     assert portfolio.capital_room() == 30 * 10**12 - (16 * 10**12 + 25 * 10**11)
     assert portfolio.unhedged() == 45 * SHARE
-    wishes = [Wish("up", 400_000), Wish("down", 500_000)]
-    # 5 shares of room: more Up adds 10 unhedged (dropped), Down removes 10 (kept)
-    kept = portfolio.within_unhedged_cap(wishes, delta=40 * SHARE)
-    assert [w.outcome for w in kept] == ["down"]
+    assert portfolio.rooms == (portfolio.capital_room(), 5 * SHARE)
 
-async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:
-    lock = _Lock()
-    assert lock.take_nowait() and not lock.take_nowait()
-    order: list[str] = []
-    gone = trio.CancelScope()
 
-    async def take(name: str) -> None:
-        await lock.take()
-        order.append(name)
-        lock.release()
+def test_portfolio_sums_follow_fills_and_windows_coming_and_going() -> None:
+    portfolio = Portfolio(
+        max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
+    )
+    first, second = _Window(40 * SHARE, 0, "a"), _Window(0, 5 * SHARE, "b")
+    portfolio.add(first)  # type: ignore[arg-type]
+    assert portfolio.unhedged_room() == 10 * SHARE
+    portfolio.add(second)  # type: ignore[arg-type]
+    assert portfolio.unhedged_room() == 5 * SHARE
+    second.position.buy("up", 500_000, 5 * SHARE, 0)  # pairs its 5 Down
+    portfolio.recount()
+    assert portfolio.unhedged_room() == 10 * SHARE
+    portfolio.remove(first)  # type: ignore[arg-type]
+    assert portfolio.rooms == (30 * 10**12 - 5 * 10**12, 50 * SHARE)
 
-    async def cancelled() -> None:
-        with gone:
-            await lock.take()
-        order.append("cancelled")
 
-    async with trio.open_nursery() as nursery:
-        for task in (lambda: take("first"), cancelled, lambda: take("second")):
-            nursery.start_soon(task)
-            await trio.testing.wait_all_tasks_blocked()
-        gone.cancel()
-        await trio.testing.wait_all_tasks_blocked()
-        lock.release()
-    assert order == ["cancelled", "first", "second"]
-    assert lock.take_nowait()  # free again
+class _Reserved:
+    """What a shared store reports held in its capital ledger."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    async def reserved_capital(self, ledger: str) -> int:
+        return self.total
+
+
+async def test_a_read_of_what_other_engines_hold_moves_the_capital_room() -> None:
+    portfolio = Portfolio(
+        max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
+    )
+    store = _Reserved(0)
+    portfolio.ledger = CapitalLedger(
+        store,  # type: ignore[arg-type]
+        holder="this",
+        cap=portfolio.max_capital,
+        on_refresh=portfolio.recount,
+    )
+    portfolio.add(_Window(40 * SHARE, 0))  # type: ignore[arg-type]
+    assert portfolio.capital_room() == 14 * 10**12
+    store.total = 4 * 10**12  # another engine holds $4
+    await portfolio.ledger.refresh()
+    assert portfolio.capital_room() == 10 * 10**12
+
+
 
 async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:
     lock = _Lock()

@@ -258,7 +258,7 @@ class Window:
                 self.counted = True  # never will be: the ledgers must not wait for it
                 raise
         self.exchange.register_market(spec, self.orders.handle_fill)
-        self.portfolio.windows[self.market_id] = self
+        self.portfolio.add(self)
         self.counted = True
         self.events.window_opened(self.market_id, self.slug, h.start, h.end)
         self.last_frame_at = max(trio.current_time(), self.clock.trio_time(self.start_ns))
@@ -286,7 +286,7 @@ class Window:
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(5):
                     await self.orders.cancel_all("window end" if self.ended else "shutdown")
-            self.portfolio.windows.pop(self.market_id, None)
+            self.portfolio.remove(self)
             self.counted = True
             if self.ended:
                 self._settle()
@@ -449,6 +449,7 @@ class Window:
             self.book_changed.set()
 
     def _accumulate(self, now: float) -> list:  # type: ignore[type-arg]
+        capital_room, unhedged_room = self.portfolio.rooms
         intents = _core.accumulate(
             self.market,
             self.position,
@@ -457,10 +458,9 @@ class Window:
             self.clock.ms_until(self.end_ns, now),
             halted=bool(self.blocked()) or self.delta_blocked,
             feed_stale=self.feed_stale,
-            capital_room=self.portfolio.capital_room(),
+            capital_room=capital_room,
+            unhedged_room=unhedged_room,
         )
-        if intents:
-            intents = self.portfolio.within_unhedged_cap(intents, self.position.delta)
         if self.probe is not None and self._frame_arrival_ns:
             # a scan held back by `min_interval` waited on purpose: not the engine's latency
             if intents and not self._throttled:
@@ -497,6 +497,7 @@ class Window:
         )
 
     def _filled(self, record: FillRecord) -> None:
+        self.portfolio.recount()
         if record.breach:
             self.breach_pending = True
         self.fill_wake.set()
