@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 import trio
+import trio.testing
 from gabagool import _core
-from gabagool.engine.orders import Holding, OrderManager, realised_within_rule
+from gabagool.engine.capital import CapitalLedger
+from gabagool.engine.orders import Holding, OrderManager, _Lock, realised_within_rule
 from gabagool.engine.portfolio import Portfolio
 from gabagool.venues.base import Fill, MarketSpec
 from gabagool.venues.paper import PaperExchange
@@ -64,36 +66,36 @@ class Harness:
 
 async def test_an_unchanged_wish_keeps_its_resting_order_and_a_new_price_replaces_it() -> None:
     h = Harness()
-    await h.orders.act("accumulator", lambda: [Wish("up", 390_000)])
+    await h.orders.act("accumulator", lambda _: [Wish("up", 390_000)])
     (first,) = h.exchange.open_orders()
-    await h.orders.act("accumulator", lambda: [Wish("up", 390_000)])
+    await h.orders.act("accumulator", lambda _: [Wish("up", 390_000)])
     assert [o.order_id for o in h.exchange.open_orders()] == [first.order_id]  # queue kept
-    await h.orders.act("accumulator", lambda: [Wish("up", 400_000)])
+    await h.orders.act("accumulator", lambda _: [Wish("up", 400_000)])
     (second,) = h.exchange.open_orders()
     assert second.order_id != first.order_id and second.request.price == 400_000
-    await h.orders.act("accumulator", lambda: [])
+    await h.orders.act("accumulator", lambda _: [])
     assert h.exchange.open_orders() == []
 
 
 async def test_nothing_but_liquidation_is_placed_while_the_window_is_blocked() -> None:
     h = Harness()
     h.blocked = "halted: manual halt"
-    await h.orders.act("accumulator", lambda: [Wish("up", 390_000)])
+    await h.orders.act("accumulator", lambda _: [Wish("up", 390_000)])
     assert h.exchange.open_orders() == [] and h.events.orders == []
     sell = Wish(
         "up", 390_000, action="sell", order_type="FAK", post_only=False, rule="stop_loss_sell"
     )
     h.position.buy("up", 400_000, 10 * SHARE, 0)
-    await h.orders.act("risk", lambda: [sell])
+    await h.orders.act("risk", lambda _: [sell])
     assert h.position.qty_up == 0
 
 
 async def test_the_equalizer_bid_replaces_the_accumulators_only_when_higher() -> None:
     h = Harness()
-    await h.orders.act("accumulator", lambda: [Wish("down", 580_000, rule="pairing")])
-    await h.orders.act("equalizer", lambda: [Wish("down", 570_000, rule="equalize_maker")])
+    await h.orders.act("accumulator", lambda _: [Wish("down", 580_000, rule="pairing")])
+    await h.orders.act("equalizer", lambda _: [Wish("down", 570_000, rule="equalize_maker")])
     assert [o.request.rule for o in h.exchange.open_orders()] == ["pairing"]
-    await h.orders.act("equalizer", lambda: [Wish("down", 600_000, rule="equalize_maker")])
+    await h.orders.act("equalizer", lambda _: [Wish("down", 600_000, rule="equalize_maker")])
     assert [o.request.rule for o in h.exchange.open_orders()] == ["equalize_maker"]
 
 
@@ -102,21 +104,21 @@ async def test_too_many_rejects_in_a_minute_trip_the_breaker_but_post_only_cross
 ) -> None:
     h = Harness(max_rejects=3)
     for _ in range(5):  # a post-only bid at the ask: a race with the book, not an error
-        await h.orders.act("accumulator", lambda: [Wish("up", 410_000)])
+        await h.orders.act("accumulator", lambda _: [Wish("up", 410_000)])
     assert h.orders.stats.post_only_crosses == 5 and h.storms == 0
     for _ in range(3):
-        await h.orders.act("accumulator", lambda: [Wish("up", 390_000, size=SHARE)])
+        await h.orders.act("accumulator", lambda _: [Wish("up", 390_000, size=SHARE)])
         await trio.sleep(30)
     assert h.storms == 0  # three in a minute is the limit, and they spread over 90 s
     for _ in range(4):
-        await h.orders.act("accumulator", lambda: [Wish("up", 390_000, size=SHARE)])
+        await h.orders.act("accumulator", lambda _: [Wish("up", 390_000, size=SHARE)])
     assert h.storms == 1
 
 
 async def test_taker_intents_are_sent_at_once_and_their_fills_booked() -> None:
     h = Harness()
     fak = Wish("up", 410_000, order_type="FAK", post_only=False, rule="equalize_taker")
-    await h.orders.act("equalizer", lambda: [fak])
+    await h.orders.act("equalizer", lambda _: [fak])
     assert h.position.qty_up == 10 * SHARE
     assert h.position.fees_paid == h.fees.taker_fee(410_000, 10 * SHARE)
     assert h.exchange.open_orders() == []
@@ -167,7 +169,8 @@ def test_a_fee_counts_against_the_rule() -> None:
 
 
 class _Window:
-    def __init__(self, up: int, down: int) -> None:
+    def __init__(self, up: int, down: int, market_id: str = "m") -> None:
+        self.market_id = market_id
         self.position = _core.Position()
         if up:
             self.position.buy("up", 400_000, up, 0)
@@ -179,11 +182,81 @@ def test_portfolio_caps_add_up_every_open_window() -> None:
     portfolio = Portfolio(
         max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
     )
-    portfolio.windows = {"a": _Window(40 * SHARE, 0), "b": _Window(0, 5 * SHARE)}  # type: ignore[dict-item]
+    portfolio.add(_Window(40 * SHARE, 0, "a"))  # type: ignore[arg-type]
+    portfolio.add(_Window(0, 5 * SHARE, "b"))  # type: ignore[arg-type]
     assert portfolio.capital_deployed() == 16 * 10**12 + 25 * 10**11
     assert portfolio.capital_room() == 30 * 10**12 - (16 * 10**12 + 25 * 10**11)
     assert portfolio.unhedged() == 45 * SHARE
-    wishes = [Wish("up", 400_000), Wish("down", 500_000)]
-    # 5 shares of room: more Up adds 10 unhedged (dropped), Down removes 10 (kept)
-    kept = portfolio.within_unhedged_cap(wishes, delta=40 * SHARE)
-    assert [w.outcome for w in kept] == ["down"]
+    assert portfolio.rooms == (portfolio.capital_room(), 5 * SHARE)
+
+
+def test_portfolio_sums_follow_fills_and_windows_coming_and_going() -> None:
+    portfolio = Portfolio(
+        max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
+    )
+    first, second = _Window(40 * SHARE, 0, "a"), _Window(0, 5 * SHARE, "b")
+    portfolio.add(first)  # type: ignore[arg-type]
+    assert portfolio.unhedged_room() == 10 * SHARE
+    portfolio.add(second)  # type: ignore[arg-type]
+    assert portfolio.unhedged_room() == 5 * SHARE
+    second.position.buy("up", 500_000, 5 * SHARE, 0)  # pairs its 5 Down
+    portfolio.recount()
+    assert portfolio.unhedged_room() == 10 * SHARE
+    portfolio.remove(first)  # type: ignore[arg-type]
+    assert portfolio.rooms == (30 * 10**12 - 5 * 10**12, 50 * SHARE)
+
+
+class _Reserved:
+    """What a shared store reports held in its capital ledger."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    async def reserved_capital(self, ledger: str) -> int:
+        return self.total
+
+
+async def test_a_read_of_what_other_engines_hold_moves_the_capital_room() -> None:
+    portfolio = Portfolio(
+        max_capital=30 * 10**12, max_unhedged=50 * SHARE, daily_loss_limit=10**14, events=Recorder()
+    )
+    store = _Reserved(0)
+    portfolio.ledger = CapitalLedger(
+        store,  # type: ignore[arg-type]
+        holder="this",
+        cap=portfolio.max_capital,
+        on_refresh=portfolio.recount,
+    )
+    portfolio.add(_Window(40 * SHARE, 0))  # type: ignore[arg-type]
+    assert portfolio.capital_room() == 14 * 10**12
+    store.total = 4 * 10**12  # another engine holds $4
+    await portfolio.ledger.refresh()
+    assert portfolio.capital_room() == 10 * 10**12
+
+
+
+async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:
+    lock = _Lock()
+    assert lock.take_nowait() and not lock.take_nowait()
+    order: list[str] = []
+    gone = trio.CancelScope()
+
+    async def take(name: str) -> None:
+        await lock.take()
+        order.append(name)
+        lock.release()
+
+    async def cancelled() -> None:
+        with gone:
+            await lock.take()
+        order.append("cancelled")
+
+    async with trio.open_nursery() as nursery:
+        for task in (lambda: take("first"), cancelled, lambda: take("second")):
+            nursery.start_soon(task)
+            await trio.testing.wait_all_tasks_blocked()
+        gone.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        lock.release()
+    assert order == ["cancelled", "first", "second"]
+    assert lock.take_nowait()  # free again

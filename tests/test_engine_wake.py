@@ -3,6 +3,7 @@ feed's hand-over that lets the woken accumulator run before the feed goes on."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 from gabagool.engine.window import _Wake
@@ -73,3 +74,14 @@ async def test_a_timed_out_waiter_is_no_longer_woken_or_waited_for(
         await wake.yield_to_woken()
     assert not scope.cancelled_caught
     await wake.wait_until(trio.current_time() + 1)  # set: returns at the checkpoint
+
+
+async def test_a_second_waiter_is_refused() -> None:
+    # each of the window's signals has one reader; `set()` wakes that one task
+    wake = _Wake()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(wake.wait)
+        await trio.testing.wait_all_tasks_blocked()
+        with pytest.raises(RuntimeError, match="one waiter"):
+            await wake.wait()
+        nursery.cancel_scope.cancel()

@@ -114,6 +114,18 @@ def test_cutoffs_halt_and_stale_feed() -> None:
     assert _core.accumulate(market, position, params, CRYPTO, OPEN, capital_room=0) == []
 
 
+def test_the_unhedged_room_drops_only_buys_that_would_add_exposure_beyond_it() -> None:
+    # 40 Up held: a 10-share Up bid adds 10 unhedged shares, the Down bid removes 10
+    position = _core.Position()
+    position.buy("up", 300_000, 40 * SHARE, 0)
+    market = mirrored(shares([(390_000, 100)]), shares([(400_000, 100)]))
+    params = _core.StrategyParams()
+    both = ["up", "down"]
+    for room, sides in ((None, both), (10 * SHARE, both), (5 * SHARE, ["down"]), (0, ["down"])):
+        intents = _core.accumulate(market, position, params, CRYPTO, OPEN, unhedged_room=room)
+        assert [i.outcome for i in intents] == sides, room
+
+
 def test_equalizer_buys_the_lagging_side_under_max_pair_cost() -> None:
     position = _core.Position()
     position.buy("up", 400_000, 30 * SHARE, 0)

@@ -362,6 +362,7 @@ def accumulate(
     halted: bool = False,
     feed_stale: bool = False,
     capital_room: int | None = None,
+    unhedged_room: int | None = None,
 ) -> list[Intent]:
     """The accumulator's buys right now. Maker mode: the post-only GTC bids that should rest
     (0..2; cancel/replace whatever rests and is not listed). Taker mode: FAK orders to send.
@@ -379,7 +380,9 @@ def accumulate(
     the gap). Inside open_cutoff (ms_to_end <= it) only bids that shrink |delta|; inside
     quote_cutoff, when halted, when the feed is stale, when |delta| > max_delta or a book has
     no snapshot: nothing. `capital_room` (pico-dollars, None = no cap): the intents together
-    cannot cost more, fees included, were they all to fill at their limits."""
+    cannot cost more, fees included, were they all to fill at their limits. `unhedged_room`
+    (micro-shares, None = no cap): a buy that, were it alone to fill, would raise |delta| by
+    more is dropped."""
 
 def equalize(
     market: Market,

@@ -24,7 +24,13 @@ log = logging.getLogger("gabagool.engine")
 
 class CapitalLedger:
     def __init__(
-        self, store: Store, *, holder: str, cap: int, ledger: str = DEFAULT_LEDGER
+        self,
+        store: Store,
+        *,
+        holder: str,
+        cap: int,
+        ledger: str = DEFAULT_LEDGER,
+        on_refresh: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.holder = holder
@@ -32,6 +38,7 @@ class CapitalLedger:
         self.ledger = ledger
         self.held = 0  # what this engine holds in the ledger
         self.elsewhere = 0  # held by the other engines, as last read
+        self._on_refresh = on_refresh  # told after each read of `elsewhere`
         self._lock = trio.Lock()
 
     async def load(self) -> None:
@@ -42,6 +49,7 @@ class CapitalLedger:
     async def refresh(self) -> None:
         total = await self.store.reserved_capital(self.ledger)
         self.elsewhere = max(0, total - self.held)
+        self._on_refresh()
 
     async def ensure(self, committed: Callable[[], int]) -> bool:
         """Hold at least `committed()`; False, holding what it held, when the cap leaves no

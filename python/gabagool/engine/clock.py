@@ -31,10 +31,12 @@ class MarketClock:
     def trio_time(self, market_ns: int) -> float:
         return self.trio_origin + (market_ns - self.origin_ns) / NS
 
-    def ms_until(self, market_ns: int) -> int:
+    def ms_until(self, market_ns: int, now: float | None = None) -> int:
+        """Whole milliseconds from Trio time `now` (the clock's, if not given) to `market_ns`."""
+        if now is None:
+            now = trio.current_time()
         # every scan reads it, between a frame and its intents: no call more than needed
-        now_ns = self.origin_ns + round((trio.current_time() - self.trio_origin) * NS)
-        return (market_ns - now_ns) // 1_000_000
+        return (market_ns - self.origin_ns - round((now - self.trio_origin) * NS)) // 1_000_000
 
     async def sleep_until(self, market_ns: int) -> None:
         await trio.sleep_until(self.trio_time(market_ns))

@@ -99,7 +99,7 @@ class OrderManager:
         self.journal = journal
         self._capital_gate = capital_gate  # may a buy be sent within the shared capital cap
         self._unbooked: deque[Fill] = deque()  # reported, not yet journaled
-        self._booking = trio.Lock()  # one booker at a time keeps fills in arrival order
+        self._booking = _Lock()  # one booker at a time keeps fills in arrival order
         self._fill_arrived = trio.Event()
         self._capped = False
         self.exchange = exchange
@@ -112,7 +112,7 @@ class OrderManager:
         self._blocked = blocked  # why the window may not place orders now ("" if it may)
         self._max_rejects = max_rejects_per_minute
         self._ids = (f"{slug}-{n}" for n in itertools.count(1))
-        self._lock = trio.Lock()
+        self._lock = _Lock()
         self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
         self._rejects: deque[float] = deque()
         self.orders: dict[str, Order] = {}  # by client id, until done
@@ -121,19 +121,23 @@ class OrderManager:
 
     # ---- what the tasks call ---------------------------------------------------------
 
-    async def act(self, owner: str, decide: Callable[[], list[Any]]) -> None:
+    async def act(
+        self, owner: str, decide: Callable[[float], list[Any]], now: float | None = None
+    ) -> None:
         """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now.
 
-        `decide` runs once the lock is held: waiting for the lock lets fills arrive, and a
-        decision made before them would be stale.
+        `decide(now)` runs once the lock is held: waiting for the lock lets fills arrive, and a
+        decision made before them would be stale. `now` is Trio's time: the caller's reading
+        when it has one and the lock is free (no other task has run since), else read here.
         """
-        # `_take`, inlined: every scan passes here between a frame and its intents
+        # every scan passes here between a frame and its intents: a free lock costs no await
+        if not self._lock.take_nowait():
+            await self._lock.take()
+            now = trio.current_time()  # other tasks ran meanwhile
+        elif now is None:
+            now = trio.current_time()
         try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
-        try:
-            intents = decide()
+            intents = decide(now)
             self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}
             await self._reconcile()
             for intent in intents:
@@ -144,7 +148,7 @@ class OrderManager:
 
     async def cancel_all(self, reason: str) -> int:
         """Cancel every resting order of the window and forget the wishes."""
-        await _take(self._lock)
+        await self._lock.take()
         try:
             # inside the lock: a decision in flight must not leave a wish behind
             for wishes in self._wished.values():
@@ -171,7 +175,7 @@ class OrderManager:
         """Journal, then apply, every fill reported so far (no-op without a journal)."""
         if self.journal is None or not self._unbooked:
             return
-        await _take(self._booking)
+        await self._booking.take()
         try:
             await self._book_locked()
         finally:
@@ -280,7 +284,7 @@ class OrderManager:
             ack = await self._place(order)
         else:
             # fills reported during the placement wait until the order itself is journaled
-            await _take(self._booking)
+            await self._booking.take()
             try:
                 ack = await self._place(order)
                 status: OrderStatus = (
@@ -406,13 +410,35 @@ class OrderManager:
         return total
 
 
-async def _take(lock: trio.Lock) -> None:
-    # `async with trio.Lock` yields to the scheduler even when the lock is free: a full
-    # round of other tasks between a frame and its decision; take a free lock at once
-    try:
-        lock.acquire_nowait()
-    except trio.WouldBlock:
-        await lock.acquire()
+class _Lock:
+    """A FIFO lock taken at once when free. `async with trio.Lock` yields to the scheduler
+    even then (a full round of other tasks between a frame and its decision), and its
+    `acquire_nowait` registers the owner to break the lock should its task exit holding it;
+    the holders here release in a `finally`, so a flag and a parking lot do."""
+
+    __slots__ = ("_held", "_lot")
+
+    def __init__(self) -> None:
+        self._held = False
+        self._lot = trio.lowlevel.ParkingLot()  # non-empty only while held
+
+    def take_nowait(self) -> bool:
+        if self._held:
+            return False
+        self._held = True
+        return True
+
+    async def take(self) -> None:
+        if not self._held:
+            self._held = True
+            return
+        await self._lot.park()  # `release` hands the lock over, held
+
+    def release(self) -> None:
+        if self._lot:
+            self._lot.unpark()
+        else:
+            self._held = False
 
 
 @dataclass(frozen=True)

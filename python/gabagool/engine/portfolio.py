@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gabagool.engine.events import EngineEvents, format_picos
 
@@ -26,13 +26,19 @@ class Portfolio:
         self.max_unhedged = max_unhedged
         self.daily_loss_limit = daily_loss_limit
         self.events = events
-        self.windows: dict[str, Window] = {}
+        self.windows: dict[str, Window] = {}  # open windows: `add` and `remove` them
         self.halt_reason = ""
         self.day = -1
         self.realised_today = 0  # pico-dollars of windows settled today (market day, UTC)
         # the store's shared ledgers, when engines share the portfolio caps
         self.ledger: CapitalLedger | None = None
         self.unhedged_ledger: CapitalLedger | None = None
+        # pico-dollars of capital and micro-shares of unhedged exposure the caps still allow
+        # (across engines when the ledgers are shared): every scan reads them, between a
+        # frame and its intents, so `recount` keeps them current instead
+        self.rooms = (max_capital, max_unhedged)
+        self._deployed = 0  # pico-dollars at cost, open windows
+        self._unhedged = 0  # micro-shares, open windows
 
     @property
     def halted(self) -> bool:
@@ -50,53 +56,48 @@ class Portfolio:
             self.events.risk_action("*", "resume", f"was halted: {self.halt_reason}")
         self.halt_reason = ""
 
-    # `capital_room` and `unhedged_room` run in every scan, between a frame and its intents:
-    # plain loops, not generators
-    def capital_deployed(self) -> int:
-        total = 0
+    def add(self, window: Window) -> None:
+        self.windows[window.market_id] = window
+        self.recount()
+
+    def remove(self, window: Window) -> None:
+        self.windows.pop(window.market_id, None)
+        self.recount()
+
+    def recount(self) -> None:
+        """Sum the open windows' positions and read the ledgers again: due after every fill,
+        window coming or going, and read of what the other engines hold."""
+        cost = unhedged = 0
         for window in self.windows.values():
             position = window.position
-            total += position.cost_up + position.cost_down
-        return total
+            cost += position.cost_up + position.cost_down
+            unhedged += abs(position.delta)
+        self._deployed, self._unhedged = cost, unhedged
+        capital, shared = self.ledger, self.unhedged_ledger
+        self.rooms = (
+            max(0, self.max_capital - cost - (capital.elsewhere if capital is not None else 0)),
+            max(0, self.max_unhedged - unhedged - (shared.elsewhere if shared is not None else 0)),
+        )
+
+    def capital_deployed(self) -> int:
+        return self._deployed
+
+    def unhedged(self) -> int:
+        return self._unhedged
 
     def capital_room(self) -> int:
-        elsewhere = self.ledger.elsewhere if self.ledger is not None else 0
-        return max(0, self.max_capital - self.capital_deployed() - elsewhere)
+        return self.rooms[0]
+
+    def unhedged_room(self) -> int:
+        return self.rooms[1]
 
     def committed(self) -> int:
         """What the capital ledger must hold for this engine: positions at cost, live buys."""
         return sum(w.committed() for w in self.windows.values())
 
-    def unhedged(self) -> int:
-        total = 0
-        for window in self.windows.values():
-            total += abs(window.position.delta)
-        return total
-
-    def unhedged_room(self) -> int:
-        ledger = self.unhedged_ledger
-        elsewhere = ledger.elsewhere if ledger is not None else 0
-        return max(0, self.max_unhedged - self.unhedged() - elsewhere)
-
     def exposure(self) -> int:
         """What the unhedged ledger must hold for this engine: each window's worst |delta|."""
         return sum(w.exposure() for w in self.windows.values())
-
-    def within_unhedged_cap(self, intents: list[Any], delta: int) -> list[Any]:
-        """Drop buys that would add unhedged shares beyond the portfolio's room."""
-        room = -1  # read once, at the first buy that adds unhedged shares (room is >= 0)
-        kept = []
-        for intent in intents:
-            if intent.action == "buy":
-                size = intent.size
-                added = abs(delta + (size if intent.outcome == "up" else -size)) - abs(delta)
-                if added > 0:
-                    if room < 0:
-                        room = self.unhedged_room()
-                    if added > room:
-                        continue
-            kept.append(intent)
-        return kept
 
     def record_settlement(self, market_ns: int, pnl: int) -> None:
         day = market_ns // DAY_NS

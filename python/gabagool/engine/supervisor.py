@@ -80,11 +80,20 @@ class Engine:
         self._halt_lock = trio.Lock()
         if store is not None:
             holder = settings.engine_id()
+            recount = self.portfolio.recount  # the caps' rooms count what others hold
             self.portfolio.ledger = CapitalLedger(
-                store, holder=holder, cap=self.portfolio.max_capital, ledger=CAPITAL_LEDGER
+                store,
+                holder=holder,
+                cap=self.portfolio.max_capital,
+                ledger=CAPITAL_LEDGER,
+                on_refresh=recount,
             )
             self.portfolio.unhedged_ledger = CapitalLedger(
-                store, holder=holder, cap=self.portfolio.max_unhedged, ledger=UNHEDGED_LEDGER
+                store,
+                holder=holder,
+                cap=self.portfolio.max_unhedged,
+                ledger=UNHEDGED_LEDGER,
+                on_refresh=recount,
             )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

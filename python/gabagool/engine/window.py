@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+import outcome
 import trio
 
 from gabagool import _core
@@ -257,7 +258,7 @@ class Window:
                 self.counted = True  # never will be: the ledgers must not wait for it
                 raise
         self.exchange.register_market(spec, self.orders.handle_fill)
-        self.portfolio.windows[self.market_id] = self
+        self.portfolio.add(self)
         self.counted = True
         self.events.window_opened(self.market_id, self.slug, h.start, h.end)
         self.last_frame_at = max(trio.current_time(), self.clock.trio_time(self.start_ns))
@@ -285,7 +286,7 @@ class Window:
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(5):
                     await self.orders.cancel_all("window end" if self.ended else "shutdown")
-            self.portfolio.windows.pop(self.market_id, None)
+            self.portfolio.remove(self)
             self.counted = True
             if self.ended:
                 self._settle()
@@ -323,9 +324,12 @@ class Window:
     # ---- feed ----------------------------------------------------------------------------
 
     async def _feed(self) -> None:
-        market, probe, clock = self.market, self.probe, self.clock
+        probe, clock, absorb = self.probe, self.clock, self._absorb
+        apply_frame, end_batch = self.market.apply_frame, self.market.end_batch
         next_frame = self._frames.__anext__
-        perf_counter_ns, current_time = time.perf_counter_ns, trio.current_time
+        # the clock's own reader: `trio.current_time()` finds it through the run context
+        current_time = trio.lowlevel.current_clock().current_time
+        perf_counter_ns = time.perf_counter_ns
         pending = False  # frames applied since the last `end_batch`
         item: tuple[int, bytes | None] | None
         try:
@@ -339,18 +343,21 @@ class Window:
             # between a frame and the scan it wakes; only its deadline is set when it is known
             with trio.CancelScope() as wait:
                 due_run = 0  # frames applied back to back without yielding
+                # one clock read a step: the frames stamped up to it are this step's work (one
+                # that comes due while it runs waits for the next)
+                now = current_time()
+                due_ns = clock.ns_at(now)
                 while item is not None:
                     t_ns, frame = item
-                    now = current_time()
                     if woke:
                         woke = False
-                    elif t_ns > clock.ns_at(now):
+                    elif t_ns > due_ns:
                         if pending:
                             # nothing more is due now: the received batch ends, and with it
                             # any burst whose best_bid/best_ask promises are checked against
                             # the books
                             pending = False
-                            self._absorb(market.end_batch())
+                            absorb(end_batch())
                         if self.catching_up:
                             # the backlog up to now is applied: the books are current again
                             self.catching_up = False
@@ -364,6 +371,8 @@ class Window:
                     if due_run >= MAX_DUE_RUN:
                         await trio.lowlevel.checkpoint()  # a backlog must not starve the others
                         due_run = 0
+                        now = current_time()
+                        due_ns = clock.ns_at(now)
                     # frames due together (a burst) are applied in one step, so the
                     # accumulator wakes once, after all of them
                     due_run += 1
@@ -376,7 +385,7 @@ class Window:
                     if frame is not None:  # else a keep-alive: a quiet market is no dead link
                         self.frames += 1
                         pending = True
-                        changed = self._absorb(market.apply_frame(frame))
+                        changed = absorb(apply_frame(frame))
                         if changed and arrived and not self._frame_arrival_ns:
                             self._frame_arrival_ns = arrived  # the first frame not yet scanned
                     try:
@@ -385,7 +394,7 @@ class Window:
                         item = None
             woke = True
         if pending:
-            self._absorb(market.end_batch())
+            absorb(end_batch())
         self.catching_up = False
 
     def _absorb(self, summary: _core.FrameSummary) -> int:
@@ -413,23 +422,25 @@ class Window:
 
     async def _accumulator(self) -> None:
         last_scan = -math.inf
+        current_time = trio.lowlevel.current_clock().current_time  # as in `_feed`
+        book_changed, act, decide = self.book_changed, self.orders.act, self._accumulate
         while not self.ended:
             # bounded by `_ticker`'s wake-ups; no cancel scope on the hot path
-            await self.book_changed.wait()
-            now = trio.current_time()
+            await book_changed.wait()
+            now = current_time()
             wait = last_scan + self.min_interval - now
             self._throttled = wait > 0
             if self._throttled:
                 self.throttled_scans += 1
                 await trio.sleep(wait)
-                now = trio.current_time()
-            self.book_changed.clear()
+                now = current_time()
+            book_changed.clear()
             last_scan = now
             if not self.ended:
                 # one accumulator decision on the current books and position, sent to the
                 # orders (called here, not through a helper coroutine: a frame waits on it)
                 self.scans += 1
-                await self.orders.act("accumulator", self._accumulate)
+                await act("accumulator", decide, now)
 
     async def _ticker(self) -> None:
         """Wake the accumulator at least every IDLE_RESCAN: cutoffs move with time alone."""
@@ -437,19 +448,19 @@ class Window:
             await trio.sleep(IDLE_RESCAN)
             self.book_changed.set()
 
-    def _accumulate(self) -> list:  # type: ignore[type-arg]
+    def _accumulate(self, now: float) -> list:  # type: ignore[type-arg]
+        capital_room, unhedged_room = self.portfolio.rooms
         intents = _core.accumulate(
             self.market,
             self.position,
             self.params,
             self.fees,
-            self.clock.ms_until(self.end_ns),
+            self.clock.ms_until(self.end_ns, now),
             halted=bool(self.blocked()) or self.delta_blocked,
             feed_stale=self.feed_stale,
-            capital_room=self.portfolio.capital_room(),
+            capital_room=capital_room,
+            unhedged_room=unhedged_room,
         )
-        if intents:
-            intents = self.portfolio.within_unhedged_cap(intents, self.position.delta)
         if self.probe is not None and self._frame_arrival_ns:
             # a scan held back by `min_interval` waited on purpose: not the engine's latency
             if intents and not self._throttled:
@@ -470,8 +481,8 @@ class Window:
         if not self.ended:
             await self.orders.act("equalizer", self._equalize)
 
-    def _equalize(self) -> list:  # type: ignore[type-arg]
-        ms = self.ms_to_end()
+    def _equalize(self, now: float) -> list:  # type: ignore[type-arg]
+        ms = self.clock.ms_until(self.end_ns, now)
         urgent = self.delta_blocked or self.breach_pending or ms <= self.params.open_cutoff_ms
         self.breach_pending = False
         return _core.equalize(
@@ -486,6 +497,7 @@ class Window:
         )
 
     def _filled(self, record: FillRecord) -> None:
+        self.portfolio.recount()
         if record.breach:
             self.breach_pending = True
         self.fill_wake.set()
@@ -571,7 +583,7 @@ class Window:
         self.liquidated = True
         sent: list[int] = []
 
-        def flatten() -> list:  # type: ignore[type-arg]
+        def flatten(now: float) -> list:  # type: ignore[type-arg]
             intents = _core.flatten(self.market, self.position, self.params, self.fees)
             sent.append(len(intents))
             return intents
@@ -604,25 +616,32 @@ async def _after_the_accumulator() -> None:
 
 
 class _Wake:
-    """A re-armable signal: many `set()` before a wait cost one wake-up. Parks its waiters
-    with Trio's low-level primitives: an `Event` (with its parking lot) per wake-up is a
-    cost the feed would pay on every frame, before the accumulator can run."""
+    """A re-armable signal for one waiting task: many `set()` before a wait cost one wake-up.
 
-    __slots__ = ("_is_set", "_waiters", "_woken", "_yielder")
+    Parks its waiter with Trio's low-level primitives: an `Event` (with its parking lot) per
+    wake-up is a cost the feed would pay on every frame, before the accumulator can run. For
+    the same reason the value each reschedule sends in is made while its task parks (each
+    of the window's signals has a single reader): `set()` and the hand-over back to the
+    yielder then allocate nothing between a frame and its scan.
+    """
+
+    __slots__ = ("_is_set", "_waiter", "_go", "_woken", "_yielder", "_resume")
 
     def __init__(self) -> None:
         self._is_set = False
-        self._waiters: list[trio.lowlevel.Task] = []
-        self._woken = 0  # waiters `set()` rescheduled that have not run yet
+        self._waiter: trio.lowlevel.Task | None = None
+        self._go: outcome.Value[None] = outcome.Value(None)  # sent in by `set()`
+        self._woken = False  # `set()` rescheduled the waiter, which has not run yet
         self._yielder: trio.lowlevel.Task | None = None  # parked in `yield_to_woken`
+        self._resume: outcome.Value[None] = outcome.Value(None)  # sent back to the yielder
 
     def set(self) -> None:
         self._is_set = True
-        if self._waiters:
-            waiters, self._waiters = self._waiters, []
-            self._woken += len(waiters)
-            for task in waiters:
-                trio.lowlevel.reschedule(task)
+        task = self._waiter
+        if task is not None:
+            self._waiter = None
+            self._woken = True
+            trio.lowlevel.reschedule(task, self._go)
 
     def clear(self) -> None:
         self._is_set = False
@@ -631,31 +650,34 @@ class _Wake:
         if self._is_set:
             await trio.lowlevel.checkpoint()
             return
+        if self._waiter is not None:
+            raise RuntimeError("a _Wake has one waiter at a time")
         task = trio.lowlevel.current_task()
-        self._waiters.append(task)
+        self._waiter = task
+        self._go = outcome.Value(None)  # an outcome is unwrapped once: a fresh one per park
 
         def abort(_: object) -> trio.lowlevel.Abort:
-            # cancelled while parked; a `set()` may have handed out a new list meanwhile
-            if task in self._waiters:
-                self._waiters.remove(task)
+            if self._waiter is task:
+                self._waiter = None
             return trio.lowlevel.Abort.SUCCEEDED
 
         await trio.lowlevel.wait_task_rescheduled(abort)
         # only `set()` reschedules a parked waiter (an abort raises instead)
-        self._woken -= 1
-        if not self._woken and self._yielder is not None:
-            yielder, self._yielder = self._yielder, None
-            trio.lowlevel.reschedule(yielder)
+        self._woken = False
+        yielder = self._yielder
+        if yielder is not None:
+            self._yielder = None
+            trio.lowlevel.reschedule(yielder, self._resume)
 
     async def wait_until(self, deadline: float) -> None:
         with trio.move_on_at(deadline):
             await self.wait()
 
     async def yield_to_woken(self) -> None:
-        """Park until the waiters `set()` woke have run their first step (return at once if
-        none is pending). Trio runs the tasks of a batch in no set order: this puts the woken
-        ones first. The park needs no deadline of its own: the tasks it waits for are
-        already scheduled, and the first thing each does is count itself off here."""
+        """Park until the waiter `set()` woke has run its first step (return at once if it
+        is not pending). Trio runs the tasks of a batch in no set order: this puts the woken
+        one first. The park needs no deadline of its own: the task it waits for is already
+        scheduled, and the first thing it does is reschedule the yielder."""
         if not self._woken or self._yielder is not None:
             return
         task = trio.lowlevel.current_task()
@@ -665,4 +687,8 @@ class _Wake:
             self._yielder = None
             return trio.lowlevel.Abort.SUCCEEDED
 
-        await trio.lowlevel.wait_task_rescheduled(abort)
+        try:
+            await trio.lowlevel.wait_task_rescheduled(abort)
+        finally:
+            # made here, after the hand-over, for the next one (unused if this one aborted)
+            self._resume = outcome.Value(None)

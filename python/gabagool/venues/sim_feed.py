@@ -23,10 +23,9 @@ class SimWindowFeed:
         self.simulator = simulator
         self.header = simulator.header
 
-    async def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
+    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
         frames = ((t_ns, text.encode()) for t_ns, text in self.simulator.frames())
-        for item in with_keepalives(frames, self.header.start * NS):
-            yield item
+        return _Frames(with_keepalives(frames, self.header.start * NS))
 
     def fallback_outcome(self) -> Outcome | None:
         sim = self.simulator
@@ -98,15 +97,35 @@ class ListWindowFeed:
         self._outcome = outcome
         self.keepalive = keepalive  # False: silence between frames looks like a dead link
 
-    async def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
+    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
         frames: Iterable[tuple[int, bytes | None]] = self._frames
         if self.keepalive:
-            frames = with_keepalives(self._frames, self.header.start * NS)
-        for item in frames:
-            yield item  # pacing and yielding are the feed task's: see `Window._feed`
+            # listed once: a generator would be resumed on every frame
+            frames = list(with_keepalives(self._frames, self.header.start * NS))
+        return _Frames(frames)
 
     def fallback_outcome(self) -> Outcome | None:
         return self._outcome
+
+
+class _Frames:
+    """Frames from a plain iterator as an async iterator. The feed task awaits the next
+    frame between a frame and the scan it wakes, and an async generator's step costs several
+    times this plain call. Pacing and yielding are the feed task's: see `Window._feed`."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, frames: Iterable[tuple[int, bytes | None]]) -> None:
+        self._next = iter(frames).__next__
+
+    def __aiter__(self) -> _Frames:
+        return self
+
+    async def __anext__(self) -> tuple[int, bytes | None]:
+        try:
+            return self._next()
+        except StopIteration:
+            raise StopAsyncIteration from None
 
 
 class ReplayError(LookupError):

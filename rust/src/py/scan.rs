@@ -231,7 +231,10 @@ impl PyRiskMetrics {
 }
 
 #[pyfunction]
-#[pyo3(signature = (market, position, params, fees, ms_to_end, *, halted = false, feed_stale = false, capital_room = None))]
+#[pyo3(signature = (
+    market, position, params, fees, ms_to_end, *, halted = false, feed_stale = false, capital_room = None,
+    unhedged_room = None
+))]
 #[allow(clippy::too_many_arguments)]
 fn accumulate(
     market: PyRef<'_, PyMarket>,
@@ -242,8 +245,9 @@ fn accumulate(
     halted: bool,
     feed_stale: bool,
     capital_room: Option<i128>,
+    unhedged_room: Option<i64>,
 ) -> Vec<PyIntent> {
-    let flags = AccumulateFlags { halted, feed_stale, capital_room };
+    let flags = AccumulateFlags { halted, feed_stale, capital_room, unhedged_room };
     intents(scan::accumulate(&market.inner, &position.inner, &params.inner, &fees.inner, ms_to_end, flags))
 }
 

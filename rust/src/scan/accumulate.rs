@@ -24,6 +24,8 @@ pub struct AccumulateFlags {
     pub feed_stale: bool,
     /// Pico-dollars the portfolio caps still allow; None = no cap.
     pub capital_room: Option<i128>,
+    /// Micro-shares of unhedged exposure the portfolio cap still allows; None = no cap.
+    pub unhedged_room: Option<i64>,
 }
 
 /// The buys the accumulator wants now: in maker mode the post-only bids that should rest
@@ -45,14 +47,30 @@ pub fn accumulate(
     if !Outcome::BOTH.iter().all(|&o| market.book(o).has_snapshot()) {
         return Vec::new();
     }
-    let opening_window = ms_to_end > params.open_cutoff_ms;
+    let mut intents = buys(market, position, params, fees, ms_to_end > params.open_cutoff_ms, flags.capital_room);
+    if let Some(room) = flags.unhedged_room {
+        // Each buy on its own: one that would add more unhedged shares than the room is dropped.
+        let delta = position.delta();
+        intents.retain(|intent| unhedged_added(delta, intent) <= room.max(0));
+    }
+    intents
+}
+
+fn buys(
+    market: &Market,
+    position: &Position,
+    params: &StrategyParams,
+    fees: &FeeSchedule,
+    opening_window: bool,
+    capital_room: Option<i128>,
+) -> Vec<Intent> {
     if opening_window {
-        if let Some(pair) = instant_pair(market, position, params, fees, flags.capital_room) {
+        if let Some(pair) = instant_pair(market, position, params, fees, capital_room) {
             return pair.to_vec();
         }
     }
     // Both bids may fill, so they share the room.
-    let mut room = flags.capital_room;
+    let mut room = capital_room;
     let mut intents = Vec::with_capacity(2);
     for side in Outcome::BOTH {
         if let Some(intent) = side_buy(market, position, params, fees, side, opening_window, room) {
@@ -61,6 +79,13 @@ pub fn accumulate(
         }
     }
     intents
+}
+
+/// Micro-shares by which a buy, were it to fill, raises |delta| (negative: it lowers it).
+fn unhedged_added(delta: i64, intent: &Intent) -> i64 {
+    let size = intent.size.micros();
+    let after = if intent.outcome == Outcome::Up { delta + size } else { delta - size };
+    after.abs() - delta.abs()
 }
 
 /// Both best asks together, taker fees included, below the target: buy both at once.
@@ -312,6 +337,24 @@ mod tests {
         assert_eq!(intents.len(), 2, "{intents:?}");
         let total: i128 = intents.iter().map(|i| max_buy_cost(&crypto_fees(), i)).sum();
         assert!(total <= 7 * crate::fixed::PICOS);
+    }
+
+    #[test]
+    fn unhedged_cap_drops_only_the_buys_that_would_add_exposure_beyond_it() {
+        // 40 Up held: a 10-share Up bid adds 10 unhedged, the 10-share Down bid removes 10.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 300_000, 40 * SHARE, 0).unwrap();
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let sides = |room| {
+            let flags = AccumulateFlags { unhedged_room: room, ..Default::default() };
+            let intents = accumulate(&market, &position, &maker(), &crypto_fees(), OPEN, flags);
+            intents.iter().map(|i| (i.outcome, i.size.micros())).collect::<Vec<_>>()
+        };
+        let both = vec![(Outcome::Up, 10 * SHARE), (Outcome::Down, 10 * SHARE)];
+        assert_eq!(sides(None), both);
+        assert_eq!(sides(Some(10 * SHARE)), both);
+        assert_eq!(sides(Some(5 * SHARE)), vec![(Outcome::Down, 10 * SHARE)]);
+        assert_eq!(sides(Some(0)), vec![(Outcome::Down, 10 * SHARE)]);
     }
 
     #[test]
