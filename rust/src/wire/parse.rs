@@ -399,11 +399,25 @@ fn change_word(token: Token, asset: &[u8], hash: &[u8], price: Option<Decimal<'_
         ^ load(side).rotate_left(53)
 }
 
-/// Steps over `text` at `rest[*at..]`, or fails: the canonical readers' fixed-size compare.
+/// Steps over `text` at the front of `rest`, or fails: the canonical readers' fixed-size
+/// compare. The canonical readers move a slice along rather than an index into it: one
+/// length check a step instead of a range's two.
 #[inline(always)]
-fn lit<const N: usize>(rest: &[u8], at: &mut usize, text: &[u8; N]) -> Option<()> {
-    let chunk: &[u8; N] = rest.get(*at..*at + N)?.try_into().ok()?;
-    same_array(chunk, text).then(|| *at += N)
+fn lit<const N: usize>(rest: &mut &[u8], text: &[u8; N]) -> Option<()> {
+    let (head, tail) = rest.split_first_chunk::<N>()?;
+    if !same_array(head, text) {
+        return None;
+    }
+    *rest = tail;
+    Some(())
+}
+
+/// The first `len` bytes of `rest`, stepped over.
+#[inline(always)]
+fn take<'a>(rest: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
+    let (head, tail) = rest.split_at_checked(len)?;
+    *rest = tail;
+    Some(head)
 }
 
 /// `a == b` as at most two (overlapping) word compares for keys of up to 16 bytes; the
@@ -416,20 +430,19 @@ fn same_array<const N: usize>(a: &[u8; N], b: &[u8; N]) -> bool {
     (word_at(a, 0) ^ word_at(b, 0)) | (word_at(a, N - 8) ^ word_at(b, N - 8)) == 0
 }
 
-/// A decimal string's content at `rest[*at..]` read by `fast_decimal`: its text and value.
+/// A decimal string's content at the front of `rest` read by `fast_decimal`, stepped over:
+/// its text and value.
 #[inline(always)]
-fn decimal<'a>(rest: &'a [u8], at: &mut usize) -> Option<(&'a [u8], i64)> {
-    let (micros, len) = fast_decimal(rest.get(*at..)?)?;
-    let text = &rest[*at..*at + len];
-    *at += len;
-    Some((text, micros))
+fn decimal<'a>(rest: &mut &'a [u8]) -> Option<(&'a [u8], i64)> {
+    let (micros, len) = fast_decimal(rest)?;
+    Some((take(rest, len)?, micros))
 }
 
-/// `BUY` or `SELL` at `rest[*at..]`, stepped over: whether it is a buy, and its text. The
-/// byte after it is read too (the closing quote), so one 5-byte compare decides.
+/// `BUY` or `SELL` at the front of `rest`, stepped over: whether it is a buy, and its text.
+/// The byte after it is read too (the closing quote), so one 5-byte compare decides.
 #[inline(always)]
-fn side_word(rest: &[u8], at: &mut usize) -> Option<(bool, &'static [u8])> {
-    let chunk: &[u8; 5] = rest.get(*at..*at + 5)?.try_into().ok()?;
+fn side_word(rest: &mut &[u8]) -> Option<(bool, &'static [u8])> {
+    let chunk: &[u8; 5] = rest.first_chunk()?;
     let (buy, text): (bool, &'static [u8]) = if chunk == b"BUY\"," {
         (true, b"BUY")
     } else if chunk == b"SELL\"" {
@@ -437,7 +450,7 @@ fn side_word(rest: &[u8], at: &mut usize) -> Option<(bool, &'static [u8])> {
     } else {
         return None;
     };
-    *at += text.len();
+    *rest = &rest[text.len()..];
     Some((buy, text))
 }
 
@@ -451,29 +464,29 @@ fn side_word(rest: &[u8], at: &mut usize) -> Option<(bool, &'static [u8])> {
 fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize)> {
     const CONDITION_ID: usize = 66;
     const TIMESTAMP: usize = 13;
-    let mut at = 0;
-    lit(rest, &mut at, b"{\"event_type\":\"last_trade_price\",\"market\":\"")?;
-    if rest.get(at + CONDITION_ID) != Some(&b'"') || !is_plain_run(&rest[at..at + CONDITION_ID]) {
+    let r = &mut &rest[..];
+    lit(r, b"{\"event_type\":\"last_trade_price\",\"market\":\"")?;
+    if r.get(CONDITION_ID) != Some(&b'"') || !is_plain_run(&r[..CONDITION_ID]) {
         return None;
     }
-    at += CONDITION_ID;
-    lit(rest, &mut at, b"\",\"asset_id\":\"")?;
-    let (slot, token_len) = tokens.slot_at(rest.get(at..)?)?;
-    at += token_len;
-    lit(rest, &mut at, b"\",\"fee_rate_bps\":\"")?;
-    let fee_len = rest.get(at..)?.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
-    at += fee_len;
-    lit(rest, &mut at, b"\",\"price\":\"")?;
-    let (price_text, price) = decimal(rest, &mut at)?;
-    lit(rest, &mut at, b"\",\"side\":\"")?;
-    let (buy, side_text) = side_word(rest, &mut at)?;
+    take(r, CONDITION_ID)?;
+    lit(r, b"\",\"asset_id\":\"")?;
+    let (slot, token_len) = tokens.slot_at(r)?;
+    take(r, token_len)?;
+    lit(r, b"\",\"fee_rate_bps\":\"")?;
+    let fee_len = r.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+    take(r, fee_len)?;
+    lit(r, b"\",\"price\":\"")?;
+    let (price_text, price) = decimal(r)?;
+    lit(r, b"\",\"side\":\"")?;
+    let (buy, side_text) = side_word(r)?;
     let side = if buy { TradeSide::Buy } else { TradeSide::Sell };
-    lit(rest, &mut at, b"\",\"size\":\"")?;
-    let (size_text, size) = decimal(rest, &mut at)?;
-    lit(rest, &mut at, b"\",\"timestamp\":\"")?;
-    let stamp = rest.get(at..at + TIMESTAMP)?;
-    at += TIMESTAMP;
-    lit(rest, &mut at, b"\"}")?;
+    lit(r, b"\",\"size\":\"")?;
+    let (size_text, size) = decimal(r)?;
+    lit(r, b"\",\"timestamp\":\"")?;
+    let stamp = take(r, TIMESTAMP)?;
+    lit(r, b"\"}")?;
+    let used = rest.len() - r.len();
     let timestamp = timestamp_of(stamp)?;
     let price = Price::from_micros(price).ok()?;
     let size = Size::from_micros(size).ok()?;
@@ -486,7 +499,7 @@ fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize
     digest.bytes(5, price_text);
     digest.bytes(7, side_text);
     digest.bytes(6, size_text);
-    Some((Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::Trade { token, price, size, side } }, at))
+    Some((Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::Trade { token, price, size, side } }, used))
 }
 
 #[cfg(test)]
@@ -500,30 +513,29 @@ pub(super) fn canonical_trade_for_tests<M: TokenMap>(event: &[u8], tokens: &M) -
 /// so it only ever returns what the general reader would (proved by a test).
 #[inline]
 fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalMemo; 2]; 2], out: &mut Vec<Change>) -> Option<(u64, usize)> {
-    let mut at = 0;
-    lit(rest, &mut at, b"{\"asset_id\":\"")?;
-    let (slot, token_len) = tokens.slot_at(&rest[at..])?;
-    at += token_len;
-    lit(rest, &mut at, b"\",\"price\":\"")?;
-    let (price_text, price) = decimal(rest, &mut at)?;
-    lit(rest, &mut at, b"\",\"size\":\"")?;
-    let (size_text, size) = decimal(rest, &mut at)?;
-    lit(rest, &mut at, b"\",\"side\":\"")?;
-    let (buy, side_text) = side_word(rest, &mut at)?;
+    let r = &mut &rest[..];
+    lit(r, b"{\"asset_id\":\"")?;
+    let (slot, token_len) = tokens.slot_at(r)?;
+    take(r, token_len)?;
+    lit(r, b"\",\"price\":\"")?;
+    let (price_text, price) = decimal(r)?;
+    lit(r, b"\",\"size\":\"")?;
+    let (size_text, size) = decimal(r)?;
+    lit(r, b"\",\"side\":\"")?;
+    let (buy, side_text) = side_word(r)?;
     let side = if buy { BookSide::Bid } else { BookSide::Ask };
-    lit(rest, &mut at, b"\",\"hash\":\"")?;
+    lit(r, b"\",\"hash\":\"")?;
     // An escape in the hash stops here and fails the next literal: the general reader decides.
-    let hash_len = hash_length(rest.get(at..)?)?;
-    let hash = &rest[at..at + hash_len];
-    at += hash_len;
+    let hash = take(r, hash_length(r)?)?;
     // A token's best prices rarely move from one change to its next: the text seen last
     // for this outcome is tried first, as one compare.
     let [bid_memo, ask_memo] = &mut memos[(slot & 1) as usize];
-    lit(rest, &mut at, b"\",\"best_bid\":\"")?;
-    let best_bid = bid_memo.read(rest, &mut at)?;
-    lit(rest, &mut at, b"\",\"best_ask\":\"")?;
-    let best_ask = ask_memo.read(rest, &mut at)?;
-    lit(rest, &mut at, b"\"}")?;
+    lit(r, b"\",\"best_bid\":\"")?;
+    let best_bid = bid_memo.read(r)?;
+    lit(r, b"\",\"best_ask\":\"")?;
+    let best_ask = ask_memo.read(r)?;
+    lit(r, b"\"}")?;
+    let used = rest.len() - r.len();
     let price = Price::from_micros(price).ok()?;
     let size = Size::from_micros(size).ok()?;
     let expect = |micros: i64| {
@@ -538,7 +550,7 @@ fn canonical_change<M: TokenMap>(rest: &[u8], tokens: &M, memos: &mut [[DecimalM
     // Written straight into the list: a returned `Change` would be copied through the stack.
     out.push(Change { token, level: Ok((side, price, size)), best_bid, best_ask });
     let word = change_word(token, b"", hash, Some((price_text, Some(price.micros()))), Some((size_text, Some(size.micros()))), side_text);
-    Some((word, at))
+    Some((word, used))
 }
 
 /// The length of the string whose content starts `rest`, as `find_quote_or_backslash`
@@ -572,21 +584,21 @@ struct DecimalMemo {
 }
 
 impl DecimalMemo {
-    /// `fast_decimal` at `rest[*at..]`, stepping over the text.
+    /// `fast_decimal` at the front of `rest`, stepping over the text.
     #[inline(always)]
-    fn read(&mut self, rest: &[u8], at: &mut usize) -> Option<i64> {
-        let Some(window) = rest.get(*at..*at + 8) else {
-            let (micros, len) = fast_decimal(rest.get(*at..)?)?;
-            *at += len;
+    fn read(&mut self, rest: &mut &[u8]) -> Option<i64> {
+        let Some(window) = rest.first_chunk::<8>() else {
+            let (micros, len) = fast_decimal(rest)?;
+            take(rest, len)?;
             return Some(micros);
         };
-        let word = u64::from_le_bytes(window.try_into().expect("8 bytes"));
+        let word = u64::from_le_bytes(*window);
         if self.mask != 0 && word & self.mask == self.word {
-            *at += self.len;
+            take(rest, self.len)?;
             return Some(self.micros);
         }
-        let (micros, len) = fast_decimal(&rest[*at..])?;
-        *at += len;
+        let (micros, len) = fast_decimal(rest)?;
+        take(rest, len)?;
         if len < 8 {
             let mask = u64::MAX >> (8 * (7 - len));
             *self = DecimalMemo { word: word & mask, mask, len, micros };
@@ -1141,32 +1153,27 @@ impl Parsed {
         const CONDITION_ID: usize = 66;
         const TIMESTAMP: usize = 13;
         let rest = s.rest();
-        let mut at = 0;
-        if lit(rest, &mut at, b"{\"market\":\"").is_none()
-            || rest.get(at + CONDITION_ID) != Some(&b'"')
-            || !is_plain_run(&rest[at..at + CONDITION_ID])
-        {
+        let r = &mut &rest[..];
+        if lit(r, b"{\"market\":\"").is_none() || r.get(CONDITION_ID) != Some(&b'"') || !is_plain_run(&r[..CONDITION_ID]) {
             return Ok(false);
         }
-        at += CONDITION_ID;
-        if lit(rest, &mut at, b"\",\"price_changes\":[").is_none() {
+        *r = &r[CONDITION_ID..];
+        if lit(r, b"\",\"price_changes\":").is_none() || r.first() != Some(&b'[') {
             return Ok(false);
         }
         let (start, kept) = (*s, self.changes.len());
-        s.advance(at - 1);
+        s.advance(rest.len() - r.len());
         let mut digest = Digest(0);
         let mut bad = None;
         // The array starts with `[`, so the reader neither skips it nor records a problem;
         // its errors are the general reader's too, on the same bytes.
         let changes = self.changes(s, tokens, depth, &mut bad, &mut digest)?;
         let rest = s.rest();
-        let mut at = 0;
-        let stamp = lit(rest, &mut at, b",\"timestamp\":\"").and_then(|()| rest.get(at..at + TIMESTAMP));
-        at += TIMESTAMP;
-        let timestamp = stamp.and_then(timestamp_of);
-        match (changes, timestamp, lit(rest, &mut at, b"\",\"event_type\":\"price_change\"}")) {
+        let r = &mut &rest[..];
+        let timestamp = lit(r, b",\"timestamp\":\"").and_then(|()| take(r, TIMESTAMP)).and_then(timestamp_of);
+        match (changes, timestamp, lit(r, b"\",\"event_type\":\"price_change\"}")) {
             (Some(changes), Some(timestamp), Some(())) if bad.is_none() => {
-                s.advance(at);
+                s.advance(rest.len() - r.len());
                 digest.bytes(1, b"price_change");
                 self.events.push(Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::PriceChange { changes } });
                 Ok(true)
@@ -1237,7 +1244,22 @@ impl Parsed {
         let start = self.changes.len() as u32;
         if !s.array_start()? {
             loop {
-                if s.peek()? != b'{' {
+                if let Some((word, used)) = canonical_change(s.rest(), tokens, &mut self.memos, &mut self.changes) {
+                    digest.word(word);
+                    // The exchange writes a bare `,` or `]` next: stepped over here, without
+                    // the whitespace-skipping reads of the general separator.
+                    match s.rest().get(used) {
+                        Some(b',') => {
+                            s.advance(used + 1);
+                            continue;
+                        }
+                        Some(b']') => {
+                            s.advance(used + 1);
+                            break;
+                        }
+                        _ => s.advance(used),
+                    }
+                } else if s.peek()? != b'{' {
                     s.skip_value(depth + 1)?;
                     self.changes.push(Change {
                         token: Token::Missing,
@@ -1245,9 +1267,6 @@ impl Parsed {
                         best_bid: Expect::Unchecked,
                         best_ask: Expect::Unchecked,
                     });
-                } else if let Some((word, used)) = canonical_change(s.rest(), tokens, &mut self.memos, &mut self.changes) {
-                    s.advance(used);
-                    digest.word(word);
                 } else {
                     let change = self.change(s, tokens, depth + 1, digest)?;
                     self.changes.push(change);
