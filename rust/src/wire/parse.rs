@@ -4,6 +4,12 @@
 //! exchange sends `event_type` last in some frames), so each object's known fields are
 //! collected first and its type decided at its closing brace. Nothing is applied here: a
 //! frame that is not readable JSON is rejected whole, before any book is touched.
+//!
+//! Most frames are written exactly as the exchange writes them: the same keys in the same
+//! order, no whitespace. Canonical readers (a `price_change` object and each of its changes,
+//! a whole `last_trade_price`) take that shape with fixed-size compares and give up, having
+//! consumed nothing, at the first byte that differs; the general reader then reads the
+//! object. They only ever return what the general reader would (tests compare the two).
 
 use super::json::{find_quote_or_backslash, is_plain_run, JsonError, JsonResult, Scanner};
 use crate::book::BookSide;
