@@ -234,7 +234,6 @@ async def test_a_read_of_what_other_engines_hold_moves_the_capital_room() -> Non
     assert portfolio.capital_room() == 10 * 10**12
 
 
-
 async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:
     lock = _Lock()
     assert lock.take_nowait() and not lock.take_nowait()
