@@ -418,6 +418,21 @@ fn lit<const N: usize>(rest: &mut &[u8], text: &[u8; N]) -> Option<()> {
     Some(())
 }
 
+/// Bytes in a condition id (`0x` and 64 hex digits), the usual `market` value.
+const CONDITION_ID: usize = 66;
+/// Digits in a millisecond timestamp, until the year 2286.
+const TIMESTAMP: usize = 13;
+
+/// A string's content of exactly `len` bytes at the front of `rest` (no `"` or `\\` in it,
+/// the closing quote right after), stepped over; the quote is left.
+#[inline(always)]
+fn plain_sized<'a>(rest: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
+    if rest.get(len) != Some(&b'"') || !is_plain_run(&rest[..len]) {
+        return None;
+    }
+    take(rest, len)
+}
+
 /// The first `len` bytes of `rest`, stepped over.
 #[inline(always)]
 fn take<'a>(rest: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
@@ -468,14 +483,9 @@ fn side_word(rest: &mut &[u8]) -> Option<(bool, &'static [u8])> {
 /// of a market's frames and the general reader spends most of its time on their keys.
 #[inline]
 fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize)> {
-    const CONDITION_ID: usize = 66;
-    const TIMESTAMP: usize = 13;
     let r = &mut &rest[..];
     lit(r, b"{\"event_type\":\"last_trade_price\",\"market\":\"")?;
-    if r.get(CONDITION_ID) != Some(&b'"') || !is_plain_run(&r[..CONDITION_ID]) {
-        return None;
-    }
-    take(r, CONDITION_ID)?;
+    plain_sized(r, CONDITION_ID)?;
     lit(r, b"\",\"asset_id\":\"")?;
     let (slot, token_len) = tokens.slot_at(r)?;
     take(r, token_len)?;
@@ -1113,9 +1123,9 @@ impl Parsed {
                         continue;
                     }
                     FieldKey::Market => {
-                        // Unread, so skipped as any value; a condition id is 66 bytes.
+                        // Unread, so skipped as any value.
                         if s.peek()? == b'"' {
-                            s.string_sized(66)?;
+                            s.string_sized(CONDITION_ID)?;
                         } else {
                             s.skip_value(depth)?;
                         }
@@ -1126,8 +1136,7 @@ impl Parsed {
                     }
                 };
                 let value = if tag == 3 && s.peek()? == b'"' {
-                    // Millisecond timestamps are 13 digits until the year 2286.
-                    Some(s.string_sized(13)?)
+                    Some(s.string_sized(TIMESTAMP)?)
                 } else {
                     string_field(s, depth, &mut f.bad)?
                 };
@@ -1156,15 +1165,10 @@ impl Parsed {
     /// event the general reader would (proved by a test). False, with nothing consumed or
     /// kept, at the first difference: the general reader then reads the object.
     fn canonical_price_change<M: TokenMap>(&mut self, s: &mut Scanner<'_>, tokens: &M, depth: u32) -> JsonResult<bool> {
-        const CONDITION_ID: usize = 66;
-        const TIMESTAMP: usize = 13;
         let rest = s.rest();
         let r = &mut &rest[..];
-        if lit(r, b"{\"market\":\"").is_none() || r.get(CONDITION_ID) != Some(&b'"') || !is_plain_run(&r[..CONDITION_ID]) {
-            return Ok(false);
-        }
-        *r = &r[CONDITION_ID..];
-        if lit(r, b"\",\"price_changes\":").is_none() || r.first() != Some(&b'[') {
+        let head = lit(r, b"{\"market\":\"").and_then(|()| plain_sized(r, CONDITION_ID)).and_then(|_| lit(r, b"\",\"price_changes\":"));
+        if head.is_none() || r.first() != Some(&b'[') {
             return Ok(false);
         }
         let (start, kept) = (*s, self.changes.len());
