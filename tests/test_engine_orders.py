@@ -185,9 +185,8 @@ def test_portfolio_caps_add_up_every_open_window() -> None:
     portfolio.add(_Window(40 * SHARE, 0, "a"))  # type: ignore[arg-type]
     portfolio.add(_Window(0, 5 * SHARE, "b"))  # type: ignore[arg-type]
     assert portfolio.capital_deployed() == 16 * 10**12 + 25 * 10**11
-    assert portfolio.capital_room() == 30 * 10**12 - (16 * 10**12 + 25 * 10**11)
     assert portfolio.unhedged() == 45 * SHARE
-    assert portfolio.rooms == (portfolio.capital_room(), 5 * SHARE)
+    assert portfolio.rooms == (30 * 10**12 - (16 * 10**12 + 25 * 10**11), 5 * SHARE)
 
 
 def test_portfolio_sums_follow_fills_and_windows_coming_and_going() -> None:
@@ -196,12 +195,12 @@ def test_portfolio_sums_follow_fills_and_windows_coming_and_going() -> None:
     )
     first, second = _Window(40 * SHARE, 0, "a"), _Window(0, 5 * SHARE, "b")
     portfolio.add(first)  # type: ignore[arg-type]
-    assert portfolio.unhedged_room() == 10 * SHARE
+    assert portfolio.rooms[1] == 10 * SHARE
     portfolio.add(second)  # type: ignore[arg-type]
-    assert portfolio.unhedged_room() == 5 * SHARE
+    assert portfolio.rooms[1] == 5 * SHARE
     second.position.buy("up", 500_000, 5 * SHARE, 0)  # pairs its 5 Down
     portfolio.recount()
-    assert portfolio.unhedged_room() == 10 * SHARE
+    assert portfolio.rooms[1] == 10 * SHARE
     portfolio.remove(first)  # type: ignore[arg-type]
     assert portfolio.rooms == (30 * 10**12 - 5 * 10**12, 50 * SHARE)
 
@@ -228,10 +227,10 @@ async def test_a_read_of_what_other_engines_hold_moves_the_capital_room() -> Non
         on_refresh=portfolio.recount,
     )
     portfolio.add(_Window(40 * SHARE, 0))  # type: ignore[arg-type]
-    assert portfolio.capital_room() == 14 * 10**12
+    assert portfolio.rooms[0] == 14 * 10**12
     store.total = 4 * 10**12  # another engine holds $4
     await portfolio.ledger.refresh()
-    assert portfolio.capital_room() == 10 * 10**12
+    assert portfolio.rooms[0] == 10 * 10**12
 
 
 async def test_the_order_lock_hands_over_in_arrival_order_and_forgets_a_cancelled_waiter() -> None:

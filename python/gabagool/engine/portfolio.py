@@ -85,12 +85,6 @@ class Portfolio:
     def unhedged(self) -> int:
         return self._unhedged
 
-    def capital_room(self) -> int:
-        return self.rooms[0]
-
-    def unhedged_room(self) -> int:
-        return self.rooms[1]
-
     def committed(self) -> int:
         """What the capital ledger must hold for this engine: positions at cost, live buys."""
         return sum(w.committed() for w in self.windows.values())
