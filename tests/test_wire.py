@@ -287,6 +287,26 @@ PRICES = ["0.47", "0.48", "0.49", "0.5", "0.51", "0.52", "0.53"]
 SIZES = ["0", "1", "2.5", "10"]
 
 
+EPOCH_MS = 1_767_225_600_000  # stamps as the exchange writes them: 13 digits
+CONDITION = "0x" + "5e" * 32
+
+
+def as_sent(event: dict) -> str:
+    """The event as the exchange writes it (its key order, compact, a 66-byte condition id):
+    the shape the core's canonical readers take; anything else goes to its general reader."""
+    kind = event["event_type"]
+    if kind == "price_change":
+        keys = {"market": CONDITION, "price_changes": event["price_changes"]}
+        shaped = {**keys, "timestamp": event["timestamp"], "event_type": kind}
+    elif kind == "last_trade_price":
+        shaped = {"event_type": kind, "market": CONDITION, "asset_id": event["asset_id"],
+                  "fee_rate_bps": "720", "price": event["price"], "side": event["side"],
+                  "size": event["size"], "timestamp": event["timestamp"]}
+    else:
+        shaped = event
+    return json.dumps(shaped, separators=(",", ":"))
+
+
 def ref_best_texts(token: RefToken) -> tuple[str, str]:
     bid, ask = token.best()
     return (price_text(bid) if bid else "0", price_text(ask) if ask else "1")
@@ -336,12 +356,13 @@ def test_random_frame_sequences_match_the_reference_replay(data: st.DataObject) 
         else:
             event = {"event_type": "tick_size_change", "asset_id": TOKENS[name],
                      "old_tick_size": "0.01", "new_tick_size": "0.01"}
-        event["timestamp"] = str(ts)
+        event["timestamp"] = str(EPOCH_MS + ts)
         before = {k: v.best() for k, v in ref.tokens.items()}
         ref.problems.clear()
         ref.trades.clear()
         ref.apply(ts, event)
-        summary = market.apply_frame(json.dumps(event))
+        exchange_shaped = data.draw(st.booleans(), label="written as the exchange writes it")
+        summary = market.apply_frame(as_sent(event) if exchange_shaped else json.dumps(event))
         after = {k: v.best() for k, v in ref.tokens.items()}
         changed = sum(BIT[k] for k in BIT if before[k] != after[k])
         assert summary.changed == changed
