@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from gabagool.engine.events import EngineEvents
+from gabagool.engine.summary import decimal
 from gabagool.venues.base import Exchange, Fill, OrderAck, OrderRequest
 
 if TYPE_CHECKING:
@@ -383,8 +384,7 @@ class OrderManager:
                 "rule_breach",
                 f"{fill.rule} fill {fill.outcome} {fill.size}@{fill.price} fee {fill.fee}",
             )
-        pair = position.pair_cost
-        self.events.fill(fill, position.delta, None if pair is None else f"{float(pair):.4f}")
+        self.events.fill(fill, position.delta, decimal(position.pair_cost, 4))
         self._on_fill(record)
         return done
 
