@@ -4,6 +4,7 @@ plain-Python reference replay, and the parser against hostile bytes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -312,69 +313,137 @@ def ref_best_texts(token: RefToken) -> tuple[str, str]:
     return (price_text(bid) if bid else "0", price_text(ask) if ask else "1")
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def draw_event(data: st.DataObject, ref: Reference, ts: int) -> dict:
+    """A random event at `ts`; a change states the best prices of `ref`'s book after it."""
+    kind = data.draw(st.sampled_from(["book", "pc", "pc", "pc", "trade", "tick"]))
+    name = data.draw(st.sampled_from(["up", "down"]))
+    if kind == "book":
+        levels = st.lists(st.tuples(st.sampled_from(PRICES), st.sampled_from(SIZES[1:])),
+                          max_size=4)
+        event = json.loads(book_frame(TOKENS[name], ts, data.draw(levels), data.draw(levels)))
+        event["hash"] = "h"
+    elif kind == "pc":
+        # Best prices as the frame would state them: the reference's book after each change.
+        shadow = Reference()
+        shadow.tokens = {k: _copy(v) for k, v in ref.tokens.items()}
+        changes = []
+        for _ in range(data.draw(st.integers(1, 3))):
+            tname = data.draw(st.sampled_from(["up", "down"]))
+            side = data.draw(st.sampled_from(["BUY", "SELL"]))
+            price = data.draw(st.sampled_from([*PRICES, "0.5x"]))
+            size = data.draw(st.sampled_from(SIZES))
+            ch = change(TOKENS[tname], side, price, size, "0", "1")
+            ch["hash"] = data.draw(st.sampled_from(["x", "5e72df1c0ffee" * 3 + "1"]))
+            t = shadow.tokens[tname]
+            if price != "0.5x" and not t.resync and t.snapshot:
+                book = t.bids if side == "BUY" else t.asks
+                if micros(size):
+                    book[micros(price)] = micros(size)
+                else:
+                    book.pop(micros(price), None)
+            ch["best_bid"], ch["best_ask"] = ref_best_texts(t)
+            if data.draw(st.sampled_from([False] * 9 + [True]), label="stale best bid"):
+                ch["best_bid"] = "0.01"  # as after a missed update: found at burst end
+            changes.append(ch)
+        event = {"event_type": "price_change", "market": "0x1", "price_changes": changes}
+    elif kind == "trade":
+        event = {"event_type": "last_trade_price", "asset_id": TOKENS[name],
+                 "price": data.draw(st.sampled_from(PRICES)), "size": "3", "side": "BUY"}
+    else:
+        event = {"event_type": "tick_size_change", "asset_id": TOKENS[name],
+                 "old_tick_size": "0.01", "new_tick_size": "0.01"}
+    event["timestamp"] = str(EPOCH_MS + ts)
+    return event
+
+
+def draw_stream(data: st.DataObject, ref: Reference) -> Iterator[tuple[int, dict]]:
+    """Random `(ts, event)`s, each drawn against `ref` once the caller has applied the one
+    before; about one in five re-sends an earlier event as it was (a duplicate)."""
+    ts = 1_000
+    sent: list[tuple[int, dict]] = []
+    for _ in range(data.draw(st.integers(1, 25), label="frames")):
+        if sent and data.draw(st.sampled_from([False] * 4 + [True]), label="re-send"):
+            item = data.draw(st.sampled_from(sent), label="re-sent")
+        else:
+            ts += data.draw(st.sampled_from([0, 0, 1, 5]))
+            item = (ts, draw_event(data, ref, ts))
+        sent.append(item)
+        yield item
+
+
+def as_general(event: dict, data: st.DataObject) -> str:
+    """The event in a drawn key order (its changes' keys too), with whitespace: the shape only
+    the core's general reader takes."""
+    def shuffled(obj: dict) -> dict:
+        keys = data.draw(st.permutations(sorted(obj)), label="key order")
+        return {k: obj[k] for k in keys}
+
+    shaped = shuffled(event)
+    if "price_changes" in shaped:
+        shaped["price_changes"] = [shuffled(ch) for ch in shaped["price_changes"]]
+    return json.dumps(shaped, separators=(", ", ": "))
+
+
+def check_against(ref: Reference, before: dict, summary: FrameSummary, market: Market) -> None:
+    after = {k: v.best() for k, v in ref.tokens.items()}
+    changed = sum(BIT[k] for k in BIT if before[k] != after[k])
+    assert summary.changed == changed
+    assert summary.problems == ref.problems
+    assert summary.trades == ref.trades
+    assert summary.needs_resync == sum(BIT[k] for k, t in ref.tokens.items() if t.resync)
+    for k, t in ref.tokens.items():
+        assert dict(market.levels(k, "bid")) == t.bids
+        assert dict(market.levels(k, "ask")) == t.asks
+
+
+def summary_of(summary: FrameSummary) -> tuple[object, ...]:
+    return (summary.changed, summary.needs_resync, summary.problems, summary.trades,
+            summary.quotes, summary.resolved)
+
+
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_frame_sequences_match_the_reference_replay(data: st.DataObject) -> None:
+    """Each frame written as the exchange writes it or in another key order, at random: a
+    re-sent event is dropped whichever form each copy came in."""
     market = Market(UP, DOWN)
     ref = Reference()
-    ts = 1_000
-    for _ in range(data.draw(st.integers(1, 25), label="frames")):
-        ts += data.draw(st.sampled_from([0, 0, 1, 5]))
-        kind = data.draw(st.sampled_from(["book", "pc", "pc", "pc", "trade", "tick"]))
-        name = data.draw(st.sampled_from(["up", "down"]))
-        if kind == "book":
-            levels = st.lists(st.tuples(st.sampled_from(PRICES), st.sampled_from(SIZES[1:])),
-                              max_size=4)
-            event = json.loads(book_frame(TOKENS[name], ts, data.draw(levels), data.draw(levels)))
-            event["hash"] = "h"
-        elif kind == "pc":
-            # Best prices as the frame would state them: the reference's book after each change.
-            shadow = Reference()
-            shadow.tokens = {k: _copy(v) for k, v in ref.tokens.items()}
-            changes = []
-            for _ in range(data.draw(st.integers(1, 3))):
-                tname = data.draw(st.sampled_from(["up", "down"]))
-                side = data.draw(st.sampled_from(["BUY", "SELL"]))
-                price = data.draw(st.sampled_from([*PRICES, "0.5x"]))
-                size = data.draw(st.sampled_from(SIZES))
-                ch = change(TOKENS[tname], side, price, size, "0", "1")
-                t = shadow.tokens[tname]
-                if price != "0.5x" and not t.resync and t.snapshot:
-                    book = t.bids if side == "BUY" else t.asks
-                    if micros(size):
-                        book[micros(price)] = micros(size)
-                    else:
-                        book.pop(micros(price), None)
-                ch["best_bid"], ch["best_ask"] = ref_best_texts(t)
-                if data.draw(st.sampled_from([False] * 9 + [True]), label="stale best bid"):
-                    ch["best_bid"] = "0.01"  # as after a missed update: found at burst end
-                changes.append(ch)
-            event = {"event_type": "price_change", "market": "0x1", "price_changes": changes}
-        elif kind == "trade":
-            event = {"event_type": "last_trade_price", "asset_id": TOKENS[name],
-                     "price": data.draw(st.sampled_from(PRICES)), "size": "3", "side": "BUY"}
-        else:
-            event = {"event_type": "tick_size_change", "asset_id": TOKENS[name],
-                     "old_tick_size": "0.01", "new_tick_size": "0.01"}
-        event["timestamp"] = str(EPOCH_MS + ts)
+    for ts, event in draw_stream(data, ref):
         before = {k: v.best() for k, v in ref.tokens.items()}
         ref.problems.clear()
         ref.trades.clear()
         ref.apply(ts, event)
         exchange_shaped = data.draw(st.booleans(), label="written as the exchange writes it")
-        summary = market.apply_frame(as_sent(event) if exchange_shaped else json.dumps(event))
-        after = {k: v.best() for k, v in ref.tokens.items()}
-        changed = sum(BIT[k] for k in BIT if before[k] != after[k])
-        assert summary.changed == changed
-        assert summary.problems == ref.problems
-        assert summary.trades == ref.trades
-        assert summary.needs_resync == sum(BIT[k] for k, t in ref.tokens.items() if t.resync)
-        for k, t in ref.tokens.items():
-            assert dict(market.levels(k, "bid")) == t.bids
-            assert dict(market.levels(k, "ask")) == t.asks
+        frame = as_sent(event) if exchange_shaped else as_general(event, data)
+        check_against(ref, before, market.apply_frame(frame), market)
     ref.problems.clear()
     ref.close_burst()
     assert market.end_batch().problems == ref.problems
+
+
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_both_forms_of_every_frame_give_the_same_events_books_and_errors(
+    data: st.DataObject,
+) -> None:
+    """The differential test of the core's two readers: one stream written as the exchange
+    writes it and again in other key orders gives, frame by frame, the same summaries,
+    books and counters, and both match the reference."""
+    canonical, general, ref = Market(UP, DOWN), Market(UP, DOWN), Reference()
+    for ts, event in draw_stream(data, ref):
+        before = {k: v.best() for k, v in ref.tokens.items()}
+        ref.problems.clear()
+        ref.trades.clear()
+        ref.apply(ts, event)
+        summary = canonical.apply_frame(as_sent(event))
+        check_against(ref, before, summary, canonical)
+        first = summary_of(summary)
+        assert summary_of(general.apply_frame(as_general(event, data))) == first
+        for side in ("bid", "ask"):
+            for name in ("up", "down"):
+                assert canonical.levels(name, side) == general.levels(name, side)
+        assert canonical.counters() == general.counters()
+    assert summary_of(canonical.end_batch()) == summary_of(general.end_batch())
 
 
 def _copy(token: RefToken) -> RefToken:

@@ -231,7 +231,8 @@ pub enum EventKind {
 pub struct Event {
     /// The exchange's millisecond timestamp, if present and readable.
     pub timestamp: Option<u64>,
-    /// Digest of the event's known fields: with the timestamp, the key duplicates share.
+    /// Digest of the event's content (`content_key`): with the timestamp, the key
+    /// duplicates share. The same on every reader and for any key order.
     pub digest: u64,
     pub kind: EventKind,
 }
@@ -506,16 +507,17 @@ fn canonical_trade<M: TokenMap>(rest: &[u8], tokens: &M) -> Option<(Event, usize
     let timestamp = timestamp_of(stamp)?;
     let price = Price::from_micros(price).ok()?;
     let size = Size::from_micros(size).ok()?;
-    // The digest the general reader builds, field by field in the same order (the market
-    // id, fee rate and timestamp are not content).
     let token = Token::Slot(slot);
-    let mut digest = Digest(0);
-    digest.bytes(1, b"last_trade_price");
-    digest.token(2, b"", token);
-    digest.bytes(5, price_text);
-    digest.bytes(7, side_text);
-    digest.bytes(6, size_text);
-    Some((Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::Trade { token, price, size, side } }, used))
+    let content = Fields {
+        event_type: Some(b"last_trade_price"),
+        asset_token: token,
+        price: Some((price_text, Some(price.micros()))),
+        size: Some((size_text, Some(size.micros()))),
+        side: Some(side_text),
+        ..Fields::default()
+    };
+    let digest = content_key(&content);
+    Some((Event { timestamp: Some(timestamp), digest, kind: EventKind::Trade { token, price, size, side } }, used))
 }
 
 #[cfg(test)]
@@ -671,12 +673,6 @@ impl Digest {
         }
     }
 
-    /// Mixes the first 16 bytes: enough of the exchange's 40-hex-digit content hash.
-    #[inline]
-    fn prefix(&mut self, tag: u64, bytes: &[u8]) {
-        self.bytes(tag, &bytes[..bytes.len().min(16)]);
-    }
-
     #[inline]
     fn bytes(&mut self, tag: u64, bytes: &[u8]) {
         self.word(tag << 32 | bytes.len() as u64);
@@ -711,6 +707,11 @@ struct Fields<'a> {
     bids: Option<Range<u32>>,
     asks: Option<Range<u32>>,
     changes: Option<Range<u32>>,
+    hash: Option<&'a [u8]>,
+    /// Digests of the `bids`, `asks` and `price_changes` lists, when present.
+    bids_key: Option<u64>,
+    asks_key: Option<u64>,
+    changes_key: Option<u64>,
     /// The first problem met in a known field (wrong type, bad number in a level).
     bad: Option<Problem>,
 }
@@ -734,9 +735,58 @@ impl Default for Fields<'_> {
             bids: None,
             asks: None,
             changes: None,
+            hash: None,
+            bids_key: None,
+            asks_key: None,
+            changes_key: None,
             bad: None,
         }
     }
+}
+
+/// The event type an object names, or the one its shape implies: NautilusTrader's captured
+/// payloads (our fixtures) and REST `/book` bodies carry no `event_type`, and their shape
+/// names the event unambiguously.
+fn event_type_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
+    match f.event_type {
+        Some(name) => Some(name),
+        None if f.bids.is_some() || f.asks.is_some() => Some(b"book"),
+        None if f.changes.is_some() => Some(b"price_change"),
+        None if f.new_tick_size.is_some() => Some(b"tick_size_change"),
+        None if f.winning_asset.is_some() => Some(b"market_resolved"),
+        None if f.asset.is_some() && f.price.is_some() && f.side.is_some() => Some(b"last_trade_price"),
+        None => None,
+    }
+}
+
+/// The duplicate key of an event (with its timestamp), from its known fields once all are
+/// read: every reader (general, canonical) computes it here, in this one fixed order, so
+/// the same event gives the same key however it was written (key order, whitespace,
+/// `event_type` stated or implied). The market id, fee rate, slug and timestamp are not
+/// content; lists (levels, changes) keep their order, which is content.
+fn content_key(f: &Fields<'_>) -> u64 {
+    let mut digest = Digest(0);
+    if let Some(name) = event_type_of(f) {
+        digest.bytes(1, name);
+    }
+    if f.asset.is_some() || matches!(f.asset_token, Token::Slot(_)) {
+        digest.token(2, f.asset.unwrap_or_default(), f.asset_token);
+    }
+    // 16 bytes are enough of the exchange's 40-hex-digit content hash.
+    let texts = [(4, f.hash.map(|hash| &hash[..hash.len().min(16)])), (5, f.price.map(|(text, _)| text)), (6, f.size.map(|(text, _)| text))];
+    let more = [(7, f.side), (8, f.best_bid), (9, f.best_ask), (10, f.tick_size), (11, f.new_tick_size), (12, f.winning_asset)];
+    for (tag, text) in texts.into_iter().chain(more) {
+        if let Some(text) = text {
+            digest.bytes(tag, text);
+        }
+    }
+    for (tag, list) in [(13, f.bids_key), (14, f.asks_key), (15, f.changes_key)] {
+        if let Some(word) = list {
+            digest.word(tag << 32);
+            digest.word(word);
+        }
+    }
+    digest.0
 }
 
 /// Reads an `asset_id` value and resolves it, or records a wrong type.
@@ -1023,8 +1073,6 @@ impl Parsed {
             return Ok(());
         }
         let mut f = Fields::default();
-        let mut digest = Digest(0);
-        let mut hash = None;
         if !s.object_start()? {
             loop {
                 let Some(key) = s.key_with(field_key)? else {
@@ -1034,11 +1082,10 @@ impl Parsed {
                     }
                     continue;
                 };
-                let (tag, target): (u64, &mut Option<&[u8]>) = match key {
+                let target: &mut Option<&[u8]> = match key {
                     FieldKey::EventType => {
                         if s.peek()? == b'"' {
                             let (name, _) = s.string_with(event_name)?;
-                            digest.bytes(1, name);
                             f.event_type = Some(name);
                         } else {
                             s.skip_value(depth)?;
@@ -1051,7 +1098,6 @@ impl Parsed {
                     }
                     FieldKey::Asset => {
                         if let Some((asset, token)) = asset_field(s, tokens, depth, &mut f.bad)? {
-                            digest.token(2, asset, token);
                             (f.asset, f.asset_token) = (Some(asset), token);
                         }
                         if !s.object_next()? {
@@ -1059,16 +1105,23 @@ impl Parsed {
                         }
                         continue;
                     }
-                    FieldKey::Timestamp => (3, &mut f.timestamp),
-                    FieldKey::Hash => (4, &mut hash),
+                    FieldKey::Timestamp => {
+                        let value = if s.peek()? == b'"' { Some(s.string_sized(TIMESTAMP)?) } else { string_field(s, depth, &mut f.bad)? };
+                        if value.is_some() {
+                            f.timestamp = value;
+                        }
+                        if !s.object_next()? {
+                            break;
+                        }
+                        continue;
+                    }
+                    FieldKey::Hash => &mut f.hash,
                     FieldKey::Price | FieldKey::Size => {
-                        // Read in one pass like a change's numbers; the digest takes the text.
+                        // Read in one pass like a change's numbers.
                         if let Some(value) = decimal_field(s, depth, &mut f.bad)? {
                             if matches!(key, FieldKey::Price) {
-                                digest.bytes(5, value.0);
                                 f.price = Some(value);
                             } else {
-                                digest.bytes(6, value.0);
                                 f.size = Some(value);
                             }
                         }
@@ -1077,12 +1130,12 @@ impl Parsed {
                         }
                         continue;
                     }
-                    FieldKey::Side => (7, &mut f.side),
-                    FieldKey::BestBid => (8, &mut f.best_bid),
-                    FieldKey::BestAsk => (9, &mut f.best_ask),
-                    FieldKey::TickSize => (10, &mut f.tick_size),
-                    FieldKey::NewTickSize => (11, &mut f.new_tick_size),
-                    FieldKey::WinningAsset => (12, &mut f.winning_asset),
+                    FieldKey::Side => &mut f.side,
+                    FieldKey::BestBid => &mut f.best_bid,
+                    FieldKey::BestAsk => &mut f.best_ask,
+                    FieldKey::TickSize => &mut f.tick_size,
+                    FieldKey::NewTickSize => &mut f.new_tick_size,
+                    FieldKey::WinningAsset => &mut f.winning_asset,
                     FieldKey::Slug => {
                         s.peek()?;
                         let start = s.pos() + 1;
@@ -1095,13 +1148,12 @@ impl Parsed {
                         continue;
                     }
                     FieldKey::Bids | FieldKey::Asks => {
-                        // The side is part of the content: bids [a] and asks [a] differ.
-                        digest.bytes(13, key.name());
+                        let mut digest = Digest(0);
                         let range = self.levels(s, depth, &mut f.bad, &mut digest)?;
                         if matches!(key, FieldKey::Bids) {
-                            f.bids = range;
+                            (f.bids, f.bids_key) = (range, Some(digest.0));
                         } else {
-                            f.asks = range;
+                            (f.asks, f.asks_key) = (range, Some(digest.0));
                         }
                         if !s.object_next()? {
                             break;
@@ -1109,7 +1161,9 @@ impl Parsed {
                         continue;
                     }
                     FieldKey::PriceChanges => {
+                        let mut digest = Digest(0);
                         f.changes = self.changes(s, tokens, depth, &mut f.bad, &mut digest)?;
+                        f.changes_key = Some(digest.0);
                         if !s.object_next()? {
                             break;
                         }
@@ -1135,17 +1189,7 @@ impl Parsed {
                         continue;
                     }
                 };
-                let value = if tag == 3 && s.peek()? == b'"' {
-                    Some(s.string_sized(TIMESTAMP)?)
-                } else {
-                    string_field(s, depth, &mut f.bad)?
-                };
-                if let Some(value) = value {
-                    match tag {
-                        3 => {}
-                        4 => digest.prefix(tag, value),
-                        _ => digest.bytes(tag, value),
-                    }
+                if let Some(value) = string_field(s, depth, &mut f.bad)? {
                     *target = Some(value);
                 }
                 if !s.object_next()? {
@@ -1155,7 +1199,7 @@ impl Parsed {
         }
         let timestamp = f.timestamp.and_then(timestamp_of);
         let kind = classify(&f, tokens);
-        self.events.push(Event { timestamp, digest: digest.0, kind });
+        self.events.push(Event { timestamp, digest: content_key(&f), kind });
         Ok(())
     }
 
@@ -1184,8 +1228,13 @@ impl Parsed {
         match (changes, timestamp, lit(r, b"\",\"event_type\":\"price_change\"}")) {
             (Some(changes), Some(timestamp), Some(())) if bad.is_none() => {
                 s.advance(rest.len() - r.len());
-                digest.bytes(1, b"price_change");
-                self.events.push(Event { timestamp: Some(timestamp), digest: digest.0, kind: EventKind::PriceChange { changes } });
+                let content = Fields {
+                    event_type: Some(b"price_change"),
+                    changes: Some(changes.clone()),
+                    changes_key: Some(digest.0),
+                    ..Fields::default()
+                };
+                self.events.push(Event { timestamp: Some(timestamp), digest: content_key(&content), kind: EventKind::PriceChange { changes } });
                 Ok(true)
             }
             _ => {
@@ -1336,17 +1385,7 @@ impl Parsed {
 fn classify<M: TokenMap>(f: &Fields<'_>, tokens: &M) -> EventKind {
     let token = f.asset_token;
     let bad = |problem| EventKind::Bad { token, problem };
-    // NautilusTrader's captured payloads (our fixtures) and REST `/book` bodies carry no
-    // `event_type`; their shape names the event unambiguously, so it is inferred.
-    let event_type: &[u8] = match f.event_type {
-        Some(name) => name,
-        None if f.bids.is_some() || f.asks.is_some() => b"book",
-        None if f.changes.is_some() => b"price_change",
-        None if f.new_tick_size.is_some() => b"tick_size_change",
-        None if f.winning_asset.is_some() => b"market_resolved",
-        None if f.asset.is_some() && f.price.is_some() && f.side.is_some() => b"last_trade_price",
-        None => return EventKind::Unknown,
-    };
+    let Some(event_type) = event_type_of(f) else { return EventKind::Unknown };
     match event_type {
         b"book" => {
             if let Some(problem) = f.bad {

@@ -631,3 +631,218 @@ fn keys_that_only_start_like_known_ones_are_unknown() {
         assert_eq!(near.events, unknown.events, "{with_market}");
     }
 }
+
+/// One market-channel event of the differential test, written either as the exchange
+/// writes it (its key order, compact: the canonical readers' shape) or in another key order
+/// with whitespace (the general reader's).
+#[derive(Clone)]
+enum WireEvent {
+    Book { token: &'static str, bids: Vec<(&'static str, &'static str)>, asks: Vec<(&'static str, &'static str)> },
+    /// Changes: token, side, price, size, hash, best bid, best ask.
+    Changes(Vec<[String; 7]>),
+    Trade { token: &'static str, price: &'static str, size: &'static str, side: &'static str },
+    Tick { token: &'static str },
+}
+
+/// Writes `(key, value)` pairs as a JSON object, compact or spaced; `value` is already JSON.
+fn object(pairs: &[(&str, String)], spaced: bool) -> String {
+    let (colon, comma) = if spaced { (": ", ", ") } else { (":", ",") };
+    let body: Vec<String> = pairs.iter().map(|(key, value)| format!("\"{key}\"{colon}{value}")).collect();
+    if spaced {
+        format!("{{ {} }}", body.join(comma))
+    } else {
+        format!("{{{}}}", body.join(comma))
+    }
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{text}\"")
+}
+
+impl WireEvent {
+    /// The event at `stamp`, as the exchange writes it (`general` false) or in a shuffled key
+    /// order with whitespace (`general` true).
+    fn write(&self, stamp: u64, general: bool, rng: &mut Lcg) -> String {
+        let ts = quoted(&stamp.to_string());
+        let mut pairs: Vec<(&str, String)> = match self {
+            WireEvent::Book { token, bids, asks } => {
+                let list = |levels: &[(&str, &str)]| format!("[{}]", levels.iter().map(|(p, s)| level(p, s)).collect::<Vec<_>>().join(","));
+                vec![
+                    ("event_type", quoted("book")),
+                    ("asset_id", quoted(token)),
+                    ("market", quoted(CONDITION)),
+                    ("bids", list(bids)),
+                    ("asks", list(asks)),
+                    ("timestamp", ts),
+                    ("hash", quoted("5e72df1c")),
+                ]
+            }
+            WireEvent::Changes(changes) => {
+                let keys = ["asset_id", "side", "price", "size", "hash", "best_bid", "best_ask"];
+                let written: Vec<String> = changes
+                    .iter()
+                    .map(|change| {
+                        // The exchange's order: asset_id, price, size, side, hash, best_bid, best_ask.
+                        let mut fields: Vec<(&str, String)> = [0, 2, 3, 1, 4, 5, 6].iter().map(|&i| (keys[i], quoted(&change[i]))).collect();
+                        if general {
+                            shuffle(&mut fields, rng);
+                        }
+                        object(&fields, general)
+                    })
+                    .collect();
+                vec![
+                    ("market", quoted(CONDITION)),
+                    ("price_changes", format!("[{}]", written.join(","))),
+                    ("timestamp", ts),
+                    ("event_type", quoted("price_change")),
+                ]
+            }
+            WireEvent::Trade { token, price, size, side } => vec![
+                ("event_type", quoted("last_trade_price")),
+                ("market", quoted(CONDITION)),
+                ("asset_id", quoted(token)),
+                ("fee_rate_bps", quoted("720")),
+                ("price", quoted(price)),
+                ("side", quoted(side)),
+                ("size", quoted(size)),
+                ("timestamp", ts),
+            ],
+            WireEvent::Tick { token } => vec![
+                ("event_type", quoted("tick_size_change")),
+                ("asset_id", quoted(token)),
+                ("market", quoted(CONDITION)),
+                ("old_tick_size", quoted("0.01")),
+                ("new_tick_size", quoted("0.01")),
+                ("timestamp", ts),
+            ],
+        };
+        // Spaced, so never the canonical readers' shape even when the shuffle keeps the order.
+        if general {
+            shuffle(&mut pairs, rng);
+        }
+        object(&pairs, general)
+    }
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut Lcg) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i + 1));
+    }
+}
+
+fn price_text(price: Option<Price>, empty: &str) -> String {
+    price.map_or_else(|| empty.to_owned(), |price| price.to_string())
+}
+
+/// A random event; the best prices a change states are those of `market` (the book the
+/// canonical stream has built) after the change, except now and then a stale one.
+fn random_event(rng: &mut Lcg, market: &Market) -> WireEvent {
+    const PRICES: [&str; 7] = ["0.47", "0.48", "0.49", "0.5", "0.51", "0.52", "0.53"];
+    const SIZES: [&str; 4] = ["0", "1", "2.5", "10"];
+    let token = pick(rng, &[UP, DOWN]);
+    match rng.below(6) {
+        0 => {
+            let side = |rng: &mut Lcg| (0..rng.below(4)).map(|_| (pick(rng, &PRICES), pick(rng, &SIZES[1..]))).collect();
+            WireEvent::Book { token, bids: side(rng), asks: side(rng) }
+        }
+        1 => WireEvent::Trade { token, price: pick(rng, &PRICES), size: pick(rng, &SIZES[1..]), side: pick(rng, &["BUY", "SELL"]) },
+        2 if rng.below(3) == 0 => WireEvent::Tick { token },
+        _ => {
+            let mut shadow = market.clone();
+            let changes = (0..1 + rng.below(3))
+                .map(|_| {
+                    let token = pick(rng, &[UP, DOWN]);
+                    let outcome = if token == UP { Outcome::Up } else { Outcome::Down };
+                    let side = pick(rng, &["BUY", "SELL"]);
+                    let price = pick(rng, &[&PRICES[..], &["0.5x"]].concat());
+                    let size = pick(rng, &SIZES);
+                    if let (Ok(p), Ok(s)) = (Price::parse(price), Size::parse(size)) {
+                        let book_side = if side == "BUY" { BookSide::Bid } else { BookSide::Ask };
+                        let _ = shadow.book_mut(outcome).set_level(book_side, p, s);
+                    }
+                    let book = shadow.book(outcome);
+                    let bid = if rng.below(10) == 0 { "0.01".to_owned() } else { price_text(book.best_bid(), "0") };
+                    let hash = pick(rng, &["5e72df1c0ffee5e72df1c0ffee5e72df1c0ffee1", "x", "5e72df1c0ffee5e72df1c0ffee5e72df1c0ffee2"]);
+                    [token, side, price, size, hash, &bid, &price_text(book.best_ask(), "1")].map(str::to_owned)
+                })
+                .collect();
+            WireEvent::Changes(changes)
+        }
+    }
+}
+
+/// Parsed events with their level and change ranges replaced by what they point at (the
+/// ranges follow the order the lists were read in, which is not content).
+fn resolved(parsed: &Parsed) -> Vec<String> {
+    let at = |range: &std::ops::Range<u32>| range.start as usize..range.end as usize;
+    parsed
+        .events
+        .iter()
+        .map(|event| {
+            let kind = match &event.kind {
+                parse::EventKind::Book { token, bids, asks, tick } => {
+                    format!("book {token:?} {:?} {:?} {tick:?}", &parsed.levels[at(bids)], &parsed.levels[at(asks)])
+                }
+                parse::EventKind::PriceChange { changes } => format!("changes {:?}", &parsed.changes[at(changes)]),
+                other => format!("{other:?}"),
+            };
+            format!("{:?} {:x} {kind}", event.timestamp, event.digest)
+        })
+        .collect()
+}
+
+/// Everything a stream of frames leaves behind: books, flags and counters.
+fn state_of(market: &Market, feed: &FeedState) -> String {
+    let books: Vec<Levels> = Outcome::BOTH.iter().flat_map(|&o| [levels(market.book(o), BookSide::Bid), levels(market.book(o), BookSide::Ask)]).collect();
+    let tokens: Vec<&TokenCounters> = Outcome::BOTH.iter().map(|&o| feed.token_counters(o)).collect();
+    format!("{books:?} {:?} {tokens:?}", feed.counters())
+}
+
+/// The differential test of the two readers: random streams, repeats included, written as
+/// the exchange writes them, in other key orders, and each event in either form at random,
+/// give the same events, summaries, books and counters. A repeat is dropped however each
+/// copy was written.
+#[test]
+fn a_stream_gives_the_same_result_whichever_form_each_event_is_written_in() {
+    let mut rng = Lcg(2026);
+    let mut duplicates = 0;
+    for _ in 0..150 {
+        let fresh = || (Market::new(UP, DOWN, 10_000).unwrap(), FeedState::new());
+        let mut streams = [fresh(), fresh(), fresh()];
+        let mut sent: Vec<(u64, WireEvent)> = Vec::new();
+        let mut stamp = 1_767_225_600_000u64;
+        for _ in 0..1 + rng.below(30) {
+            let (stamp_now, event) = if !sent.is_empty() && rng.below(4) == 0 {
+                sent[rng.below(sent.len())].clone()
+            } else {
+                stamp += pick(&mut rng, &["0", "0", "1", "5"]).parse::<u64>().unwrap();
+                (stamp, random_event(&mut rng, &streams[0].0))
+            };
+            sent.push((stamp_now, event.clone()));
+            let canonical = event.write(stamp_now, false, &mut rng);
+            let general = event.write(stamp_now, true, &mut rng);
+            let mixed = if rng.below(2) == 0 { canonical.clone() } else { general.clone() };
+            let mut parsed: Vec<Vec<String>> = Vec::new();
+            let mut summaries: Vec<String> = Vec::new();
+            for ((market, feed), frame) in streams.iter_mut().zip([&canonical, &general, &mixed]) {
+                let tokens_market = market.clone();
+                let mut alone = Parsed::default();
+                alone.parse(frame.as_bytes(), &MarketTokens::new(&tokens_market)).unwrap();
+                parsed.push(resolved(&alone));
+                let summary = feed.apply_frame(market, frame.as_bytes()).map(|summary| format!("{summary:?}"));
+                summaries.push(format!("{summary:?}"));
+            }
+            assert_eq!(parsed[0], parsed[1], "{canonical}\n{general}");
+            assert_eq!(summaries[0], summaries[1], "{canonical}\n{general}");
+            assert_eq!(summaries[0], summaries[2], "{canonical}\n{mixed}");
+            let states: Vec<String> = streams.iter().map(|(market, feed)| state_of(market, feed)).collect();
+            assert_eq!(states[0], states[1], "{canonical}");
+            assert_eq!(states[0], states[2], "{canonical}");
+        }
+        let ends: Vec<String> = streams.iter_mut().map(|(market, feed)| format!("{:?}", feed.end_batch(market))).collect();
+        assert_eq!(ends[0], ends[1]);
+        assert_eq!(ends[0], ends[2]);
+        duplicates += streams[0].1.counters().duplicates;
+    }
+    assert!(duplicates > 50, "{duplicates}");
+}
