@@ -405,6 +405,26 @@ accumulate_flags = st.fixed_dictionaries(
 )
 
 
+def test_a_taker_buy_cut_by_the_book_below_the_minimum_order_is_not_sent() -> None:
+    """Found by hypothesis: 1 micro-share of Up held at 0.25, Down's ask holds 2 shares, the
+    minimum order is 2.000001: the 3-share FAK shrank to the 2 offered and was sent."""
+    position = _core.Position()
+    position.buy("up", 250_000, 1, 0)
+    params = _core.StrategyParams(
+        mode="taker", target_pair_cost=850_000, entry_max_price=200_000, max_pair_cost=850_000,
+        trade_size=3 * SHARE, min_order_size=2 * SHARE + 1, max_delta=50 * SHARE,
+        hedge_slippage=0, liquidity_multiple=0, open_cutoff_ms=120_000, quote_cutoff_ms=10_000,
+        taker_cutoff_ms=30_000, stop_loss_ppm=0,
+    )
+    no_flags = {"halted": False, "feed_stale": False, "capital_room": None}
+    for depth, sent in ((2, False), (3, True)):
+        market = mirrored(shares([(500_000, depth)]), shares([(510_000, 10)]))
+        case = Case(market, position, params, (72_000, 1, True), OPEN)
+        intents = _core.accumulate(market, position, params, case.schedule, OPEN)
+        check_accumulate(case, no_flags, intents)
+        assert [(i.outcome, i.size) for i in intents] == ([("down", 3 * SHARE)] if sent else [])
+
+
 @given(case=cases(), flags=accumulate_flags)
 @settings(max_examples=250, deadline=None)
 def test_accumulate_never_breaks_a_rule(case: Case, flags: dict) -> None:

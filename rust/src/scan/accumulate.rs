@@ -168,6 +168,10 @@ fn side_buy(
             return None;
         }
         let intent = order(book, fees, params.mode, side, size, &holds, rule, hint)?;
+        if intent.size.micros() < params.min_order_size {
+            // A taker's order shrinks to the depth the rule allows, which may be less.
+            return None;
+        }
         let worst = max_buy_cost(fees, &intent);
         match room {
             Some(room) if worst > room => size = shrink(intent.size.micros(), room, worst),
@@ -355,6 +359,31 @@ mod tests {
         assert_eq!(sides(Some(10 * SHARE)), both);
         assert_eq!(sides(Some(5 * SHARE)), vec![(Outcome::Down, 10 * SHARE)]);
         assert_eq!(sides(Some(0)), vec![(Outcome::Down, 10 * SHARE)]);
+    }
+
+    #[test]
+    fn a_taker_buy_shrunk_by_the_book_below_the_minimum_order_is_not_sent() {
+        // Holding 1 micro-share of Up at 0.25, Down pairs up to 0.60 a share; its ask holds
+        // 2 shares, under the 2.000001 minimum: a hypothesis case, where a 2-share FAK came out.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 250_000, 1, 0).unwrap();
+        let params = StrategyParams {
+            target_pair_cost: 850_000,
+            entry_max_price: 200_000,
+            max_pair_cost: 850_000,
+            trade_size: 3 * SHARE,
+            min_order_size: 2 * SHARE + 1,
+            hedge_slippage: 0,
+            liquidity_multiple: 0,
+            ..taker()
+        };
+        let market = mirrored(&[(500_000, 2)], &[(510_000, 10)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(intents.is_empty(), "{intents:?}");
+        let market = mirrored(&[(500_000, 3)], &[(510_000, 10)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        let down = find(&intents, Outcome::Down).expect("3 shares offered: the buy goes");
+        assert_eq!((down.price.micros(), down.size.micros()), (500_000, 3 * SHARE));
     }
 
     #[test]
