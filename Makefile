@@ -7,7 +7,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev deps system-deps build run test test-rust test-python bench lint clean
+.PHONY: help dev deps system-deps build run test test-rust test-python fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -45,6 +45,28 @@ test-rust:
 
 test-python:
 	$(PY) -m pytest
+
+FUZZ_MINUTES ?= 30
+FUZZ_PYTEST := $(PY) -m pytest -x -p no:cacheprovider -m hypothesis --hypothesis-profile=fuzz
+
+# Rounds of every hypothesis test (`-m hypothesis`) under the random `fuzz` profile
+# (tests/conftest.py), each from a fresh seed it prints, until FUZZ_MINUTES have passed.
+# The first failure prints its output and the command that replays it, and exits non-zero.
+fuzz: dev ## property tests at random, round after round, for FUZZ_MINUTES (default 30)
+	@start=$$(date +%s); end=$$((start + $(FUZZ_MINUTES) * 60)); rounds=0; examples=0; \
+	log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	while [ $$(date +%s) -lt $$end ]; do \
+		rounds=$$((rounds + 1)); seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+		echo "fuzz round $$rounds: --hypothesis-seed=$$seed"; \
+		if ! $(FUZZ_PYTEST) --hypothesis-seed=$$seed --hypothesis-show-statistics >"$$log" 2>&1; then \
+			cat "$$log"; \
+			echo "fuzz: round $$rounds (seed $$seed) failed; replay: $(FUZZ_PYTEST) --hypothesis-seed=$$seed"; \
+			exit 1; \
+		fi; \
+		n=$$(grep -A2 'during generate phase' "$$log" | grep -oE '[0-9]+ passing' | awk '{s += $$1} END {print s + 0}'); \
+		examples=$$((examples + n)); echo "  $$n examples passed"; \
+	done; \
+	echo "fuzz: $$rounds rounds, $$examples examples, $$(( ($$(date +%s) - start) / 60 )) min, no failure"
 
 bench: dev ## benchmarks: prints tables, writes benches/results/*.json
 	$(PY) benches/run.py

@@ -1,4 +1,10 @@
-"""Shared fixtures."""
+"""Shared fixtures, and the hypothesis profiles.
+
+`ci` (the default) is derandomized: every run of `make test` draws the same examples, so it
+never fails by luck. `fuzz` (`make fuzz`, `--hypothesis-profile=fuzz`) draws at random from
+the seed pytest prints (`--hypothesis-seed` replays it), for long exploration; a failure
+prints its reproduction blob either way.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile(
+    "fuzz", derandomize=False, database=None, deadline=None, print_blob=True, max_examples=1_000
+)
+# Before any test module is imported, so each `@settings(...)` inherits from this profile.
+settings.load_profile("ci")
 
 # ---- redis_server: a real, throwaway redis-server on a free port ---------------------------
 

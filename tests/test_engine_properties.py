@@ -66,7 +66,6 @@ def placed_within_rule(record: FillRecord, params) -> bool:  # type: ignore[no-u
 @settings(
     max_examples=8,
     deadline=None,
-    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
