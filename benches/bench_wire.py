@@ -293,7 +293,7 @@ class MsgspecFeed:
 # ---- the run ------------------------------------------------------------------------------------
 
 Recording = tuple[list[tuple[str, str, int]], list[str]]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "polymarket"
+FIXTURES = ROOT / "tests" / "fixtures" / "polymarket"
 
 
 def simulated() -> Recording:

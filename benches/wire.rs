@@ -34,7 +34,7 @@ fn from_file(path: &str) -> Recording {
 
 /// The capture's frames, one per line, repeated with timestamps moved on each pass.
 fn from_fixture() -> Recording {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/polymarket/ws_market_price_change_crossing_burst.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/polymarket/ws_market_price_change_crossing_burst.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let compact: String = text.lines().map(str::trim).collect();
     let body = compact.trim().trim_start_matches('[').trim_end_matches(']');

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import taker_fee
 
-FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "polymarket"
+FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 I64_MAX = 2**63 - 1
 
 

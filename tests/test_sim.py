@@ -17,7 +17,7 @@ from gabagool.cli import main
 from gabagool.recording import read_recording
 from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, WindowSimulator, simulate
 
-FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "polymarket"
+FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 SEEDS = range(6)
 HASH = re.compile(r"[0-9a-f]{40}")
 

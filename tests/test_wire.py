@@ -13,7 +13,7 @@ from gabagool.errors import FrameError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "polymarket"
+FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 UP = "1" * 77
 DOWN = "2" * 77
 TOKENS = {"up": UP, "down": DOWN}

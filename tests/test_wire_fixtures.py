@@ -1,4 +1,4 @@
-"""Every market-channel fixture in `../shared/fixtures/polymarket/` through the core, with the
+"""Every market-channel fixture in `tests/fixtures/polymarket/` through the core, with the
 books and reports each one must produce written out here."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gabagool._core import Market
 
-FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "polymarket"
+FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 # Token ids as they appear in the fixtures.
 NAUTILUS_YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 NAUTILUS_NO = "52114319501245915516055106046884209969926127482827954674443846427813813222426"

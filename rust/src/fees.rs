@@ -233,9 +233,8 @@ mod tests {
 
     #[test]
     fn reproduces_every_on_chain_taker_fee_in_the_fixture() {
-        let path =
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/polymarket/chain_order_filled_taker_fees.json");
-        let text = std::fs::read_to_string(path).expect("the shared fixtures sit beside the clone");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/polymarket/chain_order_filled_taker_fees.json");
+        let text = std::fs::read_to_string(path).expect("the fixture is in tests/fixtures");
         let fills: Vec<&str> = text.split('}').filter(|chunk| chunk.contains("\"side\"")).collect();
         assert_eq!(fills.len(), 21);
         for fill in fills {

@@ -11,7 +11,7 @@ const UP: &str = "76670567130917723816490572615540605537878462672464291990940067
 const DOWN: &str = "54179564009642723353355316176091991063553046330768303687769988635499280029688";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/polymarket").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/polymarket").join(name);
     std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
