@@ -38,7 +38,7 @@ dev: system-deps build ## set everything up: venv, pinned deps, release build of
 run: dev ## paper trading on the built-in simulated market
 	$(VENV)/bin/gabagool run
 
-test: dev test-rust test-python ## every test: cargo test, then pytest (hypothesis included)
+test: dev lint test-rust test-python ## every check: lint, cargo test, then pytest (hypothesis included)
 
 test-rust:
 	cargo test --quiet
