@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from gabagool.config import load_settings
 from gabagool.core import fair_anchored, fair_model, parse_reference_price
-from gabagool.fair_value import FairSettings, WindowFair, resolution_check
+from gabagool.fair_value import FairSettings, WindowFair, buy_gate, resolution_check
 from gabagool.venues.polymarket.reference_frames import ReferenceTick
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,9 +32,12 @@ def test_settings_convert_to_the_core_units() -> None:
     fair = FairSettings.from_settings(load_settings(dotenv=None, environ={}).reference)
     assert fair == FairSettings()
     custom = load_settings(dotenv=None, environ={"GABAGOOL_REFERENCE_STALE_AFTER": "2.5",
-                                                 "GABAGOOL_REFERENCE_VOL_CAP": "0.001"})
+                                                 "GABAGOOL_REFERENCE_VOL_CAP": "0.001",
+                                                 "GABAGOOL_REFERENCE_FAIR_EDGE": "0.015",
+                                                 "GABAGOOL_REFERENCE_WHEN_STALE": "pause"})
     converted = FairSettings.from_settings(custom.reference)
     assert (converted.stale_after_ms, converted.vol_cap_ppb) == (2_500, 1_000_000)
+    assert (converted.fair_edge, converted.when_stale) == (15_000, "pause")
 
 
 def test_the_open_is_the_first_tick_at_or_after_the_start() -> None:
@@ -134,6 +137,25 @@ def test_resolution_falls_back_to_our_own_spot_average() -> None:
     fair.on_tick(spot(END + 1_000, usd("99000")))
     assert fair.settlement_price() == ((usd("100000") + usd("99998")) // 2, "spot average")
     assert fair.resolution("down").agree is True
+
+
+def test_the_buy_gate_asks_for_the_edge_below_fair_and_follows_the_stale_setting() -> None:
+    fair = window()
+    fair.on_tick(spot(START, OPEN))
+    fair.on_mid(400_000)
+    value = fair.value(START + 1_000)
+    assert value is not None and (value.up, value.down) == (400_000, 600_000)
+    up, down = buy_gate(value, "up", FAIR), buy_gate(value, "down", FAIR)
+    assert (up.limit, down.limit) == (390_000, 590_000)
+    assert up.allows(390_000) and not up.allows(390_001)
+    stale = fair.value(START + 10_000)
+    assert stale is not None and stale.stale
+    fallback = buy_gate(stale, "up", FAIR)
+    assert (fallback.limit, fallback.paused, fallback.reason) == (None, False, "stale reference")
+    assert fallback.allows(990_000)
+    pause = FairSettings(when_stale="pause")
+    assert not buy_gate(stale, "up", pause).allows(1)
+    assert buy_gate(None, "down", pause).reason == "no reference"
 
 
 def test_ties_resolve_up() -> None:

@@ -113,6 +113,8 @@ class ReferenceSettings(_Section):
     polybolt_url: str = "wss://ws-live-v2.polymarket.com/ws"
     rtds_url: str = "wss://ws-live-data.polymarket.com"
     stale_after: Decimal = Decimal("5")  # no update for this long: fair value is stale
+    fair_edge: Decimal = Decimal("0.01")  # a gated buy pays at most fair value minus this
+    when_stale: Literal["pair_rules", "pause"] = "pair_rules"  # buys without a fresh fair value
     twap_window: Decimal = Decimal("60")  # the settlement TWAP (Gamma twapLookbackSeconds)
     vol_halflife: Decimal = Decimal("300")
     vol_initial: Decimal = Decimal("0.00005")
@@ -395,6 +397,8 @@ def validate_reference(ref: ReferenceSettings) -> None:
         _check(getattr(ref, key) > 0, f"reference.{key}", getattr(ref, key), "> 0")
     for key in ("twap_window", "drain_max_delay"):
         _check(getattr(ref, key) >= 0, f"reference.{key}", getattr(ref, key), ">= 0")
+    _check(0 <= ref.fair_edge < 1, "reference.fair_edge", ref.fair_edge, "[0, 1)")
+    micros(ref.fair_edge, "reference.fair_edge")
     _check(ref.twap_window <= 3600, "reference.twap_window", ref.twap_window, "<= 3600")
     _check(ref.reconnect_max >= ref.reconnect_min, "reference.reconnect_max", ref.reconnect_max,
            f">= reference.reconnect_min ({ref.reconnect_min})")

@@ -40,6 +40,8 @@ class FairSettings:
 
     twap_window_ms: int = 60_000
     stale_after_ms: int = 5_000
+    fair_edge: int = 10_000  # micro-dollars
+    when_stale: Literal["pair_rules", "pause"] = "pair_rules"
     vol_halflife_ms: int = 300_000
     vol_initial_ppb: int = 50_000
     vol_floor_ppb: int = 20_000
@@ -50,6 +52,8 @@ class FairSettings:
         return cls(
             twap_window_ms=_ms(reference.twap_window),
             stale_after_ms=_ms(reference.stale_after),
+            fair_edge=int(reference.fair_edge * 1_000_000),
+            when_stale=reference.when_stale,
             vol_halflife_ms=_ms(reference.vol_halflife),
             vol_initial_ppb=_ppb(reference.vol_initial),
             vol_floor_ppb=_ppb(reference.vol_floor),
@@ -87,6 +91,38 @@ class ResolutionCheck:
         if self.ours is None or self.exchange is None:
             return None
         return self.ours == self.exchange
+
+
+@dataclass(frozen=True, slots=True)
+class BuyGate:
+    """What fair value allows a buy of one side to pay.
+
+    `limit`: the highest price in micro-dollars (fair minus the edge; 0 or less allows
+    nothing), or None when fair value sets no limit (no fresh reference price and
+    `when_stale = "pair_rules"`: the pair rules alone decide). `paused`: no buy at all (no
+    fresh reference price and `when_stale = "pause"`).
+    """
+
+    limit: int | None
+    paused: bool
+    reason: Literal["fair value", "no reference", "stale reference"]
+
+    def allows(self, price: int) -> bool:
+        if self.paused:
+            return False
+        return self.limit is None or price <= self.limit
+
+
+def buy_gate(value: FairValue | None, outcome: Literal["up", "down"],
+             settings: FairSettings) -> BuyGate:
+    """The gate on buying `outcome`: `price <= fair - fair_edge` while the fair value is
+    fresh; without one, the pair rules alone or a pause, per `when_stale`."""
+    if value is None or value.stale:
+        reason: Literal["no reference", "stale reference"] = (
+            "no reference" if value is None else "stale reference")
+        return BuyGate(None, settings.when_stale == "pause", reason)
+    fair = value.up if outcome == "up" else value.down
+    return BuyGate(fair - settings.fair_edge, False, "fair value")
 
 
 def resolution_check(open_price: int | None, settlement: int | None,
