@@ -230,6 +230,21 @@ async def test_an_unreachable_server_is_retried_with_growing_capped_backoff(
     assert no_secret_in(caplog)
 
 
+async def test_a_feed_whose_consumer_went_away_just_stops(
+    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [Session(frames=[spot_frame(1, 1, "5")])])
+    feed = PolyBoltFeed("", ["btc"], CREDS, OPTIONS, random.Random(1))
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            feed.url = await nursery.start(server.serve)
+            send, receive = trio.open_memory_channel[ReferenceTick](0)
+            receive.close()
+            await feed.run(send)
+            nursery.cancel_scope.cancel()
+    assert (feed.state, feed.counters.reconnects) == ("stopped", 0)
+
+
 def test_options_come_from_the_reference_settings() -> None:
     settings = load_settings(dotenv=None, environ={"GABAGOOL_REFERENCE_STALE_AFTER": "3"})
     options = FeedOptions.from_settings(settings.reference)

@@ -2,8 +2,9 @@
 Chainlink spot), streaming `ReferenceTick`s into a Trio channel.
 
 A client runs as one task in the caller's nursery (`await feed.run(send_channel)`), closes
-the channel when it gives up, and never raises for anything the exchange does. Its state
-(`connecting`, `live`, `stale`, `failed`) and `counters` say what happened; each kind of
+the channel when it gives up, returns when the receiving side is closed, and never raises
+for anything the exchange does. Its state (`connecting`, `live`, `stale`, `failed`,
+`stopped`) and `counters` say what happened; each kind of
 trouble is logged once when it starts, never with a credential.
 
 What it does with each trouble (POLYMARKET.md "Reference prices"):
@@ -51,7 +52,7 @@ from gabagool.venues.polymarket.reference_frames import (
 
 log = logging.getLogger(__name__)
 
-FeedState = Literal["connecting", "live", "stale", "failed"]
+FeedState = Literal["connecting", "live", "stale", "failed", "stopped"]
 MAX_SUBSCRIPTIONS = 64  # PolyBolt's limit per connection
 
 CLOSE_AUTH = 4001
@@ -104,6 +105,7 @@ class _End:
     why: str
     fatal: bool = False
     delay: float | None = None
+    stopped: bool = False  # our own consumer went away: nothing is wrong, nothing to do
 
 
 class _Fatal(Exception):
@@ -135,6 +137,10 @@ class _SocketFeed:
             attempt = 0
             while True:
                 end = await self._connection(send)
+                if end.stopped:
+                    self.state = "stopped"
+                    log.info("%s feed stopped: %s", self.name, end.why)
+                    return
                 if end.fatal:
                     self.state, self.failure = "failed", end.why
                     log.error("%s feed stopped: %s", self.name, end.why)
@@ -181,6 +187,8 @@ class _SocketFeed:
         """What the trouble means for the loop; None for a bug of ours (it propagates)."""
         if isinstance(exc, _Fatal):
             return _End(str(exc), fatal=True)
+        if isinstance(exc, trio.BrokenResourceError | trio.ClosedResourceError):
+            return _End("the receiving side of the tick channel closed", stopped=True)
         if isinstance(exc, ConnectionClosed):
             reason = exc.reason
             return self._closed(reason.code if reason else None, reason.reason if reason else None)
@@ -191,7 +199,7 @@ class _SocketFeed:
         return None
 
     def _closed(self, code: int | None, reason: str | None) -> _End:
-        return _End(f"connection closed ({code} {reason or ''})".rstrip())
+        return _End(f"connection closed ({code} {(reason or '')[:60]})".rstrip())
 
     async def _session(self, ws: WebSocketConnection,
                        send: trio.MemorySendChannel[ReferenceTick]) -> _End:
