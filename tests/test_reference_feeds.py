@@ -21,6 +21,7 @@ from gabagool.venues.polymarket.reference import (
     FeedOptions,
     PolyBoltFeed,
     RtdsFeed,
+    reference_feed,
 )
 from gabagool.venues.polymarket.reference_frames import ReferenceTick
 
@@ -111,6 +112,7 @@ async def test_polybolt_refused_credentials_stop_the_feed_without_a_retry_loop(
     assert await collect(feed, server.serve, 1) == []  # the channel closed: the feed gave up
     assert (feed.state, feed.counters.auth_failures, server.connections) == ("failed", 1, 1)
     assert feed.failure is not None and "credentials" in feed.failure
+    assert SECRET not in feed.failure and PASSPHRASE not in feed.failure
     assert no_secret_in(caplog)
 
 
@@ -243,6 +245,26 @@ async def test_a_feed_whose_consumer_went_away_just_stops(
             await feed.run(send)
             nursery.cancel_scope.cancel()
     assert (feed.state, feed.counters.reconnects) == ("stopped", 0)
+
+
+def test_the_source_setting_picks_the_feed() -> None:
+    def settings(**environ: str) -> Any:
+        return load_settings(dotenv=None, environ={f"GABAGOOL_{k.upper()}": v
+                                                   for k, v in environ.items()})
+
+    keys = {"polymarket_api_key": KEY, "polymarket_api_secret": SECRET,
+            "polymarket_api_passphrase": PASSPHRASE}
+    assert isinstance(reference_feed(settings(), ["btc"]), RtdsFeed)
+    polybolt = reference_feed(settings(**keys), ["btc", "eth"])
+    assert isinstance(polybolt, PolyBoltFeed)
+    assert polybolt.url == "wss://ws-live-v2.polymarket.com/ws"
+    assert SECRET not in repr(vars(polybolt))
+    assert reference_feed(settings(reference_source="off"), ["btc"]) is None
+    custom = reference_feed(settings(reference_source="rtds", reference_rtds_url="ws://127.0.0.1:9"),
+                            ["btc"])
+    assert isinstance(custom, RtdsFeed) and custom.url == "ws://127.0.0.1:9"
+    with pytest.raises(ValueError, match="needs polymarket.api_key"):
+        reference_feed(settings(reference_source="polybolt"), ["btc"])
 
 
 def test_options_come_from_the_reference_settings() -> None:

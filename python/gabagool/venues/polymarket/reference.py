@@ -36,7 +36,7 @@ from trio_websocket import (
     open_websocket_url,
 )
 
-from gabagool.config import ReferenceSettings
+from gabagool.config import PolymarketSettings, ReferenceSettings, Settings
 from gabagool.venues.polymarket.reference_frames import (
     RTDS_TOPIC,
     SPOT_CHANNEL,
@@ -71,6 +71,15 @@ class ApiCredentials:
 
     def __repr__(self) -> str:
         return "ApiCredentials(***)"
+
+    @classmethod
+    def from_settings(cls, polymarket: PolymarketSettings) -> ApiCredentials | None:
+        """The `[polymarket]` API key, secret and passphrase; None unless all three are set."""
+        key, secret, passphrase = (polymarket.api_key, polymarket.api_secret,
+                                   polymarket.api_passphrase)
+        if not (key and secret and passphrase):
+            return None
+        return cls(key, secret, passphrase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +355,26 @@ class RtdsFeed(_SocketFeed):
 
     async def _read(self, ws: WebSocketConnection, message: str | bytes) -> list[ReferenceTick]:
         return self.reader.read(message)
+
+
+def reference_feed(settings: Settings, assets: list[str],
+                   rng: random.Random | None = None) -> PolyBoltFeed | RtdsFeed | None:
+    """The feed `reference.source` asks for: `auto` is PolyBolt when the CLOB API credentials
+    are set, else RTDS; `off` is None. ValueError when PolyBolt is asked for without them."""
+    reference = settings.reference
+    options = FeedOptions.from_settings(reference)
+    credentials = ApiCredentials.from_settings(settings.polymarket)
+    source = reference.source
+    if source == "off":
+        return None
+    if source == "auto":
+        source = "polybolt" if credentials is not None else "rtds"
+    if source == "rtds":
+        return RtdsFeed(reference.rtds_url, assets, options, rng)
+    if credentials is None:
+        raise ValueError("reference.source = polybolt needs polymarket.api_key, api_secret "
+                         "and api_passphrase")
+    return PolyBoltFeed(reference.polybolt_url, assets, credentials, options, rng)
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
