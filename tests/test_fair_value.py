@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from gabagool.config import load_settings
-from gabagool.core import fair_anchored, fair_model, parse_reference_price
-from gabagool.fair_value import FairSettings, WindowFair, buy_gate, resolution_check
+from gabagool.core import Volatility, fair_anchored, fair_model, parse_reference_price
+from gabagool.fair_value import FairSettings, WindowFair, buy_gate, log_loss, resolution_check
 from gabagool.venues.polymarket.reference_frames import ReferenceTick
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,6 +114,8 @@ def test_a_silent_feed_ages_into_stale_and_old_ticks_are_ignored() -> None:
     fair.on_tick(spot(START + 500, usd("1")))
     fair.on_tick(spot(START + 2_000, usd("5"), asset="eth"))
     assert (fair.spot, fair.out_of_order) == (OPEN, 1)
+    fair.on_tick(ReferenceTick("btc", "polybolt", "twap", usd("99990"), START + 1_500))
+    assert (fair.twap, fair.spot) == (usd("99990"), OPEN)
 
 
 def test_resolution_from_the_twap_at_the_end_against_the_exchange() -> None:
@@ -156,6 +158,27 @@ def test_the_buy_gate_asks_for_the_edge_below_fair_and_follows_the_stale_setting
     pause = FairSettings(when_stale="pause")
     assert not buy_gate(stale, "up", pause).allows(1)
     assert buy_gate(None, "down", pause).reason == "no reference"
+
+
+def test_the_volatility_can_carry_over_from_the_previous_window() -> None:
+    first = window()
+    for i in range(30):  # 2 bp moves every second
+        first.on_tick(spot(START + i * 1000, OPEN + (OPEN // 5000 if i % 2 else 0)))
+    assert first.volatility.sigma_ppb > FAIR.vol_initial_ppb
+    carried = WindowFair("btc", END, END + 900_000, FAIR, volatility=first.volatility)
+    fresh = WindowFair("btc", END, END + 900_000, FAIR)
+    assert carried.volatility.sigma_ppb == first.volatility.sigma_ppb
+    assert fresh.volatility.sigma_ppb == FAIR.vol_initial_ppb
+    assert isinstance(fresh.volatility, Volatility)
+
+
+def test_log_loss_scores_forecasts_against_winners() -> None:
+    assert log_loss([]) is None
+    assert log_loss([(500_000, "up"), (500_000, "down")]) == pytest.approx(0.693147, abs=1e-6)
+    sure = log_loss([(900_000, "up"), (100_000, "down")])
+    unsure = log_loss([(600_000, "up"), (400_000, "down")])
+    assert sure is not None and unsure is not None and sure < unsure
+    assert log_loss([(1_000_000, "down")]) == pytest.approx(13.8155, abs=1e-3)
 
 
 def test_ties_resolve_up() -> None:

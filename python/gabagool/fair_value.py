@@ -15,6 +15,8 @@ backtests drive it alike. The arithmetic is the core's (`fair_anchored`, `fair_m
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -138,7 +140,9 @@ class WindowFair:
     """The reference-price state of one window of one asset."""
 
     def __init__(self, asset: str, start_ms: int, end_ms: int, settings: FairSettings,
-                 price_to_beat: int | None = None) -> None:
+                 price_to_beat: int | None = None, volatility: Volatility | None = None) -> None:
+        """`volatility`: the asset's running estimate, to carry it from window to window
+        (the next window's instance keeps updating it); a fresh one otherwise."""
         if end_ms <= start_ms:
             raise ValueError(f"window end {end_ms} is not after its start {start_ms}")
         self.asset = asset
@@ -147,9 +151,11 @@ class WindowFair:
         self.opening = WindowOpen(start_ms)
         if price_to_beat is not None:
             self.opening.set_price_to_beat(price_to_beat)
-        self.volatility = Volatility(settings.vol_halflife_ms, settings.vol_initial_ppb,
-                                     settings.vol_floor_ppb, settings.vol_cap_ppb)
+        self.volatility = volatility if volatility is not None else Volatility(
+            settings.vol_halflife_ms, settings.vol_initial_ppb, settings.vol_floor_ppb,
+            settings.vol_cap_ppb)
         self.spot: int | None = None
+        self.twap: int | None = None  # the TWAP feed's last value, for display
         self.spot_ms: int | None = None
         self.out_of_order = 0
         self._twap_start = end_ms - settings.twap_window_ms
@@ -168,6 +174,7 @@ class WindowFair:
         if tick.asset != self.asset:
             return
         if tick.kind == "twap":
+            self.twap = tick.price
             if tick.ts_ms >= self.end_ms:
                 self._twap_ticks.append((tick.ts_ms, tick.price))
             return
@@ -249,3 +256,16 @@ class WindowFair:
     def resolution(self, exchange: Winner | None) -> ResolutionCheck:
         settled = self.settlement_price()
         return resolution_check(self.opening.price, settled[0] if settled else None, exchange)
+
+
+def log_loss(forecasts: Iterable[tuple[int, Winner]]) -> float | None:
+    """Mean log loss of (Up's price in micro-dollars, winner) pairs, the way the fair value
+    and the mid are judged against each other; None for no pairs. A report's number, never
+    a decision's: a float is fine here. Forecasts are clipped to [1e-6, 1 - 1e-6] so a
+    certain forecast that missed costs a finite 13.8."""
+    total, count = 0.0, 0
+    for up, winner in forecasts:
+        p = min(max(up, 1), 999_999) / 1_000_000
+        total -= math.log(p if winner == "up" else 1 - p)
+        count += 1
+    return total / count if count else None
