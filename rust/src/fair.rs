@@ -33,7 +33,8 @@
 //! reference price when the book last moved and the reference price now, and turned back
 //! into a probability: `Phi(Phi^-1(mid) + ln(M_now / M_book) / sd)`. A shift in z rather than
 //! in probability keeps the result inside (0, 1) and uses the market's own level to size the
-//! move (near 0 or 1 the same price move is worth less).
+//! move (near 0 or 1 the same price move is worth less). A mid of exactly 0 or 1 has no
+//! finite z-score and stays where it is.
 
 use std::fmt;
 
@@ -42,7 +43,7 @@ pub const ATTOS: i128 = 1_000_000_000_000_000_000;
 /// Micro-dollars of a certain outcome: probabilities are returned in millionths.
 pub const CERTAIN: i64 = 1_000_000;
 /// Whole-dollar digits a reference price may have: 1e15 $ is past any asset, and keeps
-/// products of prices and milliseconds far from the `i128` limit.
+/// differences of prices exact in an `i128` (their products with milliseconds are checked).
 const MAX_WHOLE_DIGITS: usize = 15;
 const MAX_DECIMALS: usize = 18;
 
