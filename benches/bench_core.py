@@ -97,7 +97,24 @@ def run() -> list[dict]:
         row("walk asks for 300 shares, Rust", rust["walk_asks_ns"], "ns", "", True),
     ]
     rows.extend(scan_rows(rust, bids, asks, updates, bids_text, asks_text, updates_text))
+    rows.extend(fair_rows())
     return rows
+
+
+def fair_rows() -> list[dict]:
+    """Fair value of Up from Python: the call the engine makes on every book or reference
+    move (anchored on the mid, 7 min left, a 3.75 bp move since the book last moved)."""
+    open_, at_book = _core.parse_reference_price("100000"), _core.parse_reference_price("100012")
+    spot = _core.parse_reference_price("100037.5")
+    anchored, model = _core.fair_anchored, _core.fair_model
+    anchored_ns = per_call_ns(lambda: anchored(430_000, at_book, spot, open_, 50_000, 421_000),
+                              100_000)
+    model_ns = per_call_ns(lambda: model(spot, open_, 50_000, 421_000), 100_000)
+    return [
+        row("fair value (anchored on the mid), from Python", anchored_ns, "ns", "<= 1000",
+            anchored_ns <= 1000),
+        row("fair value (model only), from Python", model_ns, "ns", "", True),
+    ]
 
 
 def mirrored_market(bids: list, asks: list) -> _core.Market:

@@ -182,6 +182,83 @@ class Replay:
         (micros or None), `bid_levels`, `ask_levels`, `frames` (events naming the token),
         `trades`, `resyncs`, `errors` (problems), `needs_resync`, `duplicates` (market)."""
 
+# ---- fair: the reference price and the fair value of Up ------------------------------------
+# Reference prices are integers in atto-dollars (1e-18 $: "64123.5" -> 64123500000000000000000),
+# exact for PolyBolt's 8 decimals and RTDS's 1e18 fixed point. Volatility is the s.d. of
+# one-second log returns in parts per billion per sqrt-second (5e-5 -> 50_000). Fair values
+# are micro-dollars, returned as (up, down) with down == 1_000_000 - up exactly. The model
+# is the core's one float computation, reproducible bit for bit (its own exp/ln/Phi).
+
+def parse_reference_price(text: str) -> int:
+    """`"64123.5"` -> atto-dollars. ParseError unless a plain decimal in (0, 1e15) $ with at
+    most 18 decimals."""
+
+def format_reference_price(attos: int) -> str:
+    """Atto-dollars -> the shortest exact decimal (`"64123.5"`). ParseError if not > 0."""
+
+def fair_model(
+    spot: int,
+    open: int,
+    sigma_ppb: int,
+    ms_left: int,
+    twap_window_ms: int = 60_000,
+    twap_fixed: int | None = None,
+) -> tuple[int, int]:
+    """(up, down) micro-dollars from the model alone: `Phi(ln(M / open) / sd)`, where the
+    settlement is the average of the last `twap_window_ms` (0: the spot at the end). Before
+    that window `M` is the spot and `sd = sigma sqrt(t - 2W/3)`; inside it `M = (e A + t S)/W`
+    with `A = twap_fixed` (the average of the part already elapsed; None: the spot) and
+    `sd = sigma (t/W) sqrt(t/3)`. With nothing left (`sd = 0`): 1 or 0, ties Up.
+    ParseError for a price <= 0; ParamsError for sigma or the window out of range."""
+
+def fair_anchored(
+    mid: int,
+    spot_at_book: int,
+    spot: int,
+    open: int,
+    sigma_ppb: int,
+    ms_left: int,
+    twap_window_ms: int = 60_000,
+    twap_fixed: int | None = None,
+) -> tuple[int, int]:
+    """(up, down) micro-dollars anchored on the book: `Phi(Phi^-1(mid) + ln(M(spot) /
+    M(spot_at_book)) / sd)`, i.e. the mid (micro-dollars in [0, 1_000_000]) moved by what
+    the reference's move since the book last moved is worth. `spot == spot_at_book` or a mid
+    of 0 or 1_000_000: the mid itself; nothing left to happen: the model's certain outcome.
+    Errors as `fair_model`."""
+
+@final
+class Volatility:
+    """An EWMA of the feed's one-second log returns (`r^2 / dt` for samples >= 1 s apart,
+    weight halving every `halflife_ms`), floored and capped on the way out. Updates under a
+    second after the last sample wait for the next; a gap over 60 s re-anchors without a
+    sample; older timestamps are ignored."""
+
+    def __new__(cls, halflife_ms: int, initial_ppb: int, floor_ppb: int, cap_ppb: int) -> Self:
+        """ParamsError unless halflife > 0 and 0 < floor <= initial <= cap."""
+    def update(self, ts_ms: int, price: int) -> bool:
+        """One reference price (atto-dollars) stamped `ts_ms`; True when it made a sample."""
+    @property
+    def sigma_ppb(self) -> int: ...
+    @property
+    def samples(self) -> int: ...
+
+@final
+class WindowOpen:
+    """A window's opening reference: Gamma's `priceToBeat` when known (final), else the
+    earliest reference update stamped at or after `start_ms`."""
+
+    def __new__(cls, start_ms: int) -> Self: ...
+    def observe(self, ts_ms: int, price: int) -> bool:
+        """One reference update; True when it became the open."""
+    def set_price_to_beat(self, price: int) -> None: ...
+    @property
+    def start_ms(self) -> int: ...
+    @property
+    def price(self) -> int | None: ...
+    @property
+    def source(self) -> Literal["price_to_beat", "reference"] | None: ...
+
 # ---- fees: the exchange's taker fee ------------------------------------------------------
 
 @final

@@ -105,6 +105,28 @@ class PolymarketSettings(_Section):
     signature_type: int = 3
 
 
+class ReferenceSettings(_Section):
+    """The underlying's price feed and the fair-value model (DESIGN.md "Fair value"); times
+    in seconds, volatilities as the s.d. of one-second log returns."""
+
+    source: Literal["auto", "polybolt", "rtds", "off"] = "auto"  # auto: PolyBolt with keys
+    polybolt_url: str = "wss://ws-live-v2.polymarket.com/ws"
+    rtds_url: str = "wss://ws-live-data.polymarket.com"
+    stale_after: Decimal = Decimal("5")  # no update for this long: fair value is stale
+    fair_edge: Decimal = Decimal("0.01")  # a gated buy pays at most fair value minus this
+    when_stale: Literal["pair_rules", "pause"] = "pair_rules"  # buys without a fresh fair value
+    twap_window: Decimal = Decimal("60")  # the settlement TWAP (Gamma twapLookbackSeconds)
+    vol_halflife: Decimal = Decimal("300")
+    vol_initial: Decimal = Decimal("0.00005")
+    vol_floor: Decimal = Decimal("0.00002")
+    vol_cap: Decimal = Decimal("0.0005")
+    connect_timeout: Decimal = Decimal("10")
+    reconnect_min: Decimal = Decimal("0.5")
+    reconnect_max: Decimal = Decimal("30")
+    drain_max_delay: Decimal = Decimal("10")  # PolyBolt 4003: reconnect after 0..this
+    rtds_ping_interval: Decimal = Decimal("5")
+
+
 SECRET_KEYS = frozenset(
     {
         "polymarket.private_key",
@@ -122,6 +144,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     paper: PaperSettings = msgspec.field(default_factory=PaperSettings)
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     polymarket: PolymarketSettings = msgspec.field(default_factory=PolymarketSettings)
+    reference: ReferenceSettings = msgspec.field(default_factory=ReferenceSettings)
 
     def strategy_params(self, mode: str) -> dict[str, Any]:
         """Keyword arguments of `_core.StrategyParams` in core units, for `mode` maker|taker."""
@@ -361,7 +384,29 @@ def validate(settings: Settings) -> None:
             "redis://, rediss://, unix://, sqlite:/// or a file path",
         )
     _check(settings.paper.latency_ms >= 0, "paper.latency_ms", settings.paper.latency_ms, ">= 0")
+    validate_reference(settings.reference)
     # every amount must convert exactly to the core's units
     settings.strategy_params("maker")
     for key in ("daily_loss_limit", "max_capital", "max_unhedged"):
         micros(getattr(r, key), f"risk.{key}")
+
+
+def validate_reference(ref: ReferenceSettings) -> None:
+    for key in ("stale_after", "vol_halflife", "connect_timeout", "reconnect_min",
+                "rtds_ping_interval"):
+        _check(getattr(ref, key) > 0, f"reference.{key}", getattr(ref, key), "> 0")
+    for key in ("twap_window", "drain_max_delay"):
+        _check(getattr(ref, key) >= 0, f"reference.{key}", getattr(ref, key), ">= 0")
+    _check(0 <= ref.fair_edge < 1, "reference.fair_edge", ref.fair_edge, "[0, 1)")
+    micros(ref.fair_edge, "reference.fair_edge")
+    _check(ref.twap_window <= 3600, "reference.twap_window", ref.twap_window, "<= 3600")
+    _check(ref.reconnect_max >= ref.reconnect_min, "reference.reconnect_max", ref.reconnect_max,
+           f">= reference.reconnect_min ({ref.reconnect_min})")
+    _check(0 < ref.vol_floor <= ref.vol_initial <= ref.vol_cap < 1, "reference.vol_initial",
+           ref.vol_initial, "0 < vol_floor <= vol_initial <= vol_cap < 1")
+    for key in ("vol_floor", "vol_initial", "vol_cap"):
+        value = getattr(ref, key) * 1_000_000_000
+        _check(value == value.to_integral_value(), f"reference.{key}", getattr(ref, key),
+               "at most 9 decimal places")
+    for key in ("stale_after", "twap_window", "vol_halflife"):
+        millis(getattr(ref, key), f"reference.{key}")

@@ -1,8 +1,10 @@
-"""The public face of the Rust core: books, frames, position, fees and the strategy scan.
+"""The public face of the Rust core: books, frames, position, fees, the strategy scan and the
+fair value of Up from the reference price.
 
 Everything here is exact: prices in micro-dollars, sizes in micro-shares, money in
-pico-dollars, fees in micro-dollars (see `gabagool._core` for each signature). Errors are
-the classes of `gabagool.errors`, re-exported here.
+pico-dollars, fees in micro-dollars, reference prices in atto-dollars (see `gabagool._core`
+for each signature); the fair-value model is the core's one float computation, and it
+returns micro-dollars. Errors are the classes of `gabagool.errors`, re-exported here.
 """
 
 from gabagool._core import (
@@ -15,11 +17,17 @@ from gabagool._core import (
     Replay,
     RiskMetrics,
     StrategyParams,
+    Volatility,
+    WindowOpen,
     accumulate,
     equalize,
+    fair_anchored,
+    fair_model,
     flatten,
     format_micros,
+    format_reference_price,
     parse_price,
+    parse_reference_price,
     parse_size,
     risk_metrics,
 )
@@ -48,11 +56,17 @@ __all__ = [
     "Replay",
     "RiskMetrics",
     "StrategyParams",
+    "Volatility",
+    "WindowOpen",
     "accumulate",
     "equalize",
+    "fair_anchored",
+    "fair_model",
     "flatten",
     "format_micros",
+    "format_reference_price",
     "parse_price",
+    "parse_reference_price",
     "parse_size",
     "risk_metrics",
 ]

@@ -3,6 +3,7 @@
 //! `python` feature, so `cargo test` needs no interpreter.
 
 pub mod book;
+pub mod fair;
 pub mod fees;
 pub mod fixed;
 pub mod market;

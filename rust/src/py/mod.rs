@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod book;
+mod fair;
 mod market;
 mod fees;
 mod position;
@@ -60,6 +61,7 @@ pub(crate) fn levels_arg(levels: Vec<(i64, i64)>) -> PyResult<Vec<(Price, Size)>
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
+    fair::register(m)?;
     market::register(m)?;
     fees::register(m)?;
     position::register(m)?;

@@ -1,0 +1,1 @@
+"""The live Polymarket venue: discovery, the exchange's sockets and the reference-price feeds."""
