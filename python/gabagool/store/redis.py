@@ -100,7 +100,12 @@ def _position_mapping(position: PositionSnapshot) -> dict[Any, Any]:
 
 # Replies by which a server refuses a write it cannot keep: out of memory, a replica, failing
 # to persist, too few replicas. The MULTI/EXEC that carried it applied nothing.
-_WRITE_REFUSALS = ("OOM", "READONLY", "MISCONF", "NOREPLICAS", "EXECABORT")
+_WRITE_REFUSAL_TYPES = (
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ExecAbortError,
+)
+_WRITE_REFUSALS = ("OOM", "READONLY", "MISCONF", "NOREPLICAS", "EXECABORT", "maxmemory")
 
 
 def _translate_errors(method: Callable[P, T]) -> Callable[P, T]:
@@ -121,7 +126,7 @@ def _translate_errors(method: Callable[P, T]) -> Callable[P, T]:
             raise StoreUnavailable(f"redis at {where} unreachable: {exc}") from exc
         except redis.exceptions.ResponseError as exc:
             text = str(exc)
-            if text.startswith(_WRITE_REFUSALS) or any(r in text for r in _WRITE_REFUSALS):
+            if isinstance(exc, _WRITE_REFUSAL_TYPES) or any(r in text for r in _WRITE_REFUSALS):
                 raise StoreWriteError(
                     f"redis at {where} refused a write, nothing of it was kept: {text}"
                 ) from exc
