@@ -466,8 +466,8 @@ def validate(settings: Settings) -> None:
         _check(bool(e.summary_json.strip()), "engine.summary_json", repr(e.summary_json), "a path")
     url = settings.store.url
     if url is not None:
-        from gabagool.store.location import parse_location
         from gabagool.store.base import StoreError
+        from gabagool.store.location import parse_location
 
         try:
             parse_location(url)

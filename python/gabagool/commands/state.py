@@ -18,8 +18,8 @@ from gabagool.store import (
     describe_location,
     open_journal,
 )
-from gabagool.store.lock import exclusive_journal
 from gabagool.store.base import LEDGER_UNITS, PICOS_PER_MICRO, JournalExport
+from gabagool.store.lock import exclusive_journal
 from gabagool.store.sqlite import JOURNAL_FILENAME
 
 PICOS_PER_DOLLAR = 10**12

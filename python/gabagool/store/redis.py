@@ -35,7 +35,6 @@ import msgspec
 import redis
 from redis.client import Pipeline
 
-from gabagool.store.location import redact_url
 from gabagool.store.base import (
     DEFAULT_LEDGER,
     RESTING_ORDER_STATUSES,
@@ -58,6 +57,7 @@ from gabagool.store.base import (
     validate_reservation,
     validate_window,
 )
+from gabagool.store.location import redact_url
 
 SCHEMA_VERSION = 1
 LEASE_KEY = "lease"

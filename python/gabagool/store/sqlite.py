@@ -21,7 +21,6 @@ from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from gabagool.store.location import JOURNAL_FILENAME
 from gabagool.store.base import (
     DEFAULT_LEDGER,
     RESTING_ORDER_STATUSES,
@@ -43,6 +42,7 @@ from gabagool.store.base import (
     validate_reservation,
     validate_window,
 )
+from gabagool.store.location import JOURNAL_FILENAME
 
 # Migrations, in order: index i brings a journal from version i to i + 1. Append, never edit:
 # journals in the field are at every version that was ever released.
@@ -119,6 +119,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+__all__ = ["JOURNAL_FILENAME", "MIGRATIONS", "SCHEMA_VERSION", "SqliteJournal"]
 BUSY_TIMEOUT_MS = 10_000
 
 _WINDOW_COLUMNS = (
