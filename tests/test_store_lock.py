@@ -217,3 +217,16 @@ def test_a_redis_clear_is_refused_while_a_lease_is_live_and_keeps_the_leases(
         # the live engine's lease survived the clear
         assert [h.engine_id for h in journal_holders(lease_url, data_dir=None)] == ["desk-1"]
     journal.close()
+
+
+def test_two_engines_trading_one_asset_on_one_sqlite_journal_are_refused(tmp_path: Path) -> None:
+    with acquire_engine_lock(None, data_dir=tmp_path, engine_id="a", assets=["btc", "eth"]):
+        with pytest.raises(JournalBusy, match="engine 'a' .* it trades btc there already"):
+            acquire_engine_lock(None, data_dir=tmp_path, engine_id="b", assets=["sol", "btc"])
+        # the refused engine kept nothing: sol is free
+        acquire_engine_lock(None, data_dir=tmp_path, engine_id="c", assets=["sol"]).release()
+
+
+def test_redis_engines_may_share_assets_under_distinct_ids(lease_url: str) -> None:
+    with acquire_engine_lock(lease_url, data_dir=None, engine_id="a", assets=["btc"]):
+        acquire_engine_lock(lease_url, data_dir=None, engine_id="b", assets=["btc"]).release()

@@ -1,9 +1,11 @@
 """Who holds a journal: one live engine per (journal, engine id), and no clear under an engine.
 
-SQLite: two `flock`s beside the journal file. Every engine holds `<journal>.lock` shared and
-`<journal>.engine-<id>.lock` exclusive (with its pid, host and start in the file, so a
-refusal can name it); `state clear` takes `<journal>.lock` exclusive, which it only gets while
-no engine runs. The kernel drops an flock when its process dies, so a crashed engine never
+SQLite: `flock`s beside the journal file. Every engine holds `<journal>.lock` shared, and
+`<journal>.engine-<id>.lock` and `<journal>.asset-<asset>.lock` for each asset it trades
+exclusive (with its pid, host and start in the files, so a refusal can name it): one SQLite
+journal holds one position per window, so two engines trading one asset on it would merge
+theirs. `state clear` takes `<journal>.lock` exclusive, which it only gets while no engine
+runs. The kernel drops an flock when its process dies, so a crashed engine never
 leaves a stale lock. The files stay after release: unlinking a lock file races with a
 process that opened it and is about to lock it.
 
@@ -17,7 +19,8 @@ live; a clear keeps the leases.
 The engine's call, at start, before it touches the journal:
 
     async with hold_engine_lock(settings.store.url, data_dir=settings.engine.data_dir,
-                                engine_id=settings.engine_id()):
+                                engine_id=settings.engine_id(),
+                                assets=settings.engine.assets):
         ...  # JournalBusy (a StoreError) when another engine holds it: print its message
 
 or, synchronously, `lock = acquire_engine_lock(...)` ... `lock.release()` (or `with lock:`).
@@ -34,7 +37,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -177,36 +180,54 @@ def _sqlite_holders(journal: Path) -> list[Holder]:
 
 
 class _SqliteEngineLock:
-    def __init__(self, journal: Path, engine_id: str) -> None:
+    def __init__(self, journal: Path, engine_id: str, assets: Sequence[str]) -> None:
         shared_path, prefix = _lock_paths(journal)
         self.journal = journal
-        self._shared = _open_lock(shared_path)
-        if not _try_flock(self._shared, fcntl.LOCK_SH):
-            self._shared.close()
-            raise JournalBusy(f"journal {journal} is being cleared; try again", [])
-        engine_path = prefix.with_name(prefix.name + _SAFE_ID.sub("_", engine_id) + ".lock")
-        self._own = _open_lock(engine_path)
-        if not _try_flock(self._own, fcntl.LOCK_EX):
-            holder = _read_holder(engine_path, engine_id)
-            self._own.close()
-            self._shared.close()
-            raise JournalBusy(
-                f"journal {journal} is in use by {holder.describe()}: one engine per engine "
-                "id on a journal (stop it, or give this one another store.engine_id)",
-                [holder],
-            )
         self.holder = _me(engine_id)
-        self._own.seek(0)
-        self._own.truncate()
-        self._own.write(msgspec.json.encode(self.holder))
-        self._own.flush()
+        self._handles: list[IO[bytes]] = []
+        try:
+            shared = self._hold(shared_path)
+            if not _try_flock(shared, fcntl.LOCK_SH):
+                raise JournalBusy(f"journal {journal} is being cleared; try again", [])
+            own = prefix.with_name(prefix.name + _SAFE_ID.sub("_", engine_id) + ".lock")
+            self._exclusive(
+                own, engine_id, "one engine per engine id on a journal (stop it, or give this "
+                "one another store.engine_id)"
+            )
+            # one SQLite journal has one position per window: two engines trading the same
+            # asset on it would merge theirs, whatever their ids
+            for asset in assets:
+                path = shared_path.with_name(
+                    f"{shared_path.name[: -len('.lock')]}.asset-{_SAFE_ID.sub('_', asset)}.lock"
+                )
+                self._exclusive(path, engine_id, f"it trades {asset} there already")
+        except BaseException:
+            self.release()
+            raise
+
+    def _hold(self, path: Path) -> IO[bytes]:
+        handle = _open_lock(path)
+        self._handles.append(handle)
+        return handle
+
+    def _exclusive(self, path: Path, engine_id: str, why: str) -> None:
+        handle = self._hold(path)
+        if not _try_flock(handle, fcntl.LOCK_EX):
+            holder = _read_holder(path, "?")
+            raise JournalBusy(
+                f"journal {self.journal} is in use by {holder.describe()}: {why}", [holder]
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(msgspec.json.encode(self.holder))
+        handle.flush()
 
     @property
     def lost(self) -> bool:
         return False  # an flock lasts as long as the process
 
     def release(self) -> None:
-        for handle in (self._own, self._shared):
+        for handle in reversed(self._handles):
             if not handle.closed:
                 handle.close()  # closing the last descriptor drops the flock
 
@@ -368,20 +389,23 @@ def acquire_engine_lock(
     *,
     data_dir: Path | str | None,
     engine_id: str,
+    assets: Sequence[str] = (),
     ttl_s: float = LEASE_TTL_S,
     prefix: str = DEFAULT_PREFIX,
 ) -> EngineLock:
     """Hold the journal at `location` (resolved as `open_journal` does) for `engine_id`.
 
-    JournalBusy naming the holder when an engine with this id already runs on it (or, for
-    SQLite, while `state clear` holds it); StoreError when the lock cannot be taken at all.
+    JournalBusy naming the holder when an engine with this id already runs on it, or (SQLite)
+    one trading any of `assets` there, or while `state clear` holds it; StoreError when the
+    lock cannot be taken at all. On Redis `assets` are not locked: engines share windows there
+    by design, and only their ids must differ.
     """
     where = resolve_location(location, data_dir)
     if where.backend == "redis":
         assert where.url is not None
         return EngineLock(where, _RedisEngineLease(where.url, engine_id, ttl_s, prefix))
     assert where.path is not None
-    return EngineLock(where, _SqliteEngineLock(where.path, engine_id))
+    return EngineLock(where, _SqliteEngineLock(where.path, engine_id, assets))
 
 
 @asynccontextmanager
@@ -390,11 +414,14 @@ async def hold_engine_lock(
     *,
     data_dir: Path | str | None,
     engine_id: str,
+    assets: Sequence[str] = (),
     ttl_s: float = LEASE_TTL_S,
 ) -> AsyncIterator[EngineLock]:
     """`acquire_engine_lock` off the Trio loop, released on the way out."""
     lock = await trio.to_thread.run_sync(
-        lambda: acquire_engine_lock(location, data_dir=data_dir, engine_id=engine_id, ttl_s=ttl_s)
+        lambda: acquire_engine_lock(
+            location, data_dir=data_dir, engine_id=engine_id, assets=assets, ttl_s=ttl_s
+        )
     )
     try:
         yield lock
