@@ -179,7 +179,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 def redact_url(url: str) -> str:
     """`url` with any password (in the user part or a `password=` query) replaced by `***`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (an unclosed IPv6 bracket): hide all before the last '@'
+        from gabagool.store.location import redact_url as redact_malformed
+
+        return redact_malformed(url)
     if not parts.netloc and not parts.query:
         return url  # a file path
     netloc = parts.netloc
@@ -469,6 +474,14 @@ def validate(settings: Settings) -> None:
         from gabagool.store.base import StoreError
         from gabagool.store.location import parse_location
 
+        scheme, sep, _ = url.partition(":")
+        scheme = scheme.lower() if sep and scheme.isascii() and scheme.isalpha() else ""
+        _check(
+            scheme in ("", "redis", "rediss", "unix", "sqlite") or len(scheme) == 1,
+            "store.url",
+            redact_url(url),
+            "redis://, rediss://, unix://, sqlite:/// or a file path",
+        )
         try:
             parse_location(url)
         except StoreError as exc:
