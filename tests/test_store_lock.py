@@ -124,6 +124,8 @@ def test_state_clear_refuses_a_journal_a_running_engine_holds(
     journal = open_journal(data_dir=tmp_path)
     assert journal.get_halt().reason == "kept"  # not cleared
     journal.close()
+    shown = gabagool("state", "show", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert f"engine    engine-btc-eth: pid {holder_process.pid} on " in shown.stdout
     forced = gabagool(
         "state", "clear", "--yes", "--force", "--data-dir", str(tmp_path), cwd=tmp_path
     )

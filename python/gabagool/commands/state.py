@@ -19,7 +19,7 @@ from gabagool.store import (
     open_journal,
 )
 from gabagool.store.base import LEDGER_UNITS, PICOS_PER_MICRO, JournalExport
-from gabagool.store.lock import exclusive_journal
+from gabagool.store.lock import exclusive_journal, journal_holders
 from gabagool.store.sqlite import JOURNAL_FILENAME
 
 PICOS_PER_DOLLAR = 10**12
@@ -194,6 +194,9 @@ def _print_summary(data: dict[str, Any]) -> None:
         for row in rows:
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             print("  ".join(cells).rstrip())
+    for engine in data.get("engines", []):
+        print(f"engine    {engine['engine_id']}: pid {engine['pid']} on {engine['host']} since "
+              f"{engine['since']}")
     resting = data["resting_orders"]
     print(f"resting   {len(resting)} order(s) that may still rest on the exchange")
 
@@ -202,7 +205,14 @@ def run_show(args: argparse.Namespace) -> int:
     location = describe_location(args.store, args.data_dir)
     try:
         data = _read(args, lambda journal: summary(journal, location))
-    except _Unreadable as exc:
+        # the engines running on it now (their locks / leases)
+        data["engines"] = msgspec.to_builtins(
+            [
+                msgspec.structs.replace(holder, token="")
+                for holder in journal_holders(args.store, data_dir=args.data_dir)
+            ]
+        )
+    except (_Unreadable, StoreError) as exc:
         return _fail(str(exc))
     if args.json:
         print(msgspec.json.encode(data).decode())
