@@ -47,10 +47,27 @@ from gabagool.store.location import (
     redact_url,
     resolve_location,
 )
+from gabagool.store.lock import (
+    EngineLock,
+    JournalBusy,
+    acquire_engine_lock,
+    exclusive_journal,
+    hold_engine_lock,
+    journal_holders,
+)
+from gabagool.store.outage import Backoff, StoreOutage
 from gabagool.store.sqlite import SqliteJournal
 
 __all__ = [
     "DEFAULT_LEDGER",
+    "Backoff",
+    "EngineLock",
+    "JournalBusy",
+    "StoreOutage",
+    "acquire_engine_lock",
+    "exclusive_journal",
+    "hold_engine_lock",
+    "journal_holders",
     "RESTING_ORDER_STATUSES",
     "FillRecord",
     "HaltState",

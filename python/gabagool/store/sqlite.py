@@ -321,6 +321,7 @@ class SqliteJournal(JournalBase):
         with self._lock:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    @_guard
     def close(self) -> None:
         with self._lock:
             self._db.close()
