@@ -232,3 +232,11 @@ def test_two_engines_trading_one_asset_on_one_sqlite_journal_are_refused(tmp_pat
 def test_redis_engines_may_share_assets_under_distinct_ids(lease_url: str) -> None:
     with acquire_engine_lock(lease_url, data_dir=None, engine_id="a", assets=["btc"]):
         acquire_engine_lock(lease_url, data_dir=None, engine_id="b", assets=["btc"]).release()
+
+
+async def test_a_cancelled_engine_still_releases_its_lock(lease_url: str) -> None:
+    with trio.CancelScope() as scope:
+        async with hold_engine_lock(lease_url, data_dir=None, engine_id="cancelled"):
+            scope.cancel()
+            await trio.sleep(1)
+    assert journal_holders(lease_url, data_dir=None) == []

@@ -426,7 +426,10 @@ async def hold_engine_lock(
     try:
         yield lock
     finally:
-        await trio.to_thread.run_sync(lock.release)
+        # released even when the engine is being cancelled: a lease left renewing would keep
+        # this engine id taken until the process ends
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(lock.release)
 
 
 def journal_holders(
