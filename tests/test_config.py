@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from gabagool.cli import main
 from gabagool.config import ConfigError, load_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 NO_ENV: dict[str, str] = {}
 
@@ -182,3 +184,27 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     dotenv.write_bytes(b"A=\x80\n")
     with pytest.raises(ConfigError, match=r"\.env: not UTF-8 text"):
         load_settings(environ=NO_ENV, dotenv=dotenv)
+
+
+DECIMAL_TEXT = r"-?[0-9]{1,30}(\.[0-9]{0,30})?(E[+-]?[0-9]{1,3})?"
+
+
+@given(
+    st.decimals(allow_nan=True, allow_infinity=True)
+    | st.builds(Decimal, st.from_regex(DECIMAL_TEXT, fullmatch=True))
+)
+def test_micros_is_the_exact_product_or_a_one_line_refusal(value: Decimal) -> None:
+    from fractions import Fraction
+
+    from gabagool.config import micros
+
+    try:
+        got = micros(value, "k")
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("k: ")
+        if value.is_finite():
+            exact = Fraction(value) * 1_000_000
+            # refused: not whole millionths, or past every bound (MAX_SHIFT places)
+            assert exact.denominator != 1 or abs(exact) >= 10**41
+        return
+    assert Fraction(got) == Fraction(value) * 1_000_000
