@@ -208,3 +208,8 @@ def test_micros_is_the_exact_product_or_a_one_line_refusal(value: Decimal) -> No
             assert exact.denominator != 1 or abs(exact) >= 10**41
         return
     assert Fraction(got) == Fraction(value) * 1_000_000
+
+
+def test_an_endless_config_file_is_refused_not_read_forever() -> None:
+    with pytest.raises(ConfigError, match="/dev/zero: larger than 1000000 bytes"):
+        load_settings("/dev/zero", environ=NO_ENV, dotenv=None)

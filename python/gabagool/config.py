@@ -37,6 +37,7 @@ MAX_SPEED = Decimal(10_000)
 MAX_SEED = 2**63 - 1
 MAX_COUNT = 1_000_000
 MAX_LATENCY_MS = 60_000
+MAX_FILE_BYTES = 1_000_000  # a settings file, or .env
 MAX_SHIFT = 40  # decimal places a conversion may add: far past every bound above
 # names a lock file and a lease key, so it stays a plain word
 ENGINE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -273,7 +274,11 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _read_text(path: Path, what: str) -> str:
     try:
-        return path.expanduser().read_text(encoding="utf-8")
+        with path.expanduser().open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # /dev/zero must not eat the memory
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigError(f"{what} {path}: larger than {MAX_FILE_BYTES} bytes")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{what} {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
