@@ -168,3 +168,32 @@ def test_a_read_only_data_dir_is_one_line_for_run(tmp_path: Path) -> None:
     with read_only_dir(tmp_path) as ro:
         result = gabagool(*RUN, "--data-dir", str(ro / "data"), cwd=tmp_path)
     assert_one_line_failure(result, "data dir", code=2)
+
+
+def test_an_unexpected_error_is_still_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gabagool import cli
+    from gabagool.commands import config as config_command
+
+    def broken(args: object) -> int:
+        raise RuntimeError("something\nunforeseen")
+
+    monkeypatch.setattr(config_command, "show_settings", broken)
+    monkeypatch.delenv(cli.TRACEBACK_ENV, raising=False)
+    assert cli.main(["config", "show"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "gabagool config: internal error: RuntimeError: something unforeseen "
+        "(set GABAGOOL_TRACEBACK=1 for the traceback)\n"
+    )
+    monkeypatch.setenv(cli.TRACEBACK_ENV, "1")
+    assert cli.main(["config", "show"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_bad_flag_is_one_line_naming_the_command(tmp_path: Path) -> None:
+    result = gabagool("state", "show", "--bogus", cwd=tmp_path)
+    assert_one_line_failure(result, "gabagool: unrecognized arguments: --bogus", code=2)
+    result = gabagool(cwd=tmp_path)
+    assert_one_line_failure(result, "gabagool: the following arguments are required", code=2)
