@@ -920,3 +920,21 @@ def test_threaded_store_wraps_every_journal_operation() -> None:
     journal_ops = {n for n in dir(Store) if not n.startswith("_")} - {"aclose", "backend"}
     assert journal_ops <= set(dir(ThreadedStore))
     assert journal_ops <= set(dir(SqliteJournal)) & set(dir(RedisJournal))
+
+
+def test_state_show_prints_the_unhedged_ledger_in_shares_not_dollars(
+    location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = open_journal(location)
+    journal.reserve_capital("engine-btc", 40 * 10**12, 10**15)  # $40
+    journal.reserve_capital("engine-btc", 100_000_000, 10**9, ledger="unhedged")  # 100 shares
+    journal.close()
+    code, out, _ = _cli(capsys, "state", "show", "--store", location)
+    assert code == 0
+    assert "reserved  capital: $40.00" in out
+    assert "reserved  unhedged: 100 shares" in out
+    assert "$0.0001" not in out
+    code, out, _ = _cli(capsys, "state", "show", "--store", location, "--json")
+    data = msgspec.json.decode(out)
+    assert data["ledger_units"] == {"capital": "pico-dollars", "unhedged": "micro-shares"}
+    assert data["totals"]["reserved_pico"]["unhedged"] == 100_000_000

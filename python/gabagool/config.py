@@ -10,6 +10,7 @@ units here; a value that does not convert exactly is refused, never rounded.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -21,6 +22,25 @@ import msgspec
 
 ENV_PREFIX = "GABAGOOL_"
 SECRET_MARK = "***"
+
+# Bounds: what the exchange and the core's integer types allow, and beyond which a value can
+# only be a typo. A 15-minute window bounds every cutoff; the core caps a position at 1e8
+# shares (its products of cost and quantity must fit 128 bits); orders are sized in 0.01 share.
+WINDOW_SECONDS = 900
+MAX_SHARES = Decimal(100_000_000)
+SIZE_STEP = Decimal("0.01")
+MAX_DOLLARS = Decimal(1_000_000_000)
+MAX_INTERVAL = Decimal(3600)  # seconds: timers, backoffs, staleness
+MAX_DURATION = Decimal(366 * 86_400)
+MIN_SPEED = Decimal("0.01")
+MAX_SPEED = Decimal(10_000)
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 1_000_000
+MAX_LATENCY_MS = 60_000
+MAX_FILE_BYTES = 1_000_000  # a settings file, or .env
+MAX_SHIFT = 40  # decimal places a conversion may add: far past every bound above
+# names a lock file and a lease key, so it stays a plain word
+ENGINE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class ConfigError(ValueError):
@@ -183,7 +203,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 def redact_url(url: str) -> str:
     """`url` with any password (in the user part or a `password=` query) replaced by `***`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (an unclosed IPv6 bracket): hide all before the last '@'
+        from gabagool.store.location import redact_url as redact_malformed
+
+        return redact_malformed(url)
     if not parts.netloc and not parts.query:
         return url  # a file path
     netloc = parts.netloc
@@ -200,19 +225,35 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def _scaled(value: Decimal, places: int, key: str, what: str) -> int:
+    """`value * 10**places` exactly, from the decimal's digits: no context, so no rounding."""
+    if not value.is_finite():
+        raise ConfigError(f"{key}: {value} is not a finite number")
+    sign, digits, exponent = value.as_tuple()
+    coefficient = int("".join(map(str, digits)))
+    shift = int(exponent) + places
+    if coefficient == 0:
+        return 0
+    if shift > MAX_SHIFT:
+        raise ConfigError(f"{key}: {value} is too large")
+    if shift >= 0:
+        scaled = coefficient * 10**shift
+    elif -shift > len(digits):
+        raise ConfigError(f"{key}: {value} {what}")
+    else:
+        scaled, rest = divmod(coefficient, 10**-shift)
+        if rest:
+            raise ConfigError(f"{key}: {value} {what}")
+    return -scaled if sign else scaled
+
+
 def micros(value: Decimal, key: str) -> int:
     """Dollars or shares -> millionths, exactly (ConfigError naming `key` otherwise)."""
-    scaled = value * 1_000_000
-    if scaled != scaled.to_integral_value():
-        raise ConfigError(f"{key}: {value} has more than 6 decimal places")
-    return int(scaled)
+    return _scaled(value, 6, key, "has more than 6 decimal places")
 
 
 def millis(seconds: Decimal, key: str) -> int:
-    scaled = seconds * 1000
-    if scaled != scaled.to_integral_value():
-        raise ConfigError(f"{key}: {seconds} s is finer than a millisecond")
-    return int(scaled)
+    return _scaled(seconds, 3, key, "is finer than a millisecond")
 
 
 def picos(dollars: Decimal, key: str) -> int:
@@ -254,12 +295,38 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def _read_text(path: Path, what: str) -> str:
+    try:
+        with path.expanduser().open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # /dev/zero must not eat the memory
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigError(f"{what} {path}: larger than {MAX_FILE_BYTES} bytes")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = _read_text(path, "config file")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply") from None
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (optionally quoted); comments and blank lines skipped."""
     out: dict[str, str] = {}
     if not path.is_file():
         return out
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    for number, raw in enumerate(_read_text(path, "env file").splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -283,12 +350,7 @@ def load_settings(
     """The effective settings. `overrides` are flags as `section.field` keys (None = unset)."""
     tree: dict[str, dict[str, Any]] = {}
     if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).expanduser().read_text())
-        except OSError as exc:
-            raise ConfigError(f"config file {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
+        raw = _read_toml(Path(path))
         for section, values in raw.items():
             if not isinstance(values, dict):
                 raise ConfigError(f"{section}: expected a [{section}] table")
@@ -323,16 +385,47 @@ def _check(ok: bool, key: str, value: Any, expected: str) -> None:
         raise ConfigError(f"{key}: {value} is out of range, expected {expected}")
 
 
+def _at_most(section: Any, name: str, key: str, high: Decimal | int, why: str) -> None:
+    value = getattr(section, name)
+    _check(value <= high, key, value, f"<= {high} ({why})")
+
+
+def _finite(settings: Settings) -> None:
+    """NaN and infinities are refused before any comparison (a NaN compares as an error)."""
+    for section in msgspec.structs.fields(Settings):
+        values = getattr(settings, section.name)
+        for field in msgspec.structs.fields(values):
+            value = getattr(values, field.name)
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise ConfigError(f"{section.name}.{field.name}: {value} is not a finite number")
+
+
 def validate(settings: Settings) -> None:
     """Ranges and relations between settings; the first violation, as one line."""
+    _finite(settings)
     s, r, e = settings.strategy, settings.risk, settings.engine
     for key in ("target_pair_cost", "entry_max_price", "hedge_slippage"):
         value = getattr(s, key)
         _check(0 < value < 1, f"strategy.{key}", value, "0 < value < 1")
     _check(0 < s.max_pair_cost <= 1, "strategy.max_pair_cost", s.max_pair_cost, "(0, 1]")
+    _check(
+        s.max_pair_cost >= s.target_pair_cost,
+        "strategy.max_pair_cost",
+        s.max_pair_cost,
+        f">= strategy.target_pair_cost ({s.target_pair_cost})",
+    )
     for key in ("trade_size", "min_order_size", "max_delta"):
         value = getattr(s, key)
         _check(value > 0, f"strategy.{key}", value, "> 0")
+        _at_most(s, key, f"strategy.{key}", MAX_SHARES, "shares, the core's position limit")
+    for key in ("trade_size", "min_order_size"):
+        value = getattr(s, key)
+        _check(
+            value % SIZE_STEP == 0,
+            f"strategy.{key}",
+            value,
+            f"a multiple of {SIZE_STEP} share (the exchange's size step)",
+        )
     _check(
         s.trade_size >= s.min_order_size,
         "strategy.trade_size",
@@ -340,10 +433,15 @@ def validate(settings: Settings) -> None:
         f">= strategy.min_order_size ({s.min_order_size})",
     )
     _check(s.liquidity_multiple >= 0, "strategy.liquidity_multiple", s.liquidity_multiple, ">= 0")
+    _at_most(s, "liquidity_multiple", "strategy.liquidity_multiple", 1000, "the core's limit")
     for key in ("open_cutoff", "quote_cutoff", "taker_cutoff", "min_interval"):
         value = getattr(s, key)
         _check(value >= 0, f"strategy.{key}", value, ">= 0")
+    for key in ("open_cutoff", "quote_cutoff", "taker_cutoff"):
+        _at_most(s, key, f"strategy.{key}", WINDOW_SECONDS, "seconds, a window's length")
+    _at_most(s, "min_interval", "strategy.min_interval", MAX_INTERVAL, "seconds")
     _check(s.equalizer_interval > 0, "strategy.equalizer_interval", s.equalizer_interval, "> 0")
+    _at_most(s, "equalizer_interval", "strategy.equalizer_interval", MAX_INTERVAL, "seconds")
     _check(
         s.quote_cutoff <= s.open_cutoff,
         "strategy.quote_cutoff",
@@ -354,39 +452,90 @@ def validate(settings: Settings) -> None:
     for key in ("risk_interval", "stale_after", "blind_after", "restart_backoff"):
         value = getattr(r, key)
         _check(value > 0, f"risk.{key}", value, "> 0")
+        _at_most(r, key, f"risk.{key}", MAX_INTERVAL, "seconds")
     for key in ("daily_loss_limit", "max_capital", "max_unhedged", "reject_backoff"):
         value = getattr(r, key)
         _check(value >= 0, f"risk.{key}", value, ">= 0")
+    for key in ("daily_loss_limit", "max_capital"):
+        _at_most(r, key, f"risk.{key}", MAX_DOLLARS, "dollars")
+    _at_most(r, "max_unhedged", "risk.max_unhedged", MAX_SHARES, "shares, the core's limit")
+    _at_most(r, "reject_backoff", "risk.reject_backoff", MAX_INTERVAL, "seconds")
     _check(
         r.max_rejects_per_minute >= 1,
         "risk.max_rejects_per_minute",
         r.max_rejects_per_minute,
         ">= 1",
     )
+    _at_most(r, "max_rejects_per_minute", "risk.max_rejects_per_minute", MAX_COUNT, "a count")
     _check(r.task_restarts >= 0, "risk.task_restarts", r.task_restarts, ">= 0")
+    _at_most(r, "task_restarts", "risk.task_restarts", MAX_COUNT, "a count")
     _check(bool(e.assets), "engine.assets", e.assets, "at least one asset")
     for asset in e.assets:
         _check(asset.isalnum() and asset.islower(), "engine.assets", asset, "lower-case names")
-    _check(e.speed > 0, "engine.speed", e.speed, "> 0")
+        _check(asset.isascii() and len(asset) <= 16, "engine.assets", asset, "short ASCII names")
+    repeated = sorted({asset for asset in e.assets if e.assets.count(asset) > 1})
+    if repeated:
+        raise ConfigError(f"engine.assets: {', '.join(repeated)} named more than once")
+    _check(e.speed >= MIN_SPEED, "engine.speed", e.speed, f">= {MIN_SPEED}")
+    _at_most(e, "speed", "engine.speed", MAX_SPEED, "market seconds per real second")
     if e.duration is not None:
         _check(e.duration > 0, "engine.duration", e.duration, "> 0")
+        _at_most(e, "duration", "engine.duration", MAX_DURATION, "seconds, a year")
+        millis(e.duration, "engine.duration")
     feed_ok = e.feed in ("sim", "live") or (e.feed.startswith("replay:") and len(e.feed) > 7)
     _check(feed_ok, "engine.feed", e.feed, "sim, live or replay:FILE")
+    _check(0 <= e.seed <= MAX_SEED, "engine.seed", e.seed, f"[0, {MAX_SEED}]")
     _check(e.rollover_lead > 0, "engine.rollover_lead", e.rollover_lead, "> 0")
+    _check(
+        e.rollover_lead < WINDOW_SECONDS,
+        "engine.rollover_lead",
+        e.rollover_lead,
+        f"< {WINDOW_SECONDS} (seconds, a window's length)",
+    )
     _check(e.resolution_wait >= 0, "engine.resolution_wait", e.resolution_wait, ">= 0")
+    _at_most(e, "resolution_wait", "engine.resolution_wait", MAX_INTERVAL, "seconds")
+    _check(bool(e.data_dir.strip()), "engine.data_dir", repr(e.data_dir), "a directory")
+    if e.summary_json is not None:
+        _check(bool(e.summary_json.strip()), "engine.summary_json", repr(e.summary_json), "a path")
     url = settings.store.url
     if url is not None:
-        scheme = urlsplit(url).scheme
+        from gabagool.store.base import StoreError
+        from gabagool.store.location import parse_location
+
+        scheme, sep, _ = url.partition(":")
+        scheme = scheme.lower() if sep and scheme.isascii() and scheme.isalpha() else ""
         _check(
-            bool(url) and (scheme in ("", "redis", "rediss", "unix", "sqlite") or len(scheme) == 1),
+            scheme in ("", "redis", "rediss", "unix", "sqlite") or len(scheme) == 1,
             "store.url",
             redact_url(url),
             "redis://, rediss://, unix://, sqlite:/// or a file path",
         )
-    _check(settings.paper.latency_ms >= 0, "paper.latency_ms", settings.paper.latency_ms, ">= 0")
+        try:
+            parse_location(url)
+        except StoreError as exc:
+            raise ConfigError(f"store.url: {exc}") from None
+    engine_id = settings.store.engine_id
+    if engine_id is not None:
+        _check(
+            ENGINE_ID.fullmatch(engine_id) is not None,
+            "store.engine_id",
+            repr(engine_id),
+            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    latency = settings.paper.latency_ms
+    _check(0 <= latency <= MAX_LATENCY_MS, "paper.latency_ms", latency, f"[0, {MAX_LATENCY_MS}]")
     validate_reference(settings.reference)
-    # every amount must convert exactly to the core's units
-    settings.strategy_params("maker")
+    signature_type = settings.polymarket.signature_type
+    _check(signature_type in (0, 1, 2, 3), "polymarket.signature_type", signature_type, "0-3")
+    # every amount must convert exactly to the core's units, and the core must accept them
+    params = settings.strategy_params("maker")
+    from gabagool._core import StrategyParams
+    from gabagool.errors import ParamsError
+
+    try:
+        StrategyParams(**params)
+    except (ParamsError, OverflowError) as exc:
+        raise ConfigError(f"strategy: {exc}") from None
     for key in ("daily_loss_limit", "max_capital", "max_unhedged"):
         micros(getattr(r, key), f"risk.{key}")
 
@@ -394,7 +543,11 @@ def validate(settings: Settings) -> None:
 def validate_reference(ref: ReferenceSettings) -> None:
     for key in ("stale_after", "vol_halflife", "connect_timeout", "reconnect_min",
                 "rtds_ping_interval"):
-        _check(getattr(ref, key) > 0, f"reference.{key}", getattr(ref, key), "> 0")
+        value = getattr(ref, key)
+        _check(0 < value <= MAX_INTERVAL, f"reference.{key}", value, f"(0, {MAX_INTERVAL}]")
+    for key in ("reconnect_max", "drain_max_delay"):
+        value = getattr(ref, key)
+        _check(value <= MAX_INTERVAL, f"reference.{key}", value, f"<= {MAX_INTERVAL}")
     for key in ("twap_window", "drain_max_delay"):
         _check(getattr(ref, key) >= 0, f"reference.{key}", getattr(ref, key), ">= 0")
     _check(0 <= ref.fair_edge < 1, "reference.fair_edge", ref.fair_edge, "[0, 1)")

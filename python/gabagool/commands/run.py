@@ -16,6 +16,7 @@ import trio.testing
 from rich.console import Console
 
 from gabagool.cli import UsageError
+from gabagool.commands.run_args import check_run_args
 from gabagool.config import ConfigError, Settings, load_settings
 from gabagool.engine.events import EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
@@ -64,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    check_run_args(args)  # every flag and setting, before anything starts (returns Settings)
     overrides = {
         "engine.assets": args.assets,
         "engine.venue": args.venue,

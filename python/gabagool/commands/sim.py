@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from gabagool.cli import UsageError
+from gabagool.commands.paths import check_output_file
 from gabagool.recording import RecordingHeader, RecordingWriter
 from gabagool.sim import ASSETS, DEFAULT_START, WindowSimulator, simulate
 
@@ -53,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.asset not in ASSETS:
         raise UsageError(f"unknown asset {args.asset!r} (known: {', '.join(sorted(ASSETS))})")
     out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a directory")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {str(out)!r}: directory {str(out.parent)!r} does not exist")
+    check_output_file(out, "--out")
 
     began = time.perf_counter()
     sims = list(simulate(args.asset, windows, seed))
@@ -75,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             frames = writer.frames_written
         os.replace(partial, out)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # it may never have been created
+            partial.unlink(missing_ok=True)
         print(f"gabagool sim: cannot write {str(out)!r}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - began

@@ -18,7 +18,8 @@ from gabagool.store import (
     describe_location,
     open_journal,
 )
-from gabagool.store.base import PICOS_PER_MICRO, JournalExport
+from gabagool.store.base import LEDGER_UNITS, PICOS_PER_MICRO, JournalExport
+from gabagool.store.lock import exclusive_journal, journal_holders
 from gabagool.store.sqlite import JOURNAL_FILENAME
 
 PICOS_PER_DOLLAR = 10**12
@@ -63,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "clear", parents=[where], help="delete everything in the journal (asks first)"
     )
     clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    clear.add_argument(
+        "--force",
+        action="store_true",
+        help="clear even while an engine holds the journal (its results are then lost)",
+    )
     clear.add_argument("--json", action="store_true", help="report the result as JSON")
     clear.set_defaults(handler=run_clear)
 
@@ -113,9 +119,17 @@ def shares(micros: int) -> str:
     return f"{'-' if micros < 0 else ''}{text}"
 
 
+def ledger_amount(ledger: str, amount: int) -> str:
+    """A ledger's reservation in its own unit: dollars, or shares for the unhedged cap."""
+    if LEDGER_UNITS.get(ledger) == "micro-shares":
+        return f"{shares(amount)} shares"
+    return dollars(amount)
+
+
 def summary(journal: Journal, location: str) -> dict[str, Any]:
     """What `state show --json` prints; integer amounts with their units in the names."""
     positions = {p.window_id: p for p in journal.positions()}
+    totals = journal.totals()
     windows = []
     for window in journal.windows():
         position = positions.get(window.window_id)
@@ -130,7 +144,11 @@ def summary(journal: Journal, location: str) -> dict[str, Any]:
         "backend": journal.backend,
         "schema_version": journal.schema_version(),
         "halt": msgspec.to_builtins(journal.get_halt()),
-        "totals": msgspec.to_builtins(journal.totals()),
+        "totals": msgspec.to_builtins(totals),
+        # `totals.reserved_pico` holds each ledger in its own unit (the unhedged cap counts
+        # micro-shares): the unit of each, by name
+        "ledger_units": {ledger: LEDGER_UNITS.get(ledger, "pico-dollars") for ledger in
+                         totals.reserved_pico},
         "windows": windows,
         "resting_orders": msgspec.to_builtins(journal.resting_orders()),
     }
@@ -152,7 +170,7 @@ def _print_summary(data: dict[str, Any]) -> None:
         f"realised PnL {dollars(totals['realized_pnl_pico'])}"
     )
     for ledger, amount in sorted(totals["reserved_pico"].items()):
-        print(f"reserved  {ledger}: {dollars(amount)}")
+        print(f"reserved  {ledger}: {ledger_amount(ledger, amount)}")
     if data["windows"]:
         header = ("window", "status", "winner", "up qty", "up cost", "down qty", "down cost",
                   "fills", "pnl")
@@ -176,6 +194,9 @@ def _print_summary(data: dict[str, Any]) -> None:
         for row in rows:
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             print("  ".join(cells).rstrip())
+    for engine in data.get("engines", []):
+        print(f"engine    {engine['engine_id']}: pid {engine['pid']} on {engine['host']} since "
+              f"{engine['since']}")
     resting = data["resting_orders"]
     print(f"resting   {len(resting)} order(s) that may still rest on the exchange")
 
@@ -184,7 +205,14 @@ def run_show(args: argparse.Namespace) -> int:
     location = describe_location(args.store, args.data_dir)
     try:
         data = _read(args, lambda journal: summary(journal, location))
-    except _Unreadable as exc:
+        # the engines running on it now (their locks / leases)
+        data["engines"] = msgspec.to_builtins(
+            [
+                msgspec.structs.replace(holder, token="")
+                for holder in journal_holders(args.store, data_dir=args.data_dir)
+            ]
+        )
+    except (_Unreadable, StoreError) as exc:
         return _fail(str(exc))
     if args.json:
         print(msgspec.json.encode(data).decode())
@@ -222,20 +250,14 @@ def run_clear(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(str(exc))
     try:
-        if not args.yes:
-            totals = journal.totals()
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    f"refusing to clear {location} without confirmation: pass --yes"
-                )
-            answer = input(
-                f"Delete everything in {location} ({totals.windows_open + totals.windows_settled}"
-                f" windows, {totals.fill_count} fills, the halt flag)? [y/N] "
-            )
-            if answer.strip().lower() not in ("y", "yes"):
+        # held until the journal is cleared: no engine starts on it meanwhile (SQLite)
+        with exclusive_journal(args.store, data_dir=args.data_dir, force=args.force) as holders:
+            for holder in holders:
+                print(f"warning: clearing under a running {holder.describe()}", file=sys.stderr)
+            if not args.yes and not _confirmed(journal, location):
                 print("not cleared")
                 return 1
-        journal.clear()
+            journal.clear()
     except StoreError as exc:
         return _fail(str(exc))
     finally:
@@ -245,3 +267,14 @@ def run_clear(args: argparse.Namespace) -> int:
     else:
         print(f"cleared {location}")
     return 0
+
+
+def _confirmed(journal: Journal, location: str) -> bool:
+    totals = journal.totals()
+    if not sys.stdin.isatty():
+        raise UsageError(f"refusing to clear {location} without confirmation: pass --yes")
+    answer = input(
+        f"Delete everything in {location} ({totals.windows_open + totals.windows_settled}"
+        f" windows, {totals.fill_count} fills, the halt flag)? [y/N] "
+    )
+    return answer.strip().lower() in ("y", "yes")

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 import trio
 
@@ -36,13 +35,39 @@ from gabagool.store.base import (
     StoreConflictError,
     StoreError,
     StoreUnavailable,
+    StoreWriteError,
     WindowRecord,
     fold_fills,
 )
-from gabagool.store.sqlite import JOURNAL_FILENAME, SqliteJournal
+from gabagool.store.location import (
+    JOURNAL_FILENAME,
+    STORE_ENV,
+    STORE_URL_ENV,
+    default_data_dir,
+    redact_url,
+    resolve_location,
+)
+from gabagool.store.lock import (
+    EngineLock,
+    JournalBusy,
+    acquire_engine_lock,
+    exclusive_journal,
+    hold_engine_lock,
+    journal_holders,
+)
+from gabagool.store.outage import Backoff, StoreOutage
+from gabagool.store.sqlite import SqliteJournal
 
 __all__ = [
     "DEFAULT_LEDGER",
+    "Backoff",
+    "EngineLock",
+    "JournalBusy",
+    "StoreOutage",
+    "acquire_engine_lock",
+    "exclusive_journal",
+    "hold_engine_lock",
+    "journal_holders",
     "RESTING_ORDER_STATUSES",
     "FillRecord",
     "HaltState",
@@ -57,6 +82,7 @@ __all__ = [
     "StoreConflictError",
     "StoreError",
     "StoreUnavailable",
+    "StoreWriteError",
     "ThreadedStore",
     "WindowRecord",
     "default_data_dir",
@@ -66,27 +92,14 @@ __all__ = [
     "watch_halt",
 ]
 
-STORE_ENV = "GABAGOOL_STORE"
-# the engine's `store.url` setting (gabagool.config), read when STORE_ENV is unset
-STORE_URL_ENV = "GABAGOOL_STORE_URL"
-# The same variable and default as the engine's `engine.data_dir` setting (gabagool.config).
-DATA_DIR_ENV = "GABAGOOL_ENGINE_DATA_DIR"
-DEFAULT_DATA_DIR = "~/.local/share/gabagool"
-REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 HALT_POLL_S = 0.2
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
-
-
 def describe_location(location: str | None, data_dir: Path | str | None = None) -> str:
     """Where `open_journal` would look, for messages (a Redis password is hidden)."""
-    from gabagool.store.redis import redact_url
-
     location = location or os.environ.get(STORE_ENV) or os.environ.get(STORE_URL_ENV) or None
     if location is None:
         return str(Path(data_dir or default_data_dir()).expanduser() / JOURNAL_FILENAME)
@@ -100,23 +113,15 @@ def open_journal(
 
     With `create=False` a missing SQLite file raises JournalNotFound instead of being made.
     """
-    location = location or os.environ.get(STORE_ENV) or os.environ.get(STORE_URL_ENV) or None
-    if location is None:
-        base = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        return SqliteJournal(base / JOURNAL_FILENAME, create=create)
-    scheme = urlsplit(location).scheme
-    if scheme in REDIS_SCHEMES:
+    where = resolve_location(location, data_dir)
+    if where.backend == "redis":
+        assert where.url is not None
         # Imported here so a SQLite-only user never needs the redis client importable.
         from gabagool.store.redis import RedisJournal
 
-        return RedisJournal(location)
-    if scheme == "sqlite":
-        return SqliteJournal(Path(location.removeprefix("sqlite://")).expanduser(), create=create)
-    if scheme == "" or len(scheme) == 1:  # a path (one letter: a Windows drive)
-        return SqliteJournal(Path(location).expanduser(), create=create)
-    raise StoreError(
-        f"store location {location!r}: scheme {scheme!r} is not redis, rediss, unix or sqlite"
-    )
+        return RedisJournal(where.url)
+    assert where.path is not None
+    return SqliteJournal(where.path, create=create)
 
 
 class ThreadedStore:

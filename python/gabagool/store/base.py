@@ -44,6 +44,13 @@ PICOS_PER_MICRO = 1_000_000
 # A winning share pays $1: one micro-share pays 1e-6 $ = 1e6 pico-dollars.
 PAYOUT_PICOS_PER_MICRO_SHARE = 1_000_000
 DEFAULT_LEDGER = "capital"
+# The portfolio caps' ledgers and the unit each counts in (the engine's CapitalLedger names).
+CAPITAL_LEDGER = DEFAULT_LEDGER  # pico-dollars at cost
+UNHEDGED_LEDGER = "unhedged"  # micro-shares of |delta|
+LEDGER_UNITS: dict[str, Literal["pico-dollars", "micro-shares"]] = {
+    CAPITAL_LEDGER: "pico-dollars",
+    UNHEDGED_LEDGER: "micro-shares",
+}
 
 
 class StoreError(Exception):
@@ -55,7 +62,15 @@ class SchemaError(StoreError):
 
 
 class StoreUnavailable(StoreError):
-    """The backing database could not be reached (connection refused, bad password, TLS)."""
+    """The backing database could not be reached (connection refused, bad password, TLS, not
+    a Redis server, or it went away mid-run). Raised once per failed call, never retried
+    inside the journal: the caller decides (see `gabagool.store.outage.StoreOutage`)."""
+
+
+class StoreWriteError(StoreError):
+    """A write could not be made durable (disk full, I/O error, read-only file, server out of
+    memory). The transaction was rolled back: nothing of that write was kept, and what was
+    journaled before it is intact."""
 
 
 class StoreConflictError(StoreError):

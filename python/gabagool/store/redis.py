@@ -20,6 +20,7 @@ Keys (`P` is the prefix, `gabagool` unless a test chooses another):
   P:position:{window}           hash of the position's sums
   P:halt                        HaltState JSON
   P:reserve:{ledger}            hash holder -> reserved pico-dollars;  P:ledgers  ledger set
+  P:lease:{engine id}           a live engine's lease (gabagool.store.lock), with a TTL
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import redis
@@ -49,6 +49,7 @@ from gabagool.store.base import (
     StoreConflictError,
     StoreError,
     StoreUnavailable,
+    StoreWriteError,
     WindowRecord,
     settle,
     validate_fill,
@@ -56,8 +57,10 @@ from gabagool.store.base import (
     validate_reservation,
     validate_window,
 )
+from gabagool.store.location import redact_url
 
 SCHEMA_VERSION = 1
+LEASE_KEY = "lease"
 DEFAULT_PREFIX = "gabagool"
 MAX_ATTEMPTS = 200
 CONNECT_TIMEOUT_S = 5.0
@@ -78,17 +81,6 @@ _POSITION_FIELDS = (
 )
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password replaced, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _escape_glob(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
@@ -106,23 +98,48 @@ def _position_mapping(position: PositionSnapshot) -> dict[Any, Any]:
     return {short: str(getattr(position, name)) for short, name in _POSITION_FIELDS}
 
 
+# Replies by which a server refuses a write it cannot keep: out of memory, a replica, failing
+# to persist, too few replicas. The MULTI/EXEC that carried it applied nothing.
+_WRITE_REFUSAL_TYPES = (
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ExecAbortError,
+)
+_WRITE_REFUSALS = ("OOM", "READONLY", "MISCONF", "NOREPLICAS", "EXECABORT", "maxmemory")
+
+
 def _translate_errors(method: Callable[P, T]) -> Callable[P, T]:
-    """Connection trouble surfaces as StoreUnavailable, naming the server (password hidden)."""
+    """Every Redis failure surfaces as one StoreError subclass naming the server (password
+    hidden): StoreUnavailable when it cannot be reached or is not a Redis server,
+    StoreWriteError when it refused to keep a write, StoreError for a malformed stored value."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        where = args[0].url_redacted  # type: ignore[attr-defined]
         try:
             return method(*args, **kwargs)
+        except StoreError:
+            raise
         except redis.exceptions.AuthenticationError as exc:
-            journal = args[0]
-            raise StoreUnavailable(
-                f"redis at {journal.url_redacted} refused the credentials: {exc}"  # type: ignore[attr-defined]
-            ) from exc
+            raise StoreUnavailable(f"redis at {where} refused the credentials: {exc}") from exc
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            journal = args[0]
+            raise StoreUnavailable(f"redis at {where} unreachable: {exc}") from exc
+        except redis.exceptions.ResponseError as exc:
+            text = str(exc)
+            if isinstance(exc, _WRITE_REFUSAL_TYPES) or any(r in text for r in _WRITE_REFUSALS):
+                raise StoreWriteError(
+                    f"redis at {where} refused a write, nothing of it was kept: {text}"
+                ) from exc
+            if text.startswith(("NOAUTH", "NOPERM", "WRONGPASS")):
+                raise StoreUnavailable(f"redis at {where} refused access: {text}") from exc
+            raise StoreError(f"redis at {where} answered an error: {text}") from exc
+        except redis.exceptions.RedisError as exc:
+            # a garbled reply: whatever listens there does not speak the Redis protocol
             raise StoreUnavailable(
-                f"redis at {journal.url_redacted} unreachable: {exc}"  # type: ignore[attr-defined]
+                f"redis at {where}: not a usable Redis server ({type(exc).__name__}: {exc})"
             ) from exc
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+            raise StoreError(f"redis journal at {where} holds a malformed value: {exc}") from exc
 
     return wrapper
 
@@ -150,7 +167,7 @@ class RedisJournal(JournalBase):
                 socket_timeout=SOCKET_TIMEOUT_S,
                 health_check_interval=30,
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, redis.exceptions.RedisError) as exc:
             raise StoreError(f"bad redis URL {self.url_redacted}: {exc}") from exc
         try:
             self._check_schema()
@@ -177,7 +194,14 @@ class RedisJournal(JournalBase):
                     f"no {schema_key}: not a gabagool journal, refusing to use it"
                 )
             return
-        version = int(self._client.get(schema_key) or 0)
+        raw = self._client.get(schema_key) or b"0"
+        try:
+            version = int(raw)
+        except ValueError:
+            raise SchemaError(
+                f"redis at {self.url_redacted}: {schema_key} is {raw[:40]!r}, not a layout "
+                "version: not a gabagool journal, refusing to use it"
+            ) from None
         if version != SCHEMA_VERSION:
             raise SchemaError(
                 f"redis journal at {self.url_redacted} has layout version {version}, this "
@@ -491,7 +515,11 @@ class RedisJournal(JournalBase):
     @_translate_errors
     def clear(self) -> None:
         schema_key = self._k("schema").encode()
-        doomed = [k for k in self._scan_keys() if k != schema_key]
+        # the engines' leases say who is live, not what was traded: they outlive a clear
+        lease_prefix = self._k(LEASE_KEY, "").encode()
+        doomed = [
+            k for k in self._scan_keys() if k != schema_key and not k.startswith(lease_prefix)
+        ]
         for start in range(0, len(doomed), 500):
             self._client.delete(*doomed[start : start + 500])
 

@@ -9,13 +9,15 @@ Several processes on one host may share the file; writers take the lock up front
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
@@ -32,6 +34,7 @@ from gabagool.store.base import (
     PositionSnapshot,
     SchemaError,
     StoreError,
+    StoreWriteError,
     WindowRecord,
     settle,
     validate_fill,
@@ -39,6 +42,7 @@ from gabagool.store.base import (
     validate_reservation,
     validate_window,
 )
+from gabagool.store.location import JOURNAL_FILENAME
 
 # Migrations, in order: index i brings a journal from version i to i + 1. Append, never edit:
 # journals in the field are at every version that was ever released.
@@ -115,7 +119,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-JOURNAL_FILENAME = "journal.sqlite3"
+__all__ = ["JOURNAL_FILENAME", "MIGRATIONS", "SCHEMA_VERSION", "SqliteJournal"]
 BUSY_TIMEOUT_MS = 10_000
 
 _WINDOW_COLUMNS = (
@@ -168,6 +172,35 @@ def _position(row: Sequence[object]) -> PositionSnapshot:
     return msgspec.convert(fields, PositionSnapshot)
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reason(exc: BaseException) -> str:
+    name = getattr(exc, "sqlite_errorname", None)
+    return f"{exc} ({name})" if name else str(exc)
+
+
+def _guard(method: Callable[P, T]) -> Callable[P, T]:
+    """SQLite's errors and rows that do not decode surface as one StoreError naming the file:
+    a corrupt page, a file that is not a database, a value no record can hold."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except StoreError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            path = args[0].path  # type: ignore[attr-defined]
+            raise StoreError(f"journal {path} cannot be read: {_reason(exc)}") from exc
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
+            path = args[0].path  # type: ignore[attr-defined]
+            raise StoreError(f"journal {path}: {exc}") from exc
+
+    return wrapper
+
+
 class SqliteJournal(JournalBase):
     """The default journal: a SQLite file. Safe to call from any thread (one at a time)."""
 
@@ -177,7 +210,18 @@ class SqliteJournal(JournalBase):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise JournalNotFound(f"no journal at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise StoreError(f"journal {self.path} is a directory, not a file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StoreError(
+                f"cannot create journal {self.path}: {self.path.parent} is a file, not a directory"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create journal {self.path}: {exc.strerror or exc} ({exc.filename})"
+            ) from None
         try:
             # Autocommit mode: transactions are opened explicitly below, never implicitly.
             self._db = sqlite3.connect(
@@ -193,7 +237,11 @@ class SqliteJournal(JournalBase):
                 raise StoreError(f"journal {self.path}: WAL mode refused (got {mode!r})")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            try:
+                self._migrate()
+            except StoreWriteError as exc:
+                # the first write of an open: say the file is unusable, not a write failed
+                raise exc.__cause__ or exc from None  # type: ignore[misc]
         except sqlite3.OperationalError as exc:
             self._db.close()
             raise StoreError(f"cannot open journal {self.path}: {exc}") from exc
@@ -223,15 +271,35 @@ class SqliteJournal(JournalBase):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction holding the file's write lock from its first statement."""
+        """One write transaction holding the file's write lock from its first statement.
+
+        Any SQLite failure on the way (disk full, I/O error, a read-only file, a corrupt page,
+        a lock not granted in time) rolls the whole transaction back and raises one
+        StoreWriteError: the journal keeps what it held before, never half a write.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreWriteError(
+                    f"journal {self.path}: write failed and was rolled back: {_reason(exc)}"
+                ) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (disk full, I/O error); a second ROLLBACK
+        # would fail with "no transaction is active"
+        if self._db.in_transaction:
+            try:
                 self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            except sqlite3.Error:
+                pass  # the connection rolls back when it closes; the write already failed
 
     def _migrate(self) -> None:
         with self._write() as db:
@@ -248,16 +316,19 @@ class SqliteJournal(JournalBase):
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {target}")
 
+    @_guard
     def schema_version(self) -> int:
         with self._lock:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    @_guard
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # ---- windows -----------------------------------------------------------------------
 
+    @_guard
     def record_window_opened(self, window: WindowRecord) -> bool:
         validate_window(window)
         with self._write() as db:
@@ -277,6 +348,7 @@ class SqliteJournal(JournalBase):
             )
             return cursor.rowcount == 1
 
+    @_guard
     def record_window_settled(
         self, window_id: str, winner: Outcome, settled_ns: int
     ) -> WindowRecord:
@@ -306,10 +378,12 @@ class SqliteJournal(JournalBase):
         ).fetchone()
         return None if row is None else _window(row)
 
+    @_guard
     def window(self, window_id: str) -> WindowRecord | None:
         with self._lock:
             return self._window_in(self._db, window_id)
 
+    @_guard
     def windows(self) -> list[WindowRecord]:
         with self._lock:
             rows = self._db.execute(
@@ -319,6 +393,7 @@ class SqliteJournal(JournalBase):
 
     # ---- orders ------------------------------------------------------------------------
 
+    @_guard
     def record_order(self, order: OrderRecord) -> bool:
         validate_order(order)
         with self._write() as db:
@@ -346,6 +421,7 @@ class SqliteJournal(JournalBase):
             )
             return cursor.rowcount == 1
 
+    @_guard
     def update_order(
         self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
     ) -> OrderRecord:
@@ -365,6 +441,7 @@ class SqliteJournal(JournalBase):
             )
             return updated
 
+    @_guard
     def order(self, order_id: str) -> OrderRecord | None:
         with self._lock:
             row = self._db.execute(
@@ -372,6 +449,7 @@ class SqliteJournal(JournalBase):
             ).fetchone()
         return None if row is None else _order(row)
 
+    @_guard
     def orders(self, window_id: str | None = None) -> list[OrderRecord]:
         query = f"SELECT {_ORDER_COLUMNS} FROM orders"
         params: tuple[str, ...] = ()
@@ -382,11 +460,13 @@ class SqliteJournal(JournalBase):
             rows = self._db.execute(query + " ORDER BY created_ns, order_id", params).fetchall()
         return [_order(row) for row in rows]
 
+    @_guard
     def resting_orders(self, window_id: str | None = None) -> list[OrderRecord]:
         return [o for o in self.orders(window_id) if o.status in RESTING_ORDER_STATUSES]
 
     # ---- fills and positions -----------------------------------------------------------
 
+    @_guard
     def record_fill(self, fill: FillRecord) -> bool:
         validate_fill(fill)
         with self._write() as db:
@@ -426,6 +506,7 @@ class SqliteJournal(JournalBase):
             )
             return True
 
+    @_guard
     def fills(self, window_id: str) -> list[FillRecord]:
         with self._lock:
             rows = self._db.execute(
@@ -434,6 +515,7 @@ class SqliteJournal(JournalBase):
             ).fetchall()
         return [_fill(row) for row in rows]
 
+    @_guard
     def all_fills(self) -> list[FillRecord]:
         with self._lock:
             rows = self._db.execute(f"SELECT {_FILL_COLUMNS} FROM fills ORDER BY seq").fetchall()
@@ -446,10 +528,12 @@ class SqliteJournal(JournalBase):
         ).fetchone()
         return PositionSnapshot(window_id=window_id) if row is None else _position(row)
 
+    @_guard
     def position_snapshot(self, window_id: str) -> PositionSnapshot:
         with self._lock:
             return self._position_in(self._db, window_id)
 
+    @_guard
     def positions(self) -> list[PositionSnapshot]:
         with self._lock:
             rows = self._db.execute(
@@ -459,6 +543,7 @@ class SqliteJournal(JournalBase):
 
     # ---- halt flag ---------------------------------------------------------------------
 
+    @_guard
     def set_halt(self, halted: bool, reason: str, set_by: str, at_ns: int) -> HaltState:
         state = HaltState(halted=halted, reason=reason, set_by=set_by, at_ns=at_ns)
         with self._write() as db:
@@ -469,6 +554,7 @@ class SqliteJournal(JournalBase):
             )
         return state
 
+    @_guard
     def get_halt(self) -> HaltState:
         with self._lock:
             row = self._db.execute(
@@ -488,6 +574,7 @@ class SqliteJournal(JournalBase):
         ).fetchall()
         return {holder: int(amount) for holder, amount in rows}
 
+    @_guard
     def reserve_capital(
         self, holder: str, amount_pico: int, cap_pico: int, ledger: str = DEFAULT_LEDGER
     ) -> bool:
@@ -503,6 +590,7 @@ class SqliteJournal(JournalBase):
             )
             return True
 
+    @_guard
     def release_capital(
         self, holder: str, amount_pico: int | None = None, ledger: str = DEFAULT_LEDGER
     ) -> int:
@@ -521,10 +609,12 @@ class SqliteJournal(JournalBase):
                 )
             return released
 
+    @_guard
     def reservations(self, ledger: str = DEFAULT_LEDGER) -> dict[str, int]:
         with self._lock:
             return self._reservations_in(self._db, ledger)
 
+    @_guard
     def ledgers(self) -> list[str]:
         with self._lock:
             rows = self._db.execute(
@@ -534,6 +624,7 @@ class SqliteJournal(JournalBase):
 
     # ---- whole journal -----------------------------------------------------------------
 
+    @_guard
     def clear(self) -> None:
         with self._write() as db:
             # Children before parents, for the foreign keys.
