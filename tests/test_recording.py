@@ -96,7 +96,10 @@ def test_reading_streams_in_constant_memory(tmp_path: Path) -> None:
     path = tmp_path / "big.zst"
     count = 60_000  # about 20 MB of lines once decompressed
     frames = (
-        (T0 + t, '{"price_changes":[' + ",".join(f'{{"price":"0.{t * k % 97}"}}' for k in range(20)))
+        (
+            T0 + t,
+            '{"price_changes":[' + ",".join(f'{{"price":"0.{t * k % 97}"}}' for k in range(20)),
+        )
         for t in range(count)
     )
     write_recording(path, HEADER, frames)

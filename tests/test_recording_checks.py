@@ -98,7 +98,8 @@ def test_frames_with_impossible_receive_times_are_dropped_and_counted(bad_times:
     assert frames.issues.out_of_range == 3 and frames.issues.out_of_order == 1
     assert frames.issues.dropped == 4
     assert "line 3: receive time 0 ns is outside" in frames.issues.messages[0]
-    assert "line 7" in frames.issues.messages[3] and "before the previous" in frames.issues.messages[3]
+    last = frames.issues.messages[3]
+    assert "line 7" in last and "before the previous" in last
 
 
 def test_the_run_replay_feed_never_paces_through_a_broken_clock(bad_times: Path) -> None:
@@ -194,7 +195,7 @@ def test_the_writer_refuses_a_bad_header_too(tmp_path: Path) -> None:
         (b'{"t": %d, "frame": "caf\xe9"}' % T0, "invalid UTF-8"),
         (b'{"t": %d, "frame": "x", "deep": ' % T0 + b"[" * 100_000 + b"]" * 100_000 + b"}",
          "nested too deeply"),
-        (b"[" * 100_000, "bad frame line"),
+        (b"[" * 100_000, "Expected `object`"),
     ],
 )
 def test_an_unreadable_line_is_a_one_line_error(
@@ -203,7 +204,7 @@ def test_an_unreadable_line_is_a_one_line_error(
     path = write_lines(tmp_path / "u.zst", [header_line(market()), frame_line(T0, GOOD), line])
     _, frames = read_recording(path)
     assert next(frames).t == T0
-    with pytest.raises(RecordingError, match=f"line 3: bad frame line: .*{reason}|line 3: {reason}"):
+    with pytest.raises(RecordingError, match=f"line 3: bad frame line: .*{reason}"):
         next(frames)
     assert main(["replay", str(path)]) == 2
     err = capsys.readouterr().err
