@@ -18,16 +18,16 @@ class MarketParams:
     # -- the makers' shared view: P(Up) from the true price, plus a sentiment noise in logit
     # space, an AR(1) step every 0.5 s (persistence, innovation s.d.)
     consensus_persistence: float = 0.97
-    consensus_step: float = 0.01
+    consensus_step: float = 0.005
     # each maker's own look at it (AR(1) at each look)
     view_persistence: float = 0.8
     view_step: float = 0.005
     makers: tuple[int, int] = (3, 5)
     # half spreads in ticks around the maker's centre; 0 quotes the two ticks around it
     half_spread_ticks: tuple[float, ...] = (0.5, 0.5, 0.5, 1.0, 1.0, 2.0)
-    check_ms: tuple[float, float] = (4000.0, 10000.0)
+    check_ms: tuple[float, float] = (8000.0, 20000.0)
     """Each maker's mean time between looks at the fair value is drawn in this range."""
-    requote_ticks: float = 1.0
+    requote_ticks: float = 2.0
     """A maker re-quotes when its view moved this many ticks since it last quoted."""
     refresh_probability: float = 0.05
     refill_mean_ms: float = 1500.0
@@ -51,6 +51,7 @@ UNCALIBRATED = MarketParams(
     view_step=0.02,
     half_spread_ticks=(1.0, 1.0, 1.0, 2.0, 2.0, 3.0),
     check_ms=(4000.0, 10000.0),
+    requote_ticks=1.0,
     informed_edge=15,
     informed_pays_fee=False,
 )
