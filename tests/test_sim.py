@@ -825,3 +825,12 @@ def test_informed_takers_weigh_the_taker_fee() -> None:
     assert agents.informed_taker(book, 0.505, params, 0.072, 1) == (ASK, 482)
     blind = MarketParams(informed_pays_fee=False, informed_edge=15)
     assert agents.informed_taker(book, 0.500, blind, 0.072, 1) == (ASK, 493)
+
+
+def test_a_window_chained_by_its_open_alone_has_the_same_market_and_outcome() -> None:
+    # the engine's simulated feed chains windows by `open_price`; a recording by `previous`:
+    # only the first minute's TWAP frames may differ (a made-up minute before the start)
+    first, second = simulate("eth", 2, 5)
+    alone = WindowSimulator("eth", second.start, 5, open_price=first.close_price)
+    assert list(alone.frames()) == list(second.frames())
+    assert alone.outcome == second.outcome and alone.settlement_price == second.settlement_price

@@ -8,7 +8,7 @@ keeps each window's books in the core (`Market`) and reads the frames' prices ex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
 
@@ -23,7 +23,26 @@ class IssueSink(Protocol):
     def add(self, kind: str, message: str) -> None: ...
 
 
-_decode = msgspec.json.Decoder().decode
+class _Level(msgspec.Struct):
+    price: str = ""
+
+
+class _Change(msgspec.Struct):
+    asset_id: str = ""
+    price: str = ""
+
+
+class _Event(msgspec.Struct):
+    # only what the checks read; other fields are skipped without being built
+    event_type: str = ""
+    asset_id: str = ""
+    timestamp: str = ""
+    bids: list[_Level] = []
+    asks: list[_Level] = []
+    price_changes: list[_Change] = []
+
+
+_decode = msgspec.json.Decoder(_Event | list[_Event]).decode
 
 
 class MarketAudit:
@@ -53,18 +72,15 @@ class MarketAudit:
         try:
             decoded = _decode(frame)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            return  # unreadable: the core counts it as a frame error when it is replayed
+            return  # unreadable or odd: the core counts it when the frame is replayed
         events = decoded if isinstance(decoded, list) else [decoded]
         self._where = f"line {line}"
         touched: dict[int, str | None] = {}
         for event in events:
-            if not isinstance(event, dict):
-                continue
-            for token in _tokens_of(event):
+            for token in [event.asset_id, *(c.asset_id for c in event.price_changes)]:
                 found = self._tokens.get(token)
                 if found is not None:
-                    stamp = event.get("timestamp")
-                    touched[found[0]] = stamp if isinstance(stamp, str) else None
+                    touched[found[0]] = event.timestamp or None
         for index, stamp in touched.items():
             if stamp is not None and self._burst[index] not in (None, stamp):
                 self._check_crossed(index)
@@ -74,29 +90,19 @@ class MarketAudit:
             except CoreError:
                 continue
         for event in events:
-            if isinstance(event, dict):
-                self._check_ticks(event)
+            self._check_ticks(event)
 
-    def _check_ticks(self, event: dict[str, Any]) -> None:
-        kind = event.get("event_type")
-        if kind == "book":
-            prices = [
-                (event.get("asset_id"), level.get("price"))
-                for key in ("bids", "asks")
-                for level in _list(event.get(key))
-                if isinstance(level, dict)
-            ]
-        elif kind == "price_change":
-            prices = [
-                (change.get("asset_id"), change.get("price"))
-                for change in _list(event.get("price_changes"))
-                if isinstance(change, dict)
-            ]
+    def _check_ticks(self, event: _Event) -> None:
+        if event.event_type == "book":
+            token = event.asset_id
+            prices = [(token, level.price) for level in (*event.bids, *event.asks)]
+        elif event.event_type == "price_change":
+            prices = [(change.asset_id, change.price) for change in event.price_changes]
         else:
             return
         for token, text in prices:
-            found = self._tokens.get(token) if isinstance(token, str) else None
-            if found is None or not isinstance(text, str):
+            found = self._tokens.get(token)
+            if found is None:
                 continue
             index, outcome = found
             try:
@@ -130,15 +136,6 @@ class MarketAudit:
                 self._check_crossed(index)
                 self._burst[index] = None
 
-
-def _tokens_of(event: dict[str, Any]) -> list[str]:
-    tokens = [event.get("asset_id")]
-    tokens += [c.get("asset_id") for c in _list(event.get("price_changes")) if isinstance(c, dict)]
-    return [token for token in tokens if isinstance(token, str)]
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _show(level: tuple[int, int] | None) -> str:
