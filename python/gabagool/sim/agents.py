@@ -179,10 +179,12 @@ def taker_size(rng: random.Random) -> int:
     return max(500, round(shares * 100))
 
 
-def noise_taker(rng: random.Random, book: Book, fair: float, tick: int) -> tuple[int, int] | None:
+def noise_taker(
+    rng: random.Random, book: Book, fair: float, tick: int, lean: float
+) -> tuple[int, int] | None:
     """(side of the Up book to take, limit): noise takers lean with the fair value, buying
     Up more often when Up is likely, and walk up to two ticks."""
-    side = ASK if rng.random() < 0.3 + 0.4 * fair else BID
+    side = ASK if rng.random() < (1 - lean) / 2 + lean * fair else BID
     best = book.best(side)
     if best is None:
         return None

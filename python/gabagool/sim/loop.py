@@ -158,7 +158,9 @@ class WindowRun:
         return frames
 
     def _noise_taker(self, ts_ms: int) -> list[Frame]:
-        decision = agents.noise_taker(self.rng, self.book, self.fair, self.tick)
+        decision = agents.noise_taker(
+            self.rng, self.book, self.fair, self.tick, self.params.noise_lean
+        )
         if decision is None:
             return []
         side, limit = decision

@@ -34,7 +34,10 @@ class MarketParams:
 
     # -- takers
     noise_takers_per_minute: float = 6.0
-    informed_probability: float = 0.15
+    noise_lean: float = 0.8
+    """Noise takers buy Up with probability (1 - lean) / 2 + lean x P(Up): they lean with
+    the fair value (0: a coin flip, 1: always the likely side)."""
+    informed_probability: float = 0.25
     """Chance that an informed taker looks at the book at a 0.5 s model step."""
     informed_scale: float = 1.0
     """Multiplies `informed_probability` (a robustness knob for backtests)."""
@@ -52,6 +55,8 @@ UNCALIBRATED = MarketParams(
     half_spread_ticks=(1.0, 1.0, 1.0, 2.0, 2.0, 3.0),
     check_ms=(4000.0, 10000.0),
     requote_ticks=1.0,
+    noise_lean=0.4,
+    informed_probability=0.15,
     informed_edge=15,
     informed_pays_fee=False,
 )
