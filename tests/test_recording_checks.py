@@ -97,9 +97,11 @@ def test_frames_with_impossible_receive_times_are_dropped_and_counted(bad_times:
     assert kept == [T0 + SECOND, T0 + 3 * SECOND, T0 + 4 * SECOND]
     assert frames.issues.out_of_range == 3 and frames.issues.out_of_order == 1
     assert frames.issues.dropped == 4
-    assert "line 3: receive time 0 ns is outside" in frames.issues.messages[0]
+    first = frames.issues.messages[0]
+    assert "line 3: receive time 0 ns (1970-01-01T00:00:00Z) is more than an hour outside" in first
+    assert "(2026-01-01T00:00:00Z to 2026-01-01T00:15:00Z)" in first
     last = frames.issues.messages[3]
-    assert "line 7" in last and "before the previous" in last
+    assert "line 7" in last and "is 1 s before the previous frame's" in last
 
 
 def test_the_run_replay_feed_never_paces_through_a_broken_clock(bad_times: Path) -> None:

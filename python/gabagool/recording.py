@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,6 +63,9 @@ _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 MAX_MESSAGES = 10
 
 log = logging.getLogger("gabagool.recording")
+# A library's logger: silent unless the application configures logging (`gabagool run`
+# does); commands that read recordings report the issues themselves.
+log.addHandler(logging.NullHandler())
 
 
 class RecordingError(ValueError):
@@ -414,10 +418,13 @@ class RecordedFrames(Iterator[FrameT], Generic[FrameT]):
         self._last_t = -1
         self.issues = RecordingIssues()
         if header.markets:
-            self._lowest = max(0, min(m.start for m in header.markets) * NS - TIME_SLACK_NS)
-            self._highest = max(m.end for m in header.markets) * NS + TIME_SLACK_NS
+            first, last = min(m.start for m in header.markets), max(m.end for m in header.markets)
+            self._lowest = max(0, first * NS - TIME_SLACK_NS)
+            self._highest = last * NS + TIME_SLACK_NS
+            self._span = f"{_utc(first * NS)} to {_utc(last * NS)}"
         else:
             self._lowest, self._highest = 0, 2**63 - 1
+            self._span = "no window"
         self._audit = MarketAudit(header.markets, self.issues)
 
     def __next__(self) -> FrameT:
@@ -454,15 +461,15 @@ class RecordedFrames(Iterator[FrameT], Generic[FrameT]):
         if not self._lowest <= t <= self._highest:
             self.issues.add(
                 "out_of_range",
-                f"{where}: receive time {t} ns is outside the recording's windows "
-                f"[{self._lowest}, {self._highest}]; frame dropped",
+                f"{where}: receive time {t} ns ({_utc(t)}) is more than an hour outside the "
+                f"recording's windows ({self._span}); frame dropped",
             )
             return False
         if t < self._last_t:
             self.issues.add(
                 "out_of_order",
-                f"{where}: receive time {t} ns is before the previous frame's "
-                f"{self._last_t}; frame dropped",
+                f"{where}: receive time {t} ns is {(self._last_t - t) / NS:g} s before the "
+                f"previous frame's; frame dropped",
             )
             return False
         self._last_t = t
@@ -479,6 +486,14 @@ class RecordedFrames(Iterator[FrameT], Generic[FrameT]):
 
     def __del__(self) -> None:
         self._file.close()
+
+
+def _utc(t_ns: int) -> str:
+    """A receive time for people; the raw number when it is no date at all."""
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_ns // NS))
+    except (OverflowError, OSError, ValueError):
+        return "not a date"
 
 
 def _lines(name: str, file: BinaryIO) -> Iterator[bytes]:
