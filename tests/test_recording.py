@@ -36,6 +36,8 @@ MARKET = MarketHeader(
     fee_schedule=FeeScheduleHeader(rate="0.072", exponent=1, taker_only=True, rebate_rate="0.2"),
 )
 HEADER = RecordingHeader(source="live", markets=[MARKET], created_ns=123, seed=None)
+# Receive times inside the window (the reader drops frames far outside a recording's windows).
+T0 = MARKET.start * 10**9
 
 
 def compressed_lines(path: Path, lines: list[bytes]) -> None:
@@ -54,32 +56,33 @@ def read_all(path: Path) -> tuple[RecordingHeader, list[RecordedFrame]]:
 def test_frames_come_back_exactly_as_written(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl.zst"
     frames = [
-        (1_000, '{"event_type":"book","bids":[]}'),
-        (1_000, "PONG"),
-        (2_000, '[{"a": "line\\nbreak"}, "\u00e9\u6f22"]'),
-        (3_000, 'text with a real\nnewline and a "quote"'),
+        (T0 + 1_000, '{"event_type":"book","bids":[]}'),
+        (T0 + 1_000, "PONG"),
+        (T0 + 2_000, '[{"a": "line\\nbreak"}, "\u00e9\u6f22"]'),
+        (T0 + 3_000, 'text with a real\nnewline and a "quote"'),
     ]
     assert write_recording(path, HEADER, frames) == 4
     header, read = read_all(path)
     assert header == HEADER
     assert read == [RecordedFrame(t, text) for t, text in frames]
-    assert read[0].t == 1_000 and read[0].frame.startswith('{"event_type"')
+    assert read[0].t == T0 + 1_000 and read[0].frame.startswith('{"event_type"')
 
 
 def test_first_line_is_the_header_and_the_others_t_and_frame(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
-    write_recording(path, HEADER, [(5, "x")])
+    write_recording(path, HEADER, [(T0 + 5, "x")])
     lines = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
     first, second, end = lines.split(b"\n")
     assert msgspec.json.decode(first)["header"]["markets"][0]["slug"] == MARKET.slug
-    assert msgspec.json.decode(second) == {"t": 5, "frame": "x"}
+    assert msgspec.json.decode(second) == {"t": T0 + 5, "frame": "x"}
     assert end == b""
 
 
 @settings(max_examples=25, deadline=None)
 @given(
     frames=st.lists(
-        st.tuples(st.integers(min_value=0, max_value=2**62), st.text(max_size=200)), max_size=40
+        st.tuples(st.integers(min_value=T0, max_value=T0 + 900 * 10**9), st.text(max_size=200)),
+        max_size=40,
     )
 )
 def test_any_frames_round_trip(tmp_path_factory: pytest.TempPathFactory, frames) -> None:
@@ -93,7 +96,10 @@ def test_reading_streams_in_constant_memory(tmp_path: Path) -> None:
     path = tmp_path / "big.zst"
     count = 60_000  # about 20 MB of lines once decompressed
     frames = (
-        (t, '{"price_changes":[' + ",".join(f'{{"price":"0.{t * k % 97}"}}' for k in range(20)))
+        (
+            T0 + t,
+            '{"price_changes":[' + ",".join(f'{{"price":"0.{t * k % 97}"}}' for k in range(20)),
+        )
         for t in range(count)
     )
     write_recording(path, HEADER, frames)
@@ -110,7 +116,7 @@ def test_reading_streams_in_constant_memory(tmp_path: Path) -> None:
 
 def test_frames_left_unread_do_not_leak_the_file(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
-    write_recording(path, HEADER, [(1, "a"), (2, "b")])
+    write_recording(path, HEADER, [(T0 + 1, "a"), (T0 + 2, "b")])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         header, frames = read_recording(path)
@@ -131,26 +137,26 @@ def test_iteration_stops_after_a_bad_line_was_reported(tmp_path: Path) -> None:
 
 def test_writer_refuses_receive_times_going_backwards(tmp_path: Path) -> None:
     with RecordingWriter(tmp_path / "r.zst", HEADER) as writer:
-        writer.write(10, "a")
-        with pytest.raises(RecordingError, match="receive time 9 is before"):
-            writer.write(9, "b")
+        writer.write(T0 + 10, "a")
+        with pytest.raises(RecordingError, match=f"receive time {T0 + 9} is before"):
+            writer.write(T0 + 9, "b")
         with pytest.raises(RecordingError, match="receive time -1"):
             writer.write(-1, "b")
         with pytest.raises(RecordingError, match="1.5"):
             writer.write(1.5, "b")  # type: ignore[arg-type]
         with pytest.raises(RecordingError, match="is not text"):
-            writer.write(11, b"bytes")  # type: ignore[arg-type]
-        writer.write(10, "same time is fine")
+            writer.write(T0 + 11, b"bytes")  # type: ignore[arg-type]
+        writer.write(T0 + 10, "same time is fine")
     assert [f.frame for f in read_all(tmp_path / "r.zst")[1]] == ["a", "same time is fine"]
 
 
 def test_flushed_frames_are_readable_while_the_writer_is_open(tmp_path: Path) -> None:
     path = tmp_path / "live.zst"
     with RecordingWriter(path, HEADER) as writer:
-        writer.write(1, "first")
+        writer.write(T0 + 1, "first")
         writer.flush()
         _, frames = read_recording(path)
-        assert next(frames) == RecordedFrame(1, "first")
+        assert next(frames) == RecordedFrame(T0 + 1, "first")
         # the rest of an unfinished file reads as truncated, never as a silent end
         with pytest.raises(RecordingError, match="truncated after line 2"):
             next(frames)
@@ -158,8 +164,8 @@ def test_flushed_frames_are_readable_while_the_writer_is_open(tmp_path: Path) ->
 
 def test_a_second_session_appended_to_the_file_is_read_on(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
-    write_recording(path, HEADER, [(1, "a")])
-    extra = zstandard.ZstdCompressor().compress(b'{"t":2,"frame":"b"}\n')
+    write_recording(path, HEADER, [(T0 + 1, "a")])
+    extra = zstandard.ZstdCompressor().compress(b'{"t":%d,"frame":"b"}\n' % (T0 + 2))
     path.write_bytes(path.read_bytes() + extra)
     assert [f.frame for f in read_all(path)[1]] == ["a", "b"]
 
@@ -220,16 +226,16 @@ def test_a_newer_format_version_is_refused(tmp_path: Path) -> None:
 )
 def test_a_bad_frame_line_is_named_by_its_number(tmp_path: Path, bad_line: bytes) -> None:
     path = tmp_path / "r.zst"
-    compressed_lines(path, [header_line(), b'{"t": 1, "frame": "ok"}', bad_line])
+    compressed_lines(path, [header_line(), b'{"t": %d, "frame": "ok"}' % T0, bad_line])
     _, frames = read_recording(path)
-    assert next(frames) == RecordedFrame(1, "ok")
+    assert next(frames) == RecordedFrame(T0, "ok")
     with pytest.raises(RecordingError, match="line 3: bad frame line"):
         next(frames)
 
 
 def test_a_truncated_file_is_refused_after_its_complete_lines(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
-    write_recording(path, HEADER, [(t, f"frame {t} " + "x" * 50) for t in range(5_000)])
+    write_recording(path, HEADER, [(T0 + t, f"frame {t} " + "x" * 50) for t in range(5_000)])
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
     _, frames = read_recording(path)
@@ -243,17 +249,19 @@ def test_a_truncated_file_is_refused_after_its_complete_lines(tmp_path: Path) ->
 def test_a_file_ending_inside_a_line_names_that_line(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
     path.write_bytes(
-        zstandard.ZstdCompressor().compress(header_line() + b'\n{"t": 1, "frame": "x"}\n{"t": 2,')
+        zstandard.ZstdCompressor().compress(
+            header_line() + b'\n{"t": %d, "frame": "x"}\n{"t": 2,' % T0
+        )
     )
     _, frames = read_recording(path)
-    assert next(frames).t == 1
+    assert next(frames).t == T0
     with pytest.raises(RecordingError, match="line 3: truncated"):
         next(frames)
 
 
 def test_corrupt_compressed_bytes_are_a_recording_error(tmp_path: Path) -> None:
     path = tmp_path / "r.zst"
-    write_recording(path, HEADER, [(t, "y" * 40 + str(t)) for t in range(2_000)])
+    write_recording(path, HEADER, [(T0 + t, "y" * 40 + str(t)) for t in range(2_000)])
     data = bytearray(path.read_bytes())
     for index in range(len(data) // 2, len(data) // 2 + 64):
         data[index] ^= 0x5A

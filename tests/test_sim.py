@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
+import subprocess
+import sys
 import time
 from decimal import Decimal
 from functools import cache
@@ -12,10 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from gabagool import _core
 from gabagool.cli import main
-from gabagool.recording import read_recording
-from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, WindowSimulator, simulate
+from gabagool.recording import read_recording, read_sources
+from gabagool.sim import (
+    DEFAULT_START,
+    TWAP_SECONDS,
+    WINDOW_SECONDS,
+    UnderlyingPath,
+    WindowSimulator,
+    run_frames,
+    simulate,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 SEEDS = range(6)
@@ -402,31 +414,64 @@ def test_tick_turns_fine_exactly_when_the_price_passes_the_extremes() -> None:
     assert switched >= 3, "most windows end near 0 or 1 and so switch ticks"
 
 
+def reference_messages(sim: WindowSimulator) -> list[dict[str, Any]]:
+    return [json.loads(text) for _, text in sim.reference_frames()]
+
+
 def test_window_ends_with_the_resolution_naming_the_winner() -> None:
     for seed in SEEDS:
         sim = WindowSimulator("btc", DEFAULT_START, seed)
-        assert sim.outcome is None
         frames = list(sim.frames())
         last = json.loads(frames[-1][1])
         assert last["event_type"] == "market_resolved"
         assert frames[-1][0] == sim.end * 10**9
-        expected = "up" if sim.close_price >= sim.open_price else "down"
+        # the settlement: the reference's 60 s TWAP at the end against the open
+        twaps = [m for m in reference_messages(sim) if m["channel"] == "price.crypto.twap"]
+        final = twaps[-1]["payload"]
+        assert final["timestamp"] == sim.end * 1000
+        assert final["full_accuracy_value"] == sim.settlement_price
+        assert sim.header.price_to_beat is not None
+        up = Decimal(final["full_accuracy_value"]) >= Decimal(sim.header.price_to_beat)
+        expected = "up" if up else "down"
         assert sim.outcome == expected
         winner = sim.up_token if expected == "up" else sim.down_token
         assert last["winning_asset_id"] == winner
         assert last["winning_outcome"] == expected.capitalize()
 
 
-def test_up_wins_when_the_reference_price_ties() -> None:
-    sim = WindowSimulator("xrp", DEFAULT_START, 4)
-    sim.close_price = sim.open_price
-    last = json.loads(list(sim.frames())[-1][1])
-    assert sim.outcome == "up" and last["winning_asset_id"] == sim.up_token
+def test_up_wins_when_the_settlement_twap_ties_the_open() -> None:
+    path = UnderlyingPath("xrp", DEFAULT_START, 4)
+    flat = path.open_units
+    path.samples = [flat] * len(path.samples)
+    path.history = (flat,) * TWAP_SECONDS
+    path.twap_units = path._twap_units()
+    assert path.settlement_units == flat * TWAP_SECONDS and path.up_wins
+    path.samples[-1] -= 1  # one unit below: the mean is under the open
+    path.twap_units = path._twap_units()
+    assert not path.up_wins
+
+
+def test_the_twap_is_the_mean_of_the_last_minute_of_samples() -> None:
+    sims = list(simulate("btc", 2, 3))
+    first, second = (s.path() for s in sims)
+    assert second.history == first.tail and second.open_units == first.samples[-1]
+    series = list(second.history) + second.samples
+    for offset in (0, 1, 59, 60, 450, 900):
+        window = series[offset + 1 : offset + 1 + TWAP_SECONDS]
+        assert second.twap_units[offset] == sum(window)
+
+
+def test_the_probability_of_up_knows_the_known_part_of_the_twap() -> None:
+    path = UnderlyingPath("btc", DEFAULT_START, 2)
+    last = path.steps - 1  # half a second before the end: all but one sample are known
+    assert abs(path.probability(last) - (1.0 if path.up_wins else 0.0)) < 0.05
+    assert path.probability(path.steps) == (1.0 if path.up_wins else 0.0)
+    assert 0.0 < path.probability(0) < 1.0
 
 
 def test_up_and_down_both_win_about_half_the_time() -> None:
     windows = [WindowSimulator("btc", DEFAULT_START, seed) for seed in range(60)]
-    ups = sum(sim.close_price >= sim.open_price for sim in windows)
+    ups = sum(sim.outcome == "up" for sim in windows)
     assert 15 <= ups <= 45
 
 
@@ -594,3 +639,198 @@ def test_sim_command_refuses_an_output_in_a_missing_directory(
 ) -> None:
     assert main(["sim", "--out", str(tmp_path / "nope" / "x.zst")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# ---- the reference price ----------------------------------------------------------------
+
+POLYBOLT = fixture("polybolt_price_frames.json")["server"]
+ENVELOPE_KEYS = {
+    (m["channel"], "snapshot" in m, "dropped" in m): set(m) for m in POLYBOLT if "channel" in m
+    and "v" in m
+}
+POINT_KEYS = {
+    channel: set(m["payload"]) for m in POLYBOLT
+    if "v" in m and not m.get("snapshot") for channel in [m["channel"]]
+}
+
+
+@cache
+def reference(seed: int) -> tuple[WindowSimulator, tuple[tuple[int, dict[str, Any]], ...]]:
+    sim = WindowSimulator("btc", DEFAULT_START, seed)
+    return sim, tuple((t, json.loads(text)) for t, text in sim.reference_frames())
+
+
+def test_reference_frames_have_the_polybolt_envelope_shape() -> None:
+    for seed in SEEDS:
+        _, frames = reference(seed)
+        for _, m in frames:
+            channel = m["channel"]
+            assert channel in ("price.crypto", "price.crypto.twap")
+            assert m["v"] == 1 and isinstance(m["seq"], int) and isinstance(m["ts"], int)
+            if m.get("snapshot"):
+                assert set(m) == ENVELOPE_KEYS[(channel, True, False)]
+                points = m["payload"]["data"]
+            else:
+                assert set(m) - {"dropped"} == ENVELOPE_KEYS[(channel, False, False)]
+                assert set(m["payload"]) == POINT_KEYS[channel]
+                points = [m["payload"]]
+            assert m["payload"]["symbol"] == "btcusd"
+            for point in points:
+                text = point["full_accuracy_value"]
+                assert re.fullmatch(r"[1-9][0-9]*\.[0-9]{8}", text)
+                assert Decimal(str(point["value"])) == Decimal(text)
+
+
+def test_each_channel_opens_with_a_snapshot_then_counts_its_seq_with_drops_declared() -> None:
+    drops = 0
+    for seed in SEEDS:
+        _, frames = reference(seed)
+        for channel in ("price.crypto", "price.crypto.twap"):
+            own = [m for _, m in frames if m["channel"] == channel]
+            assert own[0]["snapshot"] is True and own[0]["seq"] == 1
+            assert not any(m.get("snapshot") for m in own[1:])
+            for before, after in zip(own, own[1:], strict=False):
+                assert after["seq"] == before["seq"] + 1 + after.get("dropped", 0)
+                drops += "dropped" in after
+    assert drops > 0, "the feed drops an update now and then"
+
+
+def test_the_reference_lags_the_true_price_by_a_few_hundred_ms_to_a_second_and_a_half() -> None:
+    lags = []
+    pauses = 0
+    for seed in SEEDS:
+        sim, frames = reference(seed)
+        times = [t for t, _ in frames]
+        assert times == sorted(times)
+        spot = [(t, m) for t, m in frames if m["channel"] == "price.crypto"]
+        for t, m in spot[1:]:
+            lags.append(t / 1e6 - m["payload"]["timestamp"])
+        stamps = [m["payload"]["timestamp"] for _, m in spot[1:]]
+        pauses += sum(b - a > 1000 for a, b in zip(stamps, stamps[1:], strict=False))
+        # one sample a second, from the start to the end inclusive, less the gaps
+        assert stamps[-1] == sim.end * 1000 and len(stamps) > 800
+    assert 250 <= min(lags) and max(lags) <= 1700
+    assert 500 <= statistics.median(lags) <= 1200
+    assert pauses > 0, "the feed pauses now and then"
+
+
+def test_the_spot_is_near_the_settlement_source_and_the_twap_is_exact() -> None:
+    sim, frames = reference(2)
+    path = sim.path()
+    scale = 10 ** (8 - path.decimals)
+    for _, m in frames:
+        if m.get("snapshot"):
+            continue
+        offset = m["payload"]["timestamp"] // 1000 - sim.start
+        value = Decimal(m["payload"]["full_accuracy_value"])
+        if m["channel"] == "price.crypto":
+            true = Decimal(path.samples[offset]) / 10**path.decimals
+            assert abs(value / true - 1) < Decimal("0.0002")
+        else:
+            exact = Decimal(path.twap_units[offset] * scale // TWAP_SECONDS) / 10**8
+            assert value == exact
+
+
+def test_all_frames_merge_both_sources_in_receive_order() -> None:
+    sim = WindowSimulator("eth", DEFAULT_START, 1)
+    tagged = list(sim.all_frames())
+    assert [t for t, _, _ in tagged] == sorted(t for t, _, _ in tagged)
+    assert [(t, f) for t, s, f in tagged if s == "market"] == list(sim.frames())
+    assert [(t, f) for t, s, f in tagged if s == "ref"] == list(sim.reference_frames())
+
+
+def test_consecutive_windows_make_one_reference_subscription() -> None:
+    sims = list(simulate("btc", 3, 2))
+    frames = [json.loads(text) for t, source, text in run_frames(sims) if source == "ref"]
+    assert sum(bool(m.get("snapshot")) for m in frames) == 2  # one per channel
+    spot = [
+        m["payload"]["timestamp"]
+        for m in frames
+        if m["channel"] == "price.crypto" and not m.get("snapshot")
+    ]
+    assert len(spot) == len(set(spot)), "the second shared by two windows is sent once"
+    assert spot[-1] == sims[-1].end * 1000
+
+
+def test_the_market_does_not_depend_on_the_wall_clock_or_hash_seed(tmp_path: Path) -> None:
+    outputs = []
+    for hash_seed in ("0", "12345"):
+        out = tmp_path / f"h{hash_seed}.zst"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [sys.executable, "-m", "gabagool", "sim", "--out", str(out), "--seed", "6"],
+            check=True, env=env, capture_output=True,
+        )
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_simulating_reads_no_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = list(WindowSimulator("sol", DEFAULT_START, 8).all_frames())
+
+    def no_clock(*_: object) -> float:
+        raise AssertionError("the simulator read the clock")
+
+    for name in ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter"):
+        monkeypatch.setattr(time, name, no_clock)
+    assert list(WindowSimulator("sol", DEFAULT_START, 8).all_frames()) == expected
+
+
+def test_sim_command_records_reference_frames_and_replay_counts_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ref.zst"
+    assert main(["sim", "--out", str(out), "--windows", "2", "--seed", "3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    _, lines = read_sources(out)
+    sources = [item.source for item in lines]
+    assert sources.count("ref") == summary["reference_frames"] > 3000
+    assert sources.count("market") == summary["frames"]
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(out.read_bytes())
+    ref_line = next(line for line in raw.split(b"\n") if b'"src":"ref"' in line)
+    assert list(json.loads(ref_line)) == ["t", "src", "frame"]
+    assert main(["replay", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["reference"]["frames"] == summary["reference_frames"]
+    assert set(report["reference"]["channels"]) == {"price.crypto", "price.crypto.twap"}
+    assert not any(report["issues"].values())
+
+
+# ---- calibration ---------------------------------------------------------------------------
+
+
+def test_the_calibration_script_measures_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    from gabagool.sim import calibration
+
+    assert calibration.main(["--windows", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["windows"] == 2
+    assert 0.05 <= result["fifteen_minute_sd_pct"] <= 0.4
+    probe = result["probe"]
+    assert probe["both"] + probe["one"] + probe["none"] == 2
+    assert 0 < result["sd_one_second_mid_change"] < 0.1
+    assert 0 < result["cheapest_pair_before_t120_median"] < 1.1
+
+
+def test_informed_takers_weigh_the_taker_fee() -> None:
+    from gabagool.sim import MarketParams, agents
+    from gabagool.sim.book import ASK, BID, Book
+
+    book = Book()
+    book.replace(0, {(BID, 470): 10_000, (ASK, 480): 10_000, (ASK, 490): 10_000})
+    params = MarketParams()
+    # fair 0.50: buying at 0.48 gains 2 cents, less a 1.8 cent fee: under the 0.5 cent edge
+    assert agents.informed_taker(book, 0.500, params, 0.072, 1) is None
+    # fair 0.505: 2.5 cents less 1.8 is 0.7 cent, so it takes 0.48 and stops before 0.49
+    assert agents.informed_taker(book, 0.505, params, 0.072, 1) == (ASK, 482)
+    blind = MarketParams(informed_pays_fee=False, informed_edge=15)
+    assert agents.informed_taker(book, 0.500, blind, 0.072, 1) == (ASK, 493)
+
+
+def test_a_window_chained_by_its_open_alone_has_the_same_market_and_outcome() -> None:
+    # the engine's simulated feed chains windows by `open_price`; a recording by `previous`:
+    # only the first minute's TWAP frames may differ (a made-up minute before the start)
+    first, second = simulate("eth", 2, 5)
+    alone = WindowSimulator("eth", second.start, 5, open_price=first.close_price)
+    assert list(alone.frames()) == list(second.frames())
+    assert alone.outcome == second.outcome and alone.settlement_price == second.settlement_price

@@ -1,12 +1,15 @@
-"""Replay a recording through the core's books: each token's final top of book and counts."""
+"""Replay a recording through the core's books: each token's final top of book and counts,
+the reference-price frames it carries, and what reading it found wrong."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import msgspec
+
 from gabagool._core import Replay, parse_price
-from gabagool.recording import PathLike, read_recording
+from gabagool.recording import MARKET_SOURCE, REFERENCE_SOURCE, PathLike, read_sources
 
 # Frames handed to the core per call: large enough that the Python loop is not the cost.
 BATCH_FRAMES = 4096
@@ -31,14 +34,36 @@ class TokenReport:
 
 
 @dataclass(frozen=True)
+class ReferenceReport:
+    """The reference-price frames of a recording, by PolyBolt channel (`other`: frames that
+    are not a data envelope, such as acks)."""
+
+    frames: int = 0
+    channels: dict[str, int] = field(default_factory=dict)
+    other: int = 0
+
+
+class _Envelope(msgspec.Struct):
+    channel: str | None = None
+
+
+_envelope = msgspec.json.Decoder(_Envelope)
+
+
+@dataclass(frozen=True)
 class ReplayReport:
-    """The whole replay: frame totals and one `TokenReport` per token of every window."""
+    """The whole replay: frame totals, one `TokenReport` per token of every window, the
+    reference frames, and the reader's issue counts (frames dropped, off-tick prices,
+    crossed books: `RecordingIssues`) with the first problems quoted."""
 
     path: str
     frames: int
     frame_errors: int
     unrouted: int
     tokens: list[TokenReport]
+    reference: ReferenceReport
+    issues: dict[str, int]
+    issue_messages: list[str]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,17 +75,27 @@ def replay_recording(path: PathLike) -> ReplayReport:
     Raises `RecordingError` for an unreadable file and `ParseError` / `BookError` for a header
     whose tick size is not a valid tick.
     """
-    header, frames = read_recording(path)
+    header, frames = read_sources(path)
     windows = header.markets
     replay = Replay([(m.up_token, m.down_token, parse_price(m.tick_size)) for m in windows])
     batch: list[str] = []
+    channels: dict[str, int] = {}
+    other = 0
     for recorded in frames:
-        batch.append(recorded.frame)
-        if len(batch) == BATCH_FRAMES:
-            replay.apply_many(batch)
-            batch.clear()
+        if recorded.source == MARKET_SOURCE:
+            batch.append(recorded.frame)
+            if len(batch) == BATCH_FRAMES:
+                replay.apply_many(batch)
+                batch.clear()
+        elif recorded.source == REFERENCE_SOURCE:
+            channel = _channel(recorded.frame)
+            if channel is None:
+                other += 1
+            else:
+                channels[channel] = channels.get(channel, 0) + 1
     replay.apply_many(batch)
     replay.finish()
+    frames.finish()
     rows = replay.report()
     tokens = [_token_report(windows[index // 2].slug, row) for index, row in enumerate(rows)]
     return ReplayReport(
@@ -69,7 +104,20 @@ def replay_recording(path: PathLike) -> ReplayReport:
         frame_errors=replay.frame_errors,
         unrouted=replay.unrouted,
         tokens=tokens,
+        reference=ReferenceReport(
+            frames=sum(channels.values()) + other, channels=dict(sorted(channels.items())),
+            other=other,
+        ),
+        issues=frames.issues.counts(),
+        issue_messages=list(frames.issues.messages),
     )
+
+
+def _channel(frame: str) -> str | None:
+    try:
+        return _envelope.decode(frame).channel
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def _token_report(slug: str, row: dict[str, int | str | bool | None]) -> TokenReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gabagool._core import format_micros
@@ -55,7 +56,21 @@ def render(report: ReplayReport) -> str:
         f"{report.frames} frames, {report.frame_errors} unreadable, "
         f"{report.unrouted} naming no window"
     )
+    reference = report.reference
+    if reference.frames:
+        by_channel = ", ".join(f"{n} {channel}" for channel, n in reference.channels.items())
+        lines.append(f"{reference.frames} reference frames ({by_channel or 'none readable'})")
     return "\n".join(lines)
+
+
+def warning(report: ReplayReport) -> str | None:
+    """One line for stderr when reading the recording found problems."""
+    counts = {kind: n for kind, n in report.issues.items() if n}
+    if not counts:
+        return None
+    parts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    first = report.issue_messages[0] if report.issue_messages else ""
+    return f"gabagool replay: warning: {parts}; first: {first}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         report = replay_recording(path)
     except (RecordingError, CoreError) as exc:
         raise UsageError(str(exc)) from None
+    problem = warning(report)
+    if problem is not None:
+        print(problem, file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json()))
     else:

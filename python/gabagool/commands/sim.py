@@ -7,15 +7,14 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
 from gabagool.cli import UsageError
 from gabagool.commands.paths import check_output_file
-from gabagool.recording import RecordingHeader, RecordingWriter
-from gabagool.sim import ASSETS, DEFAULT_START, WindowSimulator, simulate
+from gabagool.recording import MARKET_SOURCE, RecordingHeader, RecordingWriter
+from gabagool.sim import ASSETS, DEFAULT_START, run_frames, simulate
 
 MAX_WINDOWS = 96 * 366  # a year of 15-minute windows: more is surely a typo
 MAX_SEED = 2**63 - 1
@@ -68,10 +67,14 @@ def run(args: argparse.Namespace) -> int:
     # Written beside the target and renamed, so a failed run never leaves half a recording.
     partial = out.with_name(f".{out.name}.partial")
     try:
+        frames = reference = 0
         with RecordingWriter(partial, header) as writer:
-            for t_ns, frame in _frames(sims):
-                writer.write(t_ns, frame)
-            frames = writer.frames_written
+            for t_ns, source, frame in run_frames(sims):
+                writer.write(t_ns, frame, source)
+                if source == MARKET_SOURCE:
+                    frames += 1
+                else:
+                    reference += 1
         os.replace(partial, out)
     except OSError as exc:
         with contextlib.suppress(OSError):  # it may never have been created
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": seed,
             "windows": windows,
             "frames": frames,
+            "reference_frames": reference,
             "bytes": size,
             "seconds": round(seconds, 3),
             "outcomes": [sim.outcome for sim in sims],
@@ -94,12 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print(msgspec.json.encode(summary).decode())
     else:
         print(
-            f"wrote {str(out)!r}: {windows} window(s) of {args.asset}, {frames} frames, "
-            f"{size} bytes in {seconds:.2f} s"
+            f"wrote {str(out)!r}: {windows} window(s) of {args.asset}, {frames} frames "
+            f"and {reference} reference frames, {size} bytes in {seconds:.2f} s"
         )
     return 0
 
-
-def _frames(sims: list[WindowSimulator]) -> Iterator[tuple[int, str]]:
-    for sim in sims:
-        yield from sim.frames()
