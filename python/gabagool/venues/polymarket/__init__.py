@@ -1,0 +1,1 @@
+"""The live Polymarket venue: Gamma discovery, public CLOB REST, the market channel socket."""
