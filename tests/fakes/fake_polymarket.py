@@ -98,6 +98,7 @@ class FakePolymarket:
         self.down_first = clob_tokens_down_first
         self.connections: list[FakeConnection] = []
         self.gamma_errors: list[int] = []  # statuses for the next Gamma requests
+        self.gamma_bodies: dict[str, str] = {}  # slug -> body served instead (malformed)
         self.retry_after = "1"
         self.drop_resolution = False
         self.gamma_requests = 0
@@ -321,7 +322,9 @@ class FakePolymarket:
                 status = self.gamma_errors.pop(0)
                 headers = [("retry-after", self.retry_after)] if status == 429 else []
                 return status, b'{"error": "fake"}', headers
-            return 200, self._gamma_events(query.get("slug", "")).encode(), []
+            slug = query.get("slug", "")
+            body = self.gamma_bodies.get(slug) or self._gamma_events(slug)
+            return 200, body.encode(), []
         if parts.path.startswith("/clob-markets/"):
             cid = parts.path.rsplit("/", 1)[1]
             for window in self.windows.values():
