@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -99,6 +99,7 @@ class FakePolymarket:
         self.connections: list[FakeConnection] = []
         self.gamma_errors: list[int] = []  # statuses for the next Gamma requests
         self.gamma_bodies: dict[str, str] = {}  # slug -> body served instead (malformed)
+        self.on_send: Callable[[str], None] | None = None  # benches stamp frames here
         self.retry_after = "1"
         self.drop_resolution = False
         self.gamma_requests = 0
@@ -244,6 +245,8 @@ class FakePolymarket:
 
     async def _ws_writer(self, conn: FakeConnection) -> None:
         async for text in conn.receive:
+            if self.on_send is not None:
+                self.on_send(text)
             try:
                 await conn.ws.send_message(text)
             except ConnectionClosed:
