@@ -20,7 +20,6 @@ import trio.testing
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fakes.fake_polymarket import FakePolymarket  # noqa: E402
-
 from gabagool import _core  # noqa: E402
 from gabagool.config import PolymarketSettings  # noqa: E402
 from gabagool.sim import DEFAULT_START  # noqa: E402

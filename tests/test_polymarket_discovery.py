@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
-
 from fakes.fake_polymarket import FakePolymarket
 from gabagool.venues.polymarket.clob_public import ClobPublic, parse_clob_market
 from gabagool.venues.polymarket.clock import NS, UnixClock

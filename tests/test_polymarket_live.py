@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
-
 from fakes.fake_polymarket import FakePolymarket, FakeWindow
 from gabagool import _core
 from gabagool.config import PolymarketSettings
@@ -160,7 +159,7 @@ async def test_malformed_frames_are_counted_and_the_book_rebuilt_from_rest(
         await at(clock, START + 100)
         window: FakeWindow = fake.window_at("btc", START)
         up = window.sim.up_token
-        fake.inject(window, '{"event_type": "price_change", "asset_id": "%s", "pri' % up)
+        fake.inject(window, json.dumps({"asset_id": up, "event_type": "price_change"})[:-5])
         bad = {"event_type": "price_change", "market": window.header.condition_id,
                "timestamp": str(window.last_ms), "price_changes": [
                    {"asset_id": up, "price": "1.7", "size": "10", "side": "BUY",

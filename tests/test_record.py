@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import trio
-
 from fakes.fake_polymarket import FakePolymarket
 from gabagool import _core
 from gabagool.cli import main as cli_main
