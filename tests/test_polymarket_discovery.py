@@ -216,3 +216,34 @@ def test_markets_without_network_fails_fast_with_one_line(tmp_path: Path) -> Non
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gabagool markets: cannot reach the exchange")
     assert "127.0.0.1:9" in lines[0]
+
+
+def test_markets_prints_current_and_next_windows_from_the_exchange(tmp_path: Path) -> None:
+    import time
+
+    from fakes.fake_polymarket import ThreadedFake
+
+    start = window_start(int(time.time()))
+    with ThreadedFake(FakePolymarket(["btc"], start, windows=2)) as fake:
+        env = {
+            "GABAGOOL_POLYMARKET_GAMMA_URL": fake.gamma_url,
+            "GABAGOOL_POLYMARKET_CLOB_URL": fake.clob_url,
+            "PATH": "/usr/bin:/bin",
+        }
+        command = [sys.executable, "-m", "gabagool", "markets", "--assets", "btc"]
+        as_json = subprocess.run([*command, "--json"], capture_output=True, text=True,
+                                 env=env, cwd=tmp_path, timeout=30)
+        as_text = subprocess.run(command, capture_output=True, text=True,
+                                 env=env, cwd=tmp_path, timeout=30)
+    assert as_json.returncode == 0, as_json.stderr
+    windows = json.loads(as_json.stdout)
+    assert [w["start"] for w in windows] == [start, start + 900]
+    for w in windows:
+        sim = fake.window_at("btc", w["start"]).sim
+        assert (w["up_token"], w["down_token"]) == (sim.up_token, sim.down_token)
+        assert (w["tick_size"], w["min_order_size"], w["fee_rate"]) == ("0.01", "5", "0.072")
+    assert as_text.returncode == 0, as_text.stderr
+    lines = as_text.stdout.splitlines()
+    assert lines[0].split()[0] == "window" and len(lines) == 3
+    assert lines[1].startswith(f"btc-updown-15m-{start}") and " 0.01 " in lines[1]
+    assert "0.072 (exp 1)" in lines[1]

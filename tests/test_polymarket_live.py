@@ -213,3 +213,17 @@ async def test_gamma_errors_at_start_are_retried(autojump_clock: trio.abc.Clock)
     data, [engine] = await run_live(fake, [START])
     assert fake.gamma_requests >= 4
     assert_books_match(engine.market, fake.window_at("btc", START).market)
+
+
+async def test_gamma_disagreeing_with_market_resolved_is_warned(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    window = fake.window_at("btc", START)
+    other = "down" if window.outcome == "up" else "up"
+    fake.gamma_winner[window.header.slug] = other
+    data, [engine] = await run_live(fake, [START])
+    assert engine.feed.resolved == window.outcome and engine.feed.gamma_winner == other
+    assert data.resolution_warnings == [
+        f"{window.header.slug}: market_resolved says {window.outcome} but Gamma says {other}"
+    ]

@@ -4,17 +4,17 @@ with the fake exchange's books at the end, and readable after the recorder is ki
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import trio
-from fakes.fake_polymarket import FakePolymarket
+from fakes.fake_polymarket import FakePolymarket, ThreadedFake
 from gabagool import _core
 from gabagool.cli import main as cli_main
 from gabagool.config import PolymarketSettings
@@ -40,8 +40,12 @@ def books_of(path: Path) -> tuple[RecordingHeader, object, int]:
 
 
 async def test_recordings_replay_to_the_fakes_books(
-    autojump_clock: trio.abc.Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    autojump_clock: trio.abc.Clock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="gabagool.recorder")
     fake = FakePolymarket(["btc", "eth"], START, windows=2)
     async with trio.open_nursery() as nursery:
         clock = UnixClock.starting_at((START - 30) * NS)
@@ -60,6 +64,12 @@ async def test_recordings_replay_to_the_fakes_books(
     assert files == sorted(f"{a}-updown-15m-{s}.zst" for a in ("btc", "eth")
                            for s in (START, START + 900))
     assert {r.window.slug for r in recorder.done} == {f[:-4] for f in files}
+    # one line per window says what was written
+    wrote = [r.getMessage() for r in caplog.records if r.getMessage().startswith("wrote ")]
+    assert len(wrote) == 4
+    for name in files:
+        [line] = [text for text in wrote if f"/{name}: " in text]
+        assert " frames, " in line and line.endswith((" bytes", " link losses"))
     for (asset, start), window in fake.windows.items():
         path = tmp_path / f"{asset}-updown-15m-{start}.zst"
         header, market, count = books_of(path)
@@ -94,34 +104,6 @@ def test_appending_recording_is_readable_after_each_flush(tmp_path: Path) -> Non
     assert recording_path(tmp_path, "btc-updown-15m-0").name == "btc-updown-15m-0.2.zst"
 
 
-class ThreadedFake:
-    """The fake exchange on the wall clock, in a thread, for a recorder in a subprocess."""
-
-    def __init__(self, fake: FakePolymarket) -> None:
-        self.fake = fake
-        self.ready = threading.Event()
-        self.token: trio.lowlevel.TrioToken | None = None
-        self.scope: trio.CancelScope | None = None
-        self.thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
-
-    async def _main(self) -> None:
-        self.token = trio.lowlevel.current_trio_token()
-        with trio.CancelScope() as self.scope:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self.fake.run, UnixClock.from_wall())
-                self.ready.set()
-
-    def __enter__(self) -> FakePolymarket:
-        self.thread.start()
-        assert self.ready.wait(30)
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.token is not None and self.scope is not None
-        trio.from_thread.run_sync(self.scope.cancel, trio_token=self.token)
-        self.thread.join(10)
-
-
 def test_killed_recorder_leaves_a_readable_file(tmp_path: Path) -> None:
     start = window_start(int(time.time()))
     out = tmp_path / "out"
@@ -154,3 +136,11 @@ def test_killed_recorder_leaves_a_readable_file(tmp_path: Path) -> None:
     assert count >= frames
     assert header.markets[0].slug == f"btc-updown-15m-{start}"
     assert market.best_bid("up") is not None
+
+
+def test_record_refuses_a_missing_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(["record", "--assets", "btc", "--out", str(tmp_path / "nowhere")])
+    assert code == 2
+    assert "is not a directory" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -102,6 +103,7 @@ class FakePolymarket:
         self.on_send: Callable[[str], None] | None = None  # benches stamp frames here
         self.retry_after = "1"
         self.drop_resolution = False
+        self.gamma_winner: dict[str, str] = {}  # slug -> the winner Gamma reports instead
         self.gamma_requests = 0
         self.book_requests = 0
         self.subscribe_messages: list[dict[str, Any]] = []
@@ -358,7 +360,8 @@ class FakePolymarket:
                 labels, tokens = labels[::-1], tokens[::-1]
             prices = ["0.5", "0.5"]
             if closed:
-                prices = ["1" if label.lower() == window.outcome else "0" for label in labels]
+                winner = self.gamma_winner.get(slug, window.outcome)
+                prices = ["1" if label.lower() == winner else "0" for label in labels]
             fee = header.fee_schedule
             # numbers as Gamma writes them: JSON numbers, exact in the text
             market = {
@@ -394,3 +397,31 @@ class FakePolymarket:
             "mos": Decimal(header.min_order_size), "ao": True,
         }
         return _numbers.encode(body).decode()
+
+
+class ThreadedFake:
+    """The fake exchange on the wall clock, in a thread, for a command run in a subprocess."""
+
+    def __init__(self, fake: FakePolymarket) -> None:
+        self.fake = fake
+        self.ready = threading.Event()
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.scope: trio.CancelScope | None = None
+        self.thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
+
+    async def _main(self) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as self.scope:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.fake.run, UnixClock.from_wall())
+                self.ready.set()
+
+    def __enter__(self) -> FakePolymarket:
+        self.thread.start()
+        assert self.ready.wait(30)
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.token is not None and self.scope is not None
+        trio.from_thread.run_sync(self.scope.cancel, trio_token=self.token)
+        self.thread.join(10)

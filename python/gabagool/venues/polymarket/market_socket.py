@@ -135,6 +135,7 @@ class MarketSocket:
         self._ws: WebSocketConnection | None = None
         self._outbox_send, self._outbox = trio.open_memory_channel[str](math.inf)
         self._last_heard = -math.inf
+        self._has_sinks = trio.Event()
 
     # ---- subscriptions ------------------------------------------------------------------
 
@@ -148,6 +149,7 @@ class MarketSocket:
         if len(self.tokens) + len(sink.tokens) > MAX_TOKENS:
             raise ValueError(f"more than {MAX_TOKENS} tokens on one market connection")
         self.sinks.append(sink)
+        self._has_sinks.set()
         now = trio.current_time()
         for token in sink.tokens:
             self.until[token] = until
@@ -187,6 +189,9 @@ class MarketSocket:
         task_status.started()
         failures = 0
         while True:
+            while not self.sinks:  # nothing to subscribe: no connection to keep alive
+                self._has_sinks = trio.Event()
+                await self._has_sinks.wait()
             subscribed = False
             try:
                 async with open_websocket_url(
@@ -241,13 +246,14 @@ class MarketSocket:
 
     async def _subscribe_all(self, ws: WebSocketConnection) -> None:
         tokens = self.tokens
+        # from here a token added while the subscription is sent is queued as an operation
+        self._ws = ws
         await ws.send_message(json.dumps({
             "type": "market",
             "assets_ids": tokens,
             "initial_dump": True,
             "custom_feature_enabled": True,
         }))
-        self._ws = ws
         now = trio.current_time()
         self._last_heard = now
         for token in tokens:
