@@ -261,6 +261,11 @@ class LiveMarketData:
     Start it in a nursery (`await nursery.start(data.run)`): it returns once the first
     discovery succeeded (`Unavailable` if it cannot within `discovery_timeout`). Then
     `window(asset, start)` hands out feeds for discovered windows.
+
+    Frames are stamped with unix ns read through `clock`: an engine pacing them by market
+    time must read the same clock (market ns = `clock.ns_at(trio.current_time())`), so they
+    are due the moment they arrive. A book the engine distrusts on its own (its core found
+    a fault the shadow did not) is rebuilt with `feed.request_resync(outcome)`.
     """
 
     def __init__(
