@@ -115,23 +115,23 @@ def test_killed_recorder_leaves_a_readable_file(tmp_path: Path) -> None:
             "GABAGOOL_POLYMARKET_CLOB_URL": fake.clob_url,
             "GABAGOOL_POLYMARKET_MARKET_WS_URL": fake.ws_url,
         }
-        proc = subprocess.Popen(
+        path = out / f"btc-updown-15m-{start}.zst"
+        frames = 0
+        with subprocess.Popen(
             [sys.executable, "-m", "gabagool", "record", "--assets", "btc", "--out", str(out)],
-            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            path = out / f"btc-updown-15m-{start}.zst"
-            deadline = time.monotonic() + 60
-            frames = 0
-            while time.monotonic() < deadline and frames < 2:
-                time.sleep(0.5)
-                if path.exists():
-                    _, items = read_recording(path)
-                    frames = sum(1 for _ in items)
-            assert frames >= 2, proc.stderr.read() if proc.poll() is not None else "no frames"
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        ) as proc:
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and frames < 2 and proc.poll() is None:
+                    time.sleep(0.5)
+                    if path.exists():
+                        _, items = read_recording(path)
+                        frames = sum(1 for _ in items)
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                _, errors = proc.communicate(timeout=10)
+        assert frames >= 2, errors
     header, market, count = books_of(path)  # no error: the file ends on a frame boundary
     assert count >= frames
     assert header.markets[0].slug == f"btc-updown-15m-{start}"

@@ -20,8 +20,10 @@ import json
 import logging
 import math
 import random
+import ssl
 from collections.abc import Iterable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import trio
 from trio_websocket import (
@@ -31,7 +33,7 @@ from trio_websocket import (
     DisconnectionTimeout,
     HandshakeError,
     WebSocketConnection,
-    open_websocket_url,
+    wrap_client_stream,
 )
 
 from gabagool.venues.polymarket.clock import UnixClock
@@ -114,6 +116,9 @@ class MarketSocket:
         connect_timeout: float = 10.0,
         backoff: Backoff | None = None,
     ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"market socket URL {url!r} is not ws://host/... or wss://host/...")
         self.url = url
         self.clock = clock
         self.ping_interval = ping_interval
@@ -194,9 +199,8 @@ class MarketSocket:
                 await self._has_sinks.wait()
             subscribed = False
             try:
-                async with open_websocket_url(
-                    self.url, connect_timeout=self.connect_timeout, disconnect_timeout=1.0
-                ) as ws:
+                async with trio.open_nursery() as connection:
+                    ws, stream = await self._connect(connection)
                     try:
                         self.connects += 1
                         if self.connects > 1:
@@ -207,6 +211,11 @@ class MarketSocket:
                         await self._serve(ws)
                     finally:
                         self._lost()
+                        with trio.CancelScope(shield=True):
+                            with trio.move_on_after(1.0):
+                                await ws.aclose()
+                            await trio.aclose_forcefully(stream)
+                        connection.cancel_scope.cancel()
             except Exception as exc:  # noqa: BLE001 - classified below, others re-raised
                 reason = self._classify(exc)
             if not subscribed:
@@ -233,6 +242,34 @@ class MarketSocket:
             if isinstance(leaf, _CONNECT_ERRORS):
                 return f"cannot connect to {self.url}: {type(leaf).__name__}: {leaf}"
         raise exc
+
+    async def _connect(
+        self, nursery: trio.Nursery
+    ) -> tuple[WebSocketConnection, trio.SocketStream | trio.SSLStream[trio.SocketStream]]:
+        """TCP (and TLS), then the WebSocket handshake, within `connect_timeout`; the stream
+        is closed here if the handshake fails or is cancelled (trio-websocket's own
+        `open_websocket_url` leaves it to the garbage collector then)."""
+        parts = urlsplit(self.url)
+        assert parts.hostname is not None  # checked in __init__
+        secure = parts.scheme == "wss"
+        port = parts.port or (443 if secure else 80)
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = parts.hostname if port in (80, 443) else f"{parts.hostname}:{port}"
+        with trio.fail_after(self.connect_timeout):
+            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
+            if secure:
+                stream = await trio.open_ssl_over_tcp_stream(
+                    parts.hostname, port, ssl_context=ssl.create_default_context(),
+                    https_compatible=True,
+                )
+            else:
+                stream = await trio.open_tcp_stream(parts.hostname, port)
+            try:
+                ws = await wrap_client_stream(nursery, stream, host, resource)
+            except BaseException:
+                await trio.aclose_forcefully(stream)
+                raise
+        return ws, stream
 
     def _lost(self) -> None:
         self._ws = None
