@@ -69,7 +69,8 @@ class LiveWindowFeed:
         self._resyncing = self.shadow.needs_resync()
         self._last_ns = 0
         self._tick_changes = {"up": 0, "down": 0}  # seen so far, epochs of our own included
-        self.closed = False
+        self.closed = False  # the engine has read the end
+        self.detached = False  # unsubscribed: nothing more will be queued
         self.resolved: Outcome | None = None  # from `market_resolved`
         self.gamma_winner: Outcome | None = None
         # counters
@@ -102,6 +103,8 @@ class LiveWindowFeed:
         self._wake.set()
 
     def close(self) -> None:
+        """No more frames: the iterator ends once what is queued has been read."""
+        self.detached = True
         self._inbox.append((_END,))
         self._wake.set()
 
@@ -336,6 +339,8 @@ class LiveMarketData:
         oldest = window_start(self.clock.now_s()) - 2 * WINDOW_SECONDS
         for key in [k for k in self.discovered if k[1] < oldest]:
             del self.discovered[key]
+        for key in [k for k, feed in self.feeds.items() if feed.detached]:
+            del self.feeds[key]
         return found
 
     async def _discover_loop(self) -> None:
@@ -357,7 +362,7 @@ class LiveMarketData:
         if self.socket is None or self._nursery is None:
             raise RuntimeError("LiveMarketData.window() before run() started")
         feed = self.feeds.get(key)
-        if feed is None or feed.closed:
+        if feed is None or feed.detached:
             feed = LiveWindowFeed(window, self)
             self.feeds[key] = feed
             self.socket.add(feed, until=self.clock.trio_time(window.end * NS))
@@ -379,7 +384,7 @@ class LiveMarketData:
         token = feed.shadow.token(outcome)
         backoff = Backoff(rng=random.Random(self.rng.random()))
         failures = 0
-        while not feed.closed:
+        while not feed.detached:
             try:
                 body = await self.clob.book(token)
             except (Unavailable, NotFound) as exc:
