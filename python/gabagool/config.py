@@ -123,6 +123,14 @@ class PolymarketSettings(_Section):
     api_secret: str | None = None
     api_passphrase: str | None = None
     signature_type: int = 3
+    # endpoints: settings so tests (and a staging exchange) point them elsewhere
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    clob_url: str = "https://clob.polymarket.com"
+    market_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    http_timeout: Decimal = Decimal("10")  # seconds, one request
+    discovery_timeout: Decimal = Decimal("25")  # seconds, a whole discovery with its retries
+    ping_interval: Decimal = Decimal("10")  # seconds between PINGs once subscribed
+    stall_after: Decimal = Decimal("60")  # seconds: a token silent this long (at least) stalled
 
 
 class ReferenceSettings(_Section):

@@ -1,1 +1,2 @@
-"""The live Polymarket venue: discovery, the exchange's sockets and the reference-price feeds."""
+"""The live Polymarket venue: Gamma discovery, public CLOB REST, the market channel socket and
+the reference-price feeds."""

@@ -1,0 +1,63 @@
+"""`gabagool record --assets btc,eth --out DIR`: the live market channel into recordings,
+one file per window (see `gabagool.recorder`); runs until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from gabagool.cli import UsageError
+from gabagool.commands.markets import parse_assets
+from gabagool.config import ConfigError, load_settings
+from gabagool.recorder import Recorder
+from gabagool.venues.polymarket.rest import Unavailable
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "record",
+        help="record live market frames, one file per window",
+        description="Subscribe to the market channel for the current and next windows of each "
+        "asset and write every frame, as received, into one recording per window (zstd JSON "
+        "lines, readable by `gabagool replay`), until interrupted.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    parser.add_argument("--assets", help="comma-separated, e.g. btc,eth (default: settings)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory for recordings")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    assets = parse_assets(args.assets, settings.engine.assets)
+    out = Path(args.out)
+    if not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is not a directory")
+    logger = logging.getLogger("gabagool")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    recorder = Recorder(settings.polymarket, assets, out,
+                        resolution_wait=float(settings.engine.resolution_wait))
+    try:
+        trio.run(recorder.run)
+    except Unavailable as exc:
+        print(f"gabagool record: cannot reach the exchange: {exc}", file=sys.stderr)
+        return 1
+    except trio.TooSlowError:
+        print(f"gabagool record: no answer within {settings.polymarket.discovery_timeout} s "
+              f"from {settings.polymarket.gamma_url}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        logger.removeHandler(handler)
+    return 0

@@ -1,0 +1,1 @@
+"""Fake exchange servers for tests."""
