@@ -74,7 +74,9 @@ async def test_recordings_replay_to_the_fakes_books(
         path = tmp_path / f"{asset}-updown-15m-{start}.zst"
         header, market, count = books_of(path)
         assert header.markets == [window.header] and header.source == "polymarket"
-        assert count >= window.streamed
+        # frames streamed while the link was down are lost to any client; the books below
+        # show the resync made up for them
+        assert count >= window.delivered > 0
         for outcome in OUTCOMES:
             for side in ("bid", "ask"):
                 assert market.levels(outcome, side) == window.market.levels(outcome, side)

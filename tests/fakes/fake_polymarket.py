@@ -50,6 +50,7 @@ class FakeWindow:
     tick_override: dict[str, str] = field(default_factory=dict)
     resolved_sent: bool = False
     streamed: int = 0  # frames streamed so far
+    delivered: int = 0  # of those, frames at least one subscribed connection was sent
 
     @property
     def header(self) -> Any:
@@ -160,12 +161,16 @@ class FakePolymarket:
     def _broadcast(self, window: FakeWindow, text: str, t_ns: int | None = None) -> None:
         if t_ns is not None:
             window.last_ms = max(window.last_ms, t_ns // MS)
+        sent = False
         for conn in self.connections:
             if conn.stalled or not conn.subscribed:
                 continue
             if any(token in conn.tokens for token in window.tokens):
                 conn.send.send_nowait(text)
                 conn.sent_frames += 1
+                sent = True
+        if sent and t_ns is not None:
+            window.delivered += 1
 
     def book_event(self, window: FakeWindow, token: str, rest: bool = False) -> dict[str, Any]:
         outcome = "up" if token == window.sim.up_token else "down"
@@ -380,7 +385,7 @@ class FakePolymarket:
                 },
                 "outcomePrices": json.dumps(prices), "version": "v1",
             }
-            price_to_beat = Decimal(f"{window.sim.open_price:.{window.sim.model.price_decimals}f}")
+            price_to_beat = Decimal(header.price_to_beat) if header.price_to_beat else None
             event = {"slug": slug, "startTime": _iso(header.start), "endDate": _iso(header.end),
                      "closed": closed, "eventMetadata": {"priceToBeat": price_to_beat},
                      "markets": [market]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from decimal import Decimal
 
 import msgspec
 
@@ -73,7 +74,9 @@ def market_header(asset: str, start: int, end: int, seed: int, open_text: str) -
         tick_size=DEFAULT_TICK_SIZE,
         min_order_size=DEFAULT_MIN_ORDER_SIZE,
         fee_schedule=DEFAULT_FEE_SCHEDULE,
-        price_to_beat=open_text,
+        # written as Gamma's eventMetadata reads once normalised, so a discovered header and
+        # the simulator's compare equal
+        price_to_beat=format(Decimal(open_text).normalize(), "f"),
     )
 
 

@@ -74,6 +74,7 @@ class DiscoveredWindow(msgspec.Struct, frozen=True, kw_only=True):
                 taker_only=self.fee_taker_only,
                 rebate_rate=self.rebate_rate,
             ),
+            price_to_beat=self.price_to_beat,
         )
 
 
