@@ -7,18 +7,13 @@ import argparse
 import datetime
 import logging
 import sys
-
-import httpx
-import msgspec
-import trio
+from typing import TYPE_CHECKING
 
 from gabagool.cli import UsageError
 from gabagool.config import ConfigError, PolymarketSettings, load_settings
-from gabagool.venues.polymarket.clob_public import ClobPublic
-from gabagool.venues.polymarket.clock import UnixClock
-from gabagool.venues.polymarket.discovery import DiscoveredWindow, Discovery
-from gabagool.venues.polymarket.gamma import GammaClient
-from gabagool.venues.polymarket.rest import RestClient, Unavailable
+
+if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
+    from gabagool.venues.polymarket.discovery import DiscoveredWindow
 
 COLUMNS = ("window", "starts (UTC)", "tick", "min size", "fee", "to beat", "accepting", "version")
 
@@ -46,6 +41,15 @@ def parse_assets(text: str | None, default: list[str]) -> list[str]:
 
 
 async def discover(settings: PolymarketSettings, assets: list[str]) -> list[DiscoveredWindow]:
+    import httpx
+    import trio
+
+    from gabagool.venues.polymarket.clob_public import ClobPublic
+    from gabagool.venues.polymarket.clock import UnixClock
+    from gabagool.venues.polymarket.discovery import Discovery
+    from gabagool.venues.polymarket.gamma import GammaClient
+    from gabagool.venues.polymarket.rest import RestClient
+
     with trio.fail_after(float(settings.discovery_timeout)):
         timeout = httpx.Timeout(float(settings.http_timeout))
         async with httpx.AsyncClient(timeout=timeout) as client:
@@ -73,6 +77,11 @@ def render(windows: list[DiscoveredWindow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import msgspec
+    import trio
+
+    from gabagool.venues.polymarket.rest import Unavailable
+
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

@@ -8,13 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-import trio
-
 from gabagool.cli import UsageError
 from gabagool.commands.markets import parse_assets
 from gabagool.config import ConfigError, load_settings
-from gabagool.recorder import Recorder
-from gabagool.venues.polymarket.rest import Unavailable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: every other command starts without httpx and the socket stack
+    import trio
+
+    from gabagool.recorder import Recorder
+    from gabagool.venues.polymarket.rest import Unavailable
+
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
