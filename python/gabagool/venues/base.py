@@ -1,4 +1,13 @@
-"""The venue contracts: `Exchange` (orders and fills) and `MarketData` (raw frames per window).
+"""The venue contracts: `Exchange` (orders and fills) and `MarketData` (raw frames per window),
+and the order lifecycle's events.
+
+An order's life, as the engine sees it: the engine names it (`client_id`), journals the
+intent, then sends it; what the venue answers arrives later as events keyed by that client
+id: `Accepted` (with the venue's id), `Rejected` (a typed reason), `Filled` (partial or not,
+provisional or final), `FillReversed` (a provisional fill that failed), `Cancelled`,
+`CancelRejected`, `Unknown` (a send whose outcome nobody knows until reconciliation). A
+simulated venue (`SimulatedMarket`) answers synchronously, so a backtest's loop and the Trio
+engine feed it identically; its internals (queue position, what takers consumed) stay in it.
 
 Units are the core's: prices micro-dollars, sizes micro-shares, fees micro-dollars.
 """
@@ -10,9 +19,9 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-Outcome = Literal["up", "down"]
-Action = Literal["buy", "sell"]
-OrderType = Literal["GTC", "FAK", "FOK"]
+from gabagool.types import OrderType, Outcome, Side
+
+Action = Side
 
 
 class FeeScheduleLike(Protocol):
@@ -146,3 +155,94 @@ class WindowFeed(Protocol):
 
 class MarketData(Protocol):
     def window(self, asset: str, start: int) -> WindowFeed: ...
+
+
+# ---- the order lifecycle's events -----------------------------------------------------------
+
+RejectReason = Literal[
+    "post_only_cross",  # a race with the book, not an error of ours
+    "invalid",  # price off the grid, size under the minimum, unknown market
+    "unfillable",  # FOK that the book cannot fill
+    "capital_cap",  # the shared capital or unhedged ledger had no room (engine side)
+    "venue",  # anything else the venue said
+]
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    market_id: str
+    client_id: str
+
+
+class Accepted(_Event, frozen=True, kw_only=True):
+    venue_id: str
+    resting: bool  # False: a taker that filled what it could and is done
+
+
+class Rejected(_Event, frozen=True, kw_only=True):
+    reason: RejectReason
+    detail: str = ""
+
+
+class Filled(_Event, frozen=True, kw_only=True):
+    venue_id: str
+    fill_id: str  # the exchange's trade id: a fill seen twice counts once
+    outcome: Outcome
+    side: Side
+    price: int
+    size: int
+    fee: int  # micro-dollars, paid on top of a buy, taken from a sell's proceeds
+    maker: bool
+    final: bool = True  # live: MATCHED is provisional until CONFIRMED
+
+
+class FillReversed(_Event, frozen=True, kw_only=True):
+    fill_id: str
+    detail: str = ""
+
+
+class Cancelled(_Event, frozen=True, kw_only=True):
+    reason: str = ""  # "requested", "remainder unfilled", "market closed"
+
+
+class CancelRejected(_Event, frozen=True, kw_only=True):
+    reason: str = ""  # usually: it had filled or was already gone
+
+
+class Unknown(_Event, frozen=True, kw_only=True):
+    detail: str = ""  # a send that timed out: only reconciliation can say what happened
+
+
+class Settled(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    market_id: str
+    winner: Outcome
+
+
+OrderEvent = Accepted | Rejected | Filled | FillReversed | Cancelled | CancelRejected | Unknown
+VenueEvent = OrderEvent | Settled
+
+
+class OrderReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What the venue says still rests (`reconcile`)."""
+
+    client_id: str
+    venue_id: str
+    request: OrderRequest
+    remaining: int
+
+
+class SimulatedMarket(Protocol):
+    """One window on a simulated venue. It reads the same frames as the engine (its own
+    books), and answers every call at once with the events it caused, in order."""
+
+    @property
+    def market_id(self) -> str: ...
+
+    def on_frame(self, frame: bytes) -> list[VenueEvent]: ...
+
+    def submit(self, request: OrderRequest) -> list[VenueEvent]: ...
+
+    def cancel(self, client_id: str) -> list[VenueEvent]: ...
+
+    def cancel_all(self) -> list[VenueEvent]: ...
+
+    def reconcile(self) -> list[OrderReport]: ...

@@ -27,6 +27,7 @@ from gabagool.venues.base import (
     OrderRequest,
     Trade,
 )
+from gabagool.venues.paper_market import PaperMarket
 
 ONE_DOLLAR_MICROS = 1_000_000
 
@@ -308,3 +309,6 @@ class PaperExchange:
                 del book.resting[order.order_id]
         for fill in fills:
             book.on_fill(fill)
+
+
+__all__ = ["PaperError", "PaperExchange", "PaperMarket"]
