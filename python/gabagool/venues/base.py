@@ -14,8 +14,8 @@ Units are the core's: prices micro-dollars, sizes micro-shares, fees micro-dolla
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import AsyncIterator
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -92,50 +92,6 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     rule: str = ""
     confirmed: bool = True  # live fills are provisional until CONFIRMED
     fill_id: str = ""  # the exchange's trade id (paper: unique across restarts); journal key
-
-
-class OpenOrder(msgspec.Struct, kw_only=True):
-    order_id: str
-    request: OrderRequest
-    remaining: int
-    queue_ahead: int = 0  # paper only: size ahead of it at its price
-
-
-FillHandler = Callable[[Fill], None]
-Trade = tuple[str, int, int, str]
-"""(outcome, price, size, side) of a `last_trade_price` frame, as the core reports it"""
-
-
-class FeeModel(Protocol):
-    def fee(self, price: int, size: int, maker: bool) -> int: ...
-
-
-class MarketSpec(msgspec.Struct, frozen=True, kw_only=True):
-    market_id: str
-    market: Any  # the window's `_core.Market`, kept current by the feed
-    fees: Any  # `_core.FeeSchedule`
-    min_order_size: int  # the tick is read from the market: it changes near 0 and 1
-
-
-class Exchange(Protocol):
-    """Place, cancel, list; fills are pushed to the handler registered per market."""
-
-    def register_market(self, spec: MarketSpec, on_fill: FillHandler) -> None: ...
-
-    def observe(self, market_id: str, changed: int, trades: Sequence[Trade]) -> None:
-        """What a frame did (`changed`: bit 0 Up, bit 1 Down; its trades): paper matches
-        resting orders on the trades and refreshes its view of the books; live ignores it."""
-        ...
-
-    def unregister_market(self, market_id: str) -> None: ...
-
-    async def place(self, order: OrderRequest) -> OrderAck: ...
-
-    async def cancel(self, order_id: str) -> bool: ...
-
-    async def cancel_all(self, market_id: str | None = None) -> int: ...
-
-    def open_orders(self, market_id: str | None = None) -> list[OpenOrder]: ...
 
 
 class WindowFeed(Protocol):
@@ -229,6 +185,10 @@ class OrderReport(msgspec.Struct, frozen=True, kw_only=True):
     request: OrderRequest
     remaining: int
 
+    @property
+    def order_id(self) -> str:
+        return self.venue_id
+
 
 class SimulatedMarket(Protocol):
     """One window on a simulated venue. It reads the same frames as the engine (its own
@@ -246,3 +206,21 @@ class SimulatedMarket(Protocol):
     def cancel_all(self) -> list[VenueEvent]: ...
 
     def reconcile(self) -> list[OrderReport]: ...
+
+
+class Exchange(Protocol):
+    """A venue. Orders go through the market object `open_market` returns: a simulated one
+    (`SimulatedMarket`: the paper venue) answers at once and reads the window's frames
+    itself; a live one will send and report back through events (not built yet).
+    `reconcile` says what still rests, for recovery after a restart."""
+
+    @property
+    def latency_ns(self) -> int: ...
+
+    def open_market(self, header: WindowHeader, *, min_order_size: int = 0) -> SimulatedMarket: ...
+
+    def close_market(self, market_id: str) -> None: ...
+
+    async def reconcile(self, market_id: str) -> list[OrderReport]: ...
+
+    async def cancel_all(self, market_id: str | None = None) -> int: ...

@@ -11,12 +11,15 @@ sleeping until each instant, so both give the same fills and journal.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Generator
 from typing import Any
 
 from gabagool.engine.core.commands import Cancel, CancelAll, Command, Place
 from gabagool.engine.core.window import NEVER, WindowCore
-from gabagool.venues.base import SimulatedMarket, VenueEvent
+from gabagool.venues.base import Rejected, SimulatedMarket, VenueEvent
+
+Steps = Generator[Command, bool | None, None]
 
 MAX_STEPS_AT_ONE_INSTANT = 10_000  # a core that keeps asking at one instant is a bug
 
@@ -29,11 +32,13 @@ class WindowDriver:
         *,
         latency_ns: int = 0,
         on_command: Callable[[int, Command], None] = lambda t, c: None,
+        on_event: Callable[[int, VenueEvent], None] = lambda t, e: None,
     ) -> None:
         self.core = core
         self.venue = venue
         self.latency_ns = latency_ns
         self.on_command = on_command  # every command, as executed (logs, the view)
+        self.on_event = on_event  # every venue event, before the core has it
         self._due: list[tuple[int, int, Command]] = []  # venue calls in flight
         self._seq = 0
 
@@ -52,23 +57,45 @@ class WindowDriver:
 
     def frame(self, t_ns: int, frame: bytes | None) -> None:
         self.advance(t_ns)
-        self._venue_calls(t_ns)
+        for _ in self.frame_steps(t_ns, frame):
+            pass
+
+    def step(self, t_ns: int) -> None:
+        for _ in self.steps(t_ns):
+            pass
+
+    def step_commands(self, t_ns: int, commands: list[Command]) -> None:
+        """Execute `commands` given at `t_ns` (a halt or a liquidation from outside)."""
+        for _ in self.execute(t_ns, commands):
+            pass
+
+    # The work of one instant as generators: each yields the command it is about to send to
+    # the venue, where a shell with a durable journal writes what the core journaled so far
+    # (write-ahead), and may answer False to refuse the send (no room in a shared ledger):
+    # the core then hears a `capital_cap` rejection. Run to exhaustion, they are the step.
+
+    def frame_steps(self, t_ns: int, frame: bytes | None) -> Steps:
+        """A frame at `t_ns` (every earlier step already done)."""
+        yield from self._venue_calls(t_ns)
         core = self.core
         if frame is not None:
             for event in self.venue.on_frame(frame):
-                self.execute(t_ns, core.on_order_event(t_ns, event))
-        self.execute(t_ns, core.on_frame(t_ns, frame))
-        self._decide(t_ns)
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                yield from self.execute(t_ns, commands)
+        yield from self.execute(t_ns, core.on_frame(t_ns, frame))
+        yield from self._decide(t_ns)
 
-    def step(self, t_ns: int) -> None:
-        self._venue_calls(t_ns)
-        self._decide(t_ns)
+    def steps(self, t_ns: int) -> Steps:
+        """The venue calls and decisions due at `t_ns`, without a frame."""
+        yield from self._venue_calls(t_ns)
+        yield from self._decide(t_ns)
 
-    def execute(self, t_ns: int, commands: list[Command]) -> None:
-        queue = list(commands)
+    def execute(self, t_ns: int, commands: list[Command]) -> Steps:
+        queue = deque(commands)
         core = self.core
         while queue:
-            command = queue.pop(0)
+            command = queue.popleft()
             self.on_command(t_ns, command)
             if not isinstance(command, Place | Cancel | CancelAll):
                 continue
@@ -76,11 +103,22 @@ class WindowDriver:
                 self._seq += 1
                 heapq.heappush(self._due, (t_ns + self.latency_ns, self._seq, command))
                 continue
-            for event in self.call_venue(command):
+            allowed = yield command
+            for event in self.call_venue(command, allowed is not False):
                 queue.extend(core.on_order_event(t_ns, event))
+                self.on_event(t_ns, event)
 
-    def call_venue(self, command: Command) -> list[VenueEvent]:
+    def call_venue(self, command: Command, allowed: bool = True) -> list[VenueEvent]:
         venue = self.venue
+        if not allowed and isinstance(command, Place):
+            request = command.request
+            return [
+                Rejected(
+                    market_id=request.market_id,
+                    client_id=request.client_id,
+                    reason="capital_cap",
+                )
+            ]
         if isinstance(command, Place):
             return venue.submit(command.request)
         if isinstance(command, Cancel):
@@ -89,19 +127,22 @@ class WindowDriver:
             return venue.cancel_all()
         return []
 
-    def _venue_calls(self, t_ns: int) -> None:
+    def _venue_calls(self, t_ns: int) -> Steps:
         core = self.core
         while self._due and self._due[0][0] <= t_ns:
             _, _, command = heapq.heappop(self._due)
-            for event in self.call_venue(command):
-                self.execute(t_ns, core.on_order_event(t_ns, event))
+            allowed = yield command
+            for event in self.call_venue(command, allowed is not False):
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                yield from self.execute(t_ns, commands)
 
-    def _decide(self, t_ns: int) -> None:
+    def _decide(self, t_ns: int) -> Steps:
         core = self.core
         for _ in range(MAX_STEPS_AT_ONE_INSTANT):
             if core.next_deadline() > t_ns:
                 return
-            self.execute(t_ns, core.on_timer(t_ns))
+            yield from self.execute(t_ns, core.on_timer(t_ns))
         raise RuntimeError(f"window {core.slug}: decisions never settle at {t_ns}")
 
 

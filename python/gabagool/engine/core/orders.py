@@ -8,6 +8,7 @@ then failed) fill is taken back out of the position. No I/O, no Trio.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from gabagool.types import Owner
@@ -124,11 +125,12 @@ class OrderBook:
             if o.state is not OrderState.UNKNOWN and o.request.order_type == "GTC"
         ]
 
-    def buying(self) -> tuple[int, int]:
-        """Micro-shares the live buys may still add to Up and to Down."""
+    def buying(self, exclude: Collection[str] = ()) -> tuple[int, int]:
+        """Micro-shares the live buys (but `exclude`d client ids) may still add to Up and
+        to Down."""
         up = down = 0
         for order in self.active.values():
-            if order.request.action == "buy" and order.may_fill:
+            if order.request.action == "buy" and order.may_fill and order.client_id not in exclude:
                 if order.request.outcome == "up":
                     up += order.remaining
                 else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -42,6 +42,7 @@ from gabagool.engine.core.commands import (
 )
 from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
+from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.errors import FrameError
 from gabagool.types import (
     MICROS,
@@ -272,18 +273,20 @@ class WindowCore:
                 deadline = min(deadline, self.resume_ns)
         return deadline
 
-    def committed(self) -> int:
-        """Pico-dollars held at cost plus what the live buys may still spend."""
+    def committed(self, exclude: Collection[str] = ()) -> int:
+        """Pico-dollars held at cost plus what the live buys (but `exclude`d client ids) may
+        still spend."""
         p = self.position
         total = max(0, p.cost_up + p.cost_down)
         for order in self.orders.active.values():
-            if order.request.action == "buy" and order.may_fill:
+            if order.request.action == "buy" and order.may_fill and order.client_id not in exclude:
                 total += worst_buy_cost(self.fees, order.request, order.remaining)
         return total
 
-    def exposure(self, extra: OrderRequest | None = None) -> int:
-        """The largest |delta| the live buys (and `extra`) could leave if they all filled."""
-        up, down = self.orders.buying()
+    def exposure(self, extra: OrderRequest | None = None, exclude: Collection[str] = ()) -> int:
+        """The largest |delta| the live buys (but `exclude`d ones, plus `extra`) could leave
+        if they all filled."""
+        up, down = self.orders.buying(exclude)
         if extra is not None and extra.action == "buy":
             if extra.outcome == "up":
                 up += extra.size
@@ -303,6 +306,45 @@ class WindowCore:
         excess_value = abs(p.delta) * bid[0] if bid is not None else 0
         self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
         return self._last_mark
+
+    def snapshot(self) -> WindowSnapshot:
+        p, market, stats = self.position, self.market, self.orders.stats
+        up_bid, up_ask = market.best_bid("up"), market.best_ask("up")
+        down_bid, down_ask = market.best_bid("down"), market.best_ask("down")
+        return WindowSnapshot(
+            asset=self.asset,
+            slug=self.slug,
+            market_id=self.market_id,
+            start=self.header.start,
+            end=self.header.end,
+            t_ns=self.now_ns,
+            mode=self.mode.value,
+            maker=self.maker,
+            blocked=self.blocked(),
+            halt_reason=self.halt_reason,
+            qty_up=p.qty_up,
+            qty_down=p.qty_down,
+            cost_up=p.cost_up,
+            cost_down=p.cost_down,
+            realized=p.realized,
+            fees_paid=p.fees_paid,
+            marked_pnl=self.marked_pnl(),
+            mark_at_bids=p.mark_pnl(market),
+            committed=self.committed(),
+            exposure=self.exposure(),
+            resting=len(self.orders.live()),
+            best_up=(up_bid[0] if up_bid else None, up_ask[0] if up_ask else None),
+            best_down=(down_bid[0] if down_bid else None, down_ask[0] if down_ask else None),
+            fills=stats.fills,
+            maker_fills=stats.maker_fills,
+            orders_placed=stats.placed,
+            orders_rejected=stats.rejected,
+            rule_breaches=stats.breaches,
+            frames=self.frames,
+            bad_frames=self.bad_frames,
+            winner=self.winner,
+            settlement_pnl=self.settlement_pnl,
+        )
 
     # ---- inputs ------------------------------------------------------------------------
 
@@ -474,6 +516,8 @@ class WindowCore:
             ):
                 self._set_mode(Mode.TRADING)
                 self._want_scan(t_ns)
+            elif t_ns >= self._scan_at:
+                self._scan_at = NEVER  # looked; the next book change looks again
         elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
             self._set_mode(Mode.TRADING)
             self.pause = ""
