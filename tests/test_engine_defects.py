@@ -179,7 +179,7 @@ def test_sighup_stops_like_sigterm_with_orders_cancelled_and_the_summary_written
     tmp_path: Path,
 ) -> None:
     summary = tmp_path / "summary.json"
-    proc = engine(tmp_path, "--summary-json", str(summary), speed="100")
+    proc = engine(tmp_path, "--summary-json", str(summary), speed="20")
     wait_for(lambda: _started(tmp_path), timeout=30)
     time.sleep(0.5)
     proc.send_signal(signal.SIGHUP)
@@ -205,7 +205,7 @@ def _catches(pid: int, signum: int) -> bool:
 
 
 def test_a_control_signal_during_start_up_is_kept_not_fatal(tmp_path: Path) -> None:
-    proc = engine(tmp_path, speed="100")
+    proc = engine(tmp_path, speed="20")
     # the moment `run` has its handlers, before settings, store and Trio: once, SIGUSR1
     # killed the engine here (the default action) with nothing cancelled and no summary
     wait_for(lambda: _catches(proc.pid, signal.SIGUSR1), timeout=30)
@@ -220,7 +220,7 @@ def test_a_control_signal_during_start_up_is_kept_not_fatal(tmp_path: Path) -> N
 
 def test_three_quick_ctrl_cs_still_write_the_summary_and_its_json(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
-    proc = engine(tmp_path, "--summary-json", str(summary), speed="100")
+    proc = engine(tmp_path, "--summary-json", str(summary), speed="20")
     wait_for(lambda: _started(tmp_path), timeout=30)
     time.sleep(0.5)
     for _ in range(3):
