@@ -91,13 +91,17 @@ class OrderBook:
     fill_ids: set[str] = field(default_factory=set)
     stats: OrderStats = field(default_factory=OrderStats)
 
+    version: int = 0  # moves on every change a reconcile reads: orders, states, fills
+
     def add(self, order: TrackedOrder) -> None:
         self.orders[order.client_id] = order
         self.active[order.client_id] = order
+        self.version += 1
 
     def settle(self, order: TrackedOrder, state: OrderState) -> None:
         """Move `order` to `state`; a done order leaves the active set (never the book)."""
         order.state = state
+        self.version += 1
         if (
             state is OrderState.FILLED
             or state is OrderState.CANCELLED

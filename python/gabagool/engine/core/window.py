@@ -205,6 +205,7 @@ class WindowCore:
         self._capped = False
         self._rejects: deque[int] = deque()
         self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
+        self._reconciled: dict[str, tuple[int, str]] = {}
         self._last_scan = -NEVER
         self._scan_at = NEVER
         self._eq_at = self.start_ns
@@ -655,8 +656,14 @@ class WindowCore:
 
     def _act(self, owner: Owner, intents: Sequence[Any], t_ns: int, out: list[Command]) -> None:
         """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now."""
-        self._wished[owner] = {i.outcome: i for i in intents if i.order_type == "GTC"}
-        self._reconcile(t_ns, out)
+        wished = {i.outcome: i for i in intents if i.order_type == "GTC"}
+        # the same wishes on the same orders, under the same block: the last reconcile's
+        # answer stands (most scans of a quiet book), and it costs nothing to keep it
+        key = (self.orders.version, self.blocked())
+        if wished != self._wished[owner] or key != self._reconciled.get(owner):
+            self._wished[owner] = wished
+            self._reconcile(t_ns, out)
+            self._reconciled[owner] = (self.orders.version, self.blocked())
         for intent in intents:
             if intent.order_type != "GTC" and not self._in_doubt(intent.outcome):
                 self._send(owner, intent, t_ns, out)
@@ -867,6 +874,7 @@ class WindowCore:
             self._wished[order.owner].pop(fill.outcome, None)
             order.remaining -= fill.size
             order.filled += fill.size
+            self.orders.version += 1
             if order.venue_id == "":
                 order.venue_id = fill.venue_id
             if order.remaining <= 0 and order.state not in (
@@ -964,6 +972,7 @@ class WindowCore:
         if order is not None:
             order.remaining += gone.size
             order.filled -= gone.size
+            self.orders.version += 1
         self._journal(
             FillReversal(
                 t_ns=t_ns, client_id=event.client_id, fill_id=event.fill_id, detail=event.detail
