@@ -288,7 +288,7 @@ async def _trade(
 # SIGUSR1 / SIGUSR2: halt / resume from outside the process; with a shared store the halt
 # flag is written there, so every engine on it follows
 CONTROL_SIGNALS = {signal.SIGUSR1: "halt", signal.SIGUSR2: "resume"}
-PACE_CHECK_SECONDS = 0.1  # real seconds between looks at how far behind the engine runs
+PACE_CHECK_SECONDS = 0.25  # real seconds between looks at how far behind the engine runs
 
 
 async def _keep_pace(engine: Engine, speed: float) -> None:
@@ -301,10 +301,12 @@ async def _keep_pace(engine: Engine, speed: float) -> None:
     if not isinstance(clock, trio.testing.MockClock):
         return
     before = 0
+    grew = False  # at the look before: one growth may be a start-up or a burst, two a trend
     while True:
         await trio.sleep(PACE_CHECK_SECONDS * clock.rate)
         lag = max((w.lag_ns for w in engine.open_windows()), default=0)
-        if lag - before > LAG_SLOWDOWN_NS and clock.rate > 1:
+        growing = lag - before > LAG_SLOWDOWN_NS
+        if growing and grew and clock.rate > 1:
             slower = max(1.0, clock.rate / 2)
             log.warning(
                 "--speed %g is more than this machine keeps up with (%.1f s of market time "
@@ -315,7 +317,8 @@ async def _keep_pace(engine: Engine, speed: float) -> None:
                 extra={"event": "slow_down", "lag_ns": lag, "rate": slower},
             )
             clock.rate = slower
-        before = lag
+            growing = False
+        before, grew = lag, growing
 
 
 def _report(summary: Summary, settings: Settings, console: Console, log_path: Path) -> None:
