@@ -288,24 +288,27 @@ async def _trade(
 # SIGUSR1 / SIGUSR2: halt / resume from outside the process; with a shared store the halt
 # flag is written there, so every engine on it follows
 CONTROL_SIGNALS = {signal.SIGUSR1: "halt", signal.SIGUSR2: "resume"}
-PACE_CHECK_SECONDS = 0.25  # real seconds between looks at how far behind the engine runs
+PACE_CHECK_SECONDS = 0.05  # real seconds between looks at how far behind the engine runs
+CALM_LOOKS = 10  # looks without lag before the pace is raised again
 
 
 async def _keep_pace(engine: Engine, speed: float) -> None:
     """Faster than real time, the engine may not keep up with the market it simulates: when
-    a window's lag behind the market grows by more than a second of market time between two
-    looks, halve the pace (never below real time) and say so. A lag that shrinks is a
-    backlog being worked off and is left alone. Decisions use each frame's own market time,
-    so a slower pace changes nothing but the wall time the run takes."""
+    a window's lag behind the market grows at two looks in a row, halve the pace (never
+    below real time) and say so; once it has kept up for a while, double it again, up to
+    `--speed`. Decisions use each frame's own market time, so the pace changes nothing but
+    the wall time the run takes."""
     clock = trio.lowlevel.current_clock()
     if not isinstance(clock, trio.testing.MockClock):
         return
     before = 0
     grew = False  # at the look before: one growth may be a start-up or a burst, two a trend
+    calm = 0  # looks in a row without a lag worth the name
     while True:
         await trio.sleep(PACE_CHECK_SECONDS * clock.rate)
         lag = max((w.lag_ns for w in engine.open_windows()), default=0)
         growing = lag - before > LAG_SLOWDOWN_NS
+        calm = calm + 1 if lag < LAG_SLOWDOWN_NS else 0
         if growing and grew and clock.rate > 1:
             slower = max(1.0, clock.rate / 2)
             log.warning(
@@ -318,6 +321,12 @@ async def _keep_pace(engine: Engine, speed: float) -> None:
             )
             clock.rate = slower
             growing = False
+        elif calm >= CALM_LOOKS and clock.rate < speed:
+            clock.rate = min(speed, clock.rate * 2)
+            calm = 0
+            log.debug(
+                "keeping up again: pace %gx", clock.rate, extra={"event": "speed_up"}
+            )
         before, grew = lag, growing
 
 

@@ -35,6 +35,8 @@ from gabagool.venues.base import Exchange, MarketData, Outcome
 
 log = logging.getLogger("gabagool.engine")
 
+DRAIN_LIMIT_S = 120.0  # Trio seconds a stop by duration waits for windows to catch up
+DRAIN_POLL_S = 0.01
 MAX_OPEN_BACKOFF = 60.0  # seconds between attempts to open a window
 HALT_POLL_S = 0.2  # real seconds between reads of the shared halt flag and capital ledger
 CAPITAL_LEDGER = "capital"  # pico-dollars at cost
@@ -71,6 +73,7 @@ class Engine:
         )
         self.windows: list[Window] = []  # every window opened, in order
         self.behind_ns = 0  # market time due and not processed when the run stopped
+        self._stop_ns: int | None = None  # the market time a stop by duration came at
         self.clock: MarketClock | None = None
         self.stopped_by = ""
         self._scope: trio.CancelScope | None = None
@@ -115,9 +118,9 @@ class Engine:
         with trio.CancelScope() as self._scope:
             if self.stopped_by:
                 self._scope.cancel()  # asked to stop while starting
-            if duration is not None:
-                self._scope.deadline = trio.current_time() + float(duration)
             async with trio.open_nursery() as nursery:
+                if duration is not None:
+                    nursery.start_soon(self._stop_after, float(duration))
                 nursery.start_soon(self._serve_control)
                 if self.store is not None:
                     nursery.start_soon(self._watch_store)
@@ -125,8 +128,23 @@ class Engine:
                     nursery.start_soon(self._asset_loop, asset, nursery)
                 task_status.started()
         if not self.stopped_by:
-            self.stopped_by = "duration" if duration is not None else "cancelled"
-        self.behind_ns = max((w.behind_ns() for w in self.windows if not w.ended), default=0)
+            self.stopped_by = "cancelled"
+        self.behind_ns = max(
+            (w.behind_ns(self._stop_ns) for w in self.windows if not w.ended), default=0
+        )
+
+    async def _stop_after(self, duration: float) -> None:
+        """Stop once the market time `duration` is reached and every window has done the
+        work due by then (a window behind the clock catches up first, within DRAIN_LIMIT
+        of Trio time; what it has not done by then counts as fallen behind)."""
+        await trio.sleep(duration)
+        clock = self.clock
+        assert clock is not None
+        self._stop_ns = stop_ns = clock.now_ns()
+        with trio.move_on_after(DRAIN_LIMIT_S):
+            while any(w.next_due_ns <= stop_ns for w in self.open_windows()):
+                await trio.sleep(DRAIN_POLL_S)
+        self.stop("duration")
 
     @property
     def failure(self) -> str:

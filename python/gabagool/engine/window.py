@@ -501,11 +501,12 @@ class Window:
         self.portfolio.update(snapshot)
         self.portfolio.check_daily_loss(snapshot.t_ns)
 
-    def behind_ns(self) -> int:
-        """Market ns of work that was due and is not done yet (0 when up to date)."""
+    def behind_ns(self, at_ns: int | None = None) -> int:
+        """Market ns of work that was due (by `at_ns`, else now) and is not done yet."""
         if self.next_due_ns >= NEVER or self.next_due_ns < self.core.resume_ns:
             return 0
-        return max(0, self.clock.now_ns() - self.next_due_ns)
+        now = self.clock.now_ns() if at_ns is None else at_ns
+        return max(0, now - self.next_due_ns)
 
     def _measure_lag(self, t_ns: int) -> None:
         if t_ns < self.core.resume_ns:
