@@ -747,6 +747,7 @@ impl Default for Fields<'_> {
 /// The event type an object names, or the one its shape implies: NautilusTrader's captured
 /// payloads (our fixtures) and REST `/book` bodies carry no `event_type`, and their shape
 /// names the event unambiguously.
+#[inline(always)]
 fn event_type_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
     match f.event_type {
         Some(name) => Some(name),
@@ -764,28 +765,39 @@ fn event_type_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
 /// the same event gives the same key however it was written (key order, whitespace,
 /// `event_type` stated or implied). The market id, fee rate, slug and timestamp are not
 /// content; lists (levels, changes) keep their order, which is content.
+#[inline(always)]
 fn content_key(f: &Fields<'_>) -> u64 {
     let mut digest = Digest(0);
-    if let Some(name) = event_type_of(f) {
-        digest.bytes(1, name);
-    }
+    // Written out field by field (no loop over an array of them): inlined into a canonical
+    // reader, where most fields are known absent, only the present ones are left.
+    let mut text = |tag: u64, value: Option<&[u8]>| {
+        if let Some(value) = value {
+            digest.bytes(tag, value);
+        }
+    };
+    text(1, event_type_of(f));
+    // 16 bytes are enough of the exchange's 40-hex-digit content hash.
+    text(4, f.hash.map(|hash| &hash[..hash.len().min(16)]));
+    text(5, f.price.map(|(value, _)| value));
+    text(6, f.size.map(|(value, _)| value));
+    text(7, f.side);
+    text(8, f.best_bid);
+    text(9, f.best_ask);
+    text(10, f.tick_size);
+    text(11, f.new_tick_size);
+    text(12, f.winning_asset);
     if f.asset.is_some() || matches!(f.asset_token, Token::Slot(_)) {
         digest.token(2, f.asset.unwrap_or_default(), f.asset_token);
     }
-    // 16 bytes are enough of the exchange's 40-hex-digit content hash.
-    let texts = [(4, f.hash.map(|hash| &hash[..hash.len().min(16)])), (5, f.price.map(|(text, _)| text)), (6, f.size.map(|(text, _)| text))];
-    let more = [(7, f.side), (8, f.best_bid), (9, f.best_ask), (10, f.tick_size), (11, f.new_tick_size), (12, f.winning_asset)];
-    for (tag, text) in texts.into_iter().chain(more) {
-        if let Some(text) = text {
-            digest.bytes(tag, text);
+    let mut list = |tag: u64, key: Option<u64>| {
+        if let Some(key) = key {
+            digest.word(tag << 32 | 1);
+            digest.word(key);
         }
-    }
-    for (tag, list) in [(13, f.bids_key), (14, f.asks_key), (15, f.changes_key)] {
-        if let Some(word) = list {
-            digest.word(tag << 32);
-            digest.word(word);
-        }
-    }
+    };
+    list(13, f.bids_key);
+    list(14, f.asks_key);
+    list(15, f.changes_key);
     digest.0
 }
 
