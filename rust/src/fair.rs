@@ -524,6 +524,42 @@ pub fn anchored_up(
     Ok(to_micros(math::cdf(math::ppf(level) + shift)))
 }
 
+/// The fair value of Up anchored on the book as it stood at `book` (the time left and the
+/// TWAP's fixed part when the book last moved, the reference then `spot_at_book`): the mid's
+/// z-score moved by the model's z-change from then to now, each z with the s.d. of its own
+/// moment. Unlike `anchored_up` (one s.d., now's), time passing without a move sharpens the
+/// value as it sharpens the model: in the last minute the s.d. shrinks fast, and a book last
+/// moved 20 s ago read with now's s.d. took a one-dollar move for a certainty.
+pub fn anchored_up_since(
+    mid: i64,
+    spot_at_book: RefPrice,
+    book: &Settlement,
+    spot: RefPrice,
+    open: RefPrice,
+    sigma_ppb: i64,
+    at: &Settlement,
+) -> Result<i64, FairError> {
+    if !(0..=CERTAIN).contains(&mid) {
+        return Err(param("mid", mid, "[0, 1000000] micro-dollars"));
+    }
+    let sigma = sigma_of_ppb(sigma_ppb)?;
+    let sd = at.sd_left(sigma);
+    if sd <= 0.0 {
+        return Ok(to_micros(model_up_probability(spot, open, sigma, at)));
+    }
+    let sd_book = book.sd_left(sigma);
+    // A book at 0 or 1 has no finite z-score; a book "after" now has no z-change to read.
+    if mid == 0 || mid == CERTAIN || sd_book <= 0.0 || (spot == spot_at_book && book == at) {
+        return Ok(mid);
+    }
+    let z = |price: RefPrice, when: &Settlement, sd: f64| {
+        math::ln1p(when.level_minus(price, open.0).value / open.0 as f64) / sd
+    };
+    let shift = z(spot, at, sd) - z(spot_at_book, book, sd_book);
+    let level = mid as f64 / CERTAIN as f64;
+    Ok(to_micros(math::cdf(math::ppf(level) + shift)))
+}
+
 // ---- volatility ---------------------------------------------------------------------------
 
 /// An EWMA of the feed's one-second log returns, floored and capped on the way out.
