@@ -803,6 +803,38 @@ mod tests {
     }
 
     #[test]
+    fn anchored_since_the_book_moved_sharpens_with_time_as_the_model_does() {
+        let open = usd("100000");
+        let book = usd("100010");
+        let then = at(300_000);
+        // same moment, same price: the mid itself
+        assert_eq!(anchored_up_since(430_000, book, &then, book, open, 50_000, &then).unwrap(), 430_000);
+        // at the model's own level, the value follows the model from then to now, price and
+        // time alike (the one-s.d. anchoring would stay at the mid while the price stays put)
+        let model_then = model_up(book, open, 50_000, &then).unwrap();
+        for (now, spot) in [(at(100_000), book), (at(100_000), usd("100030")), (at(61_000), usd("99995"))] {
+            let model_now = model_up(spot, open, 50_000, &now).unwrap();
+            let anchored = anchored_up_since(model_then, book, &then, spot, open, 50_000, &now).unwrap();
+            assert!((anchored - model_now).abs() <= 1, "{anchored} vs {model_now}");
+        }
+        assert!(model_up(book, open, 50_000, &at(100_000)).unwrap() > model_then);
+        // into the TWAP window: each moment's fixed part and s.d.
+        let book_at = Settlement::new(40_000, 60_000, Some(usd("100005"))).unwrap();
+        let now = Settlement::new(20_000, 60_000, Some(usd("100004"))).unwrap();
+        let model_then = model_up(book, open, 50_000, &book_at).unwrap();
+        let model_now = model_up(usd("99998"), open, 50_000, &now).unwrap();
+        let anchored = anchored_up_since(model_then, book, &book_at, usd("99998"), open, 50_000, &now).unwrap();
+        assert!((anchored - model_now).abs() <= 1, "{anchored} vs {model_now}");
+        // a mid off the model keeps its offset in z: above the model stays above it
+        let above = anchored_up_since(model_then + 50_000, book, &book_at, usd("99998"), open, 50_000, &now).unwrap();
+        assert!(above > model_now);
+        // nothing left: the model's certain outcome; a mid at 0 or 1 stays; bad mid refused
+        assert_eq!(anchored_up_since(430_000, book, &then, usd("100001"), open, 50_000, &at(0)).unwrap(), CERTAIN);
+        assert_eq!(anchored_up_since(0, book, &then, usd("100030"), open, 50_000, &at(1_000)).unwrap(), 0);
+        assert!(anchored_up_since(-1, book, &then, book, open, 50_000, &then).is_err());
+    }
+
+    #[test]
     fn results_are_the_same_bits_on_every_machine() {
         // Pinned outputs: a change in any of these means the float path changed, which
         // would make two machines (or two builds) disagree on a fair value.
