@@ -50,7 +50,8 @@ class FairSettings:
     when_stale: Literal["pair_rules", "pause"] = "pair_rules"
     # a minute: the simulator draws each window's volatility afresh, and a five-minute
     # half-life carried the last window's into the next (MAE against the true probability
-    # 1.81 c against 1.55 c with a minute, docs/FAIR_EVAL.md)
+    # 1.81 c against 1.54 c with a minute, `python -m gabagool.fair_eval --windows 30
+    # --seed 7000`)
     vol_halflife_ms: int = 60_000
     vol_initial_ppb: int = 50_000
     vol_floor_ppb: int = 20_000
