@@ -4,6 +4,7 @@ same figures twice."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 import pytest
@@ -61,3 +62,5 @@ def test_the_command_prints_a_table_or_json(capsys: pytest.CaptureFixture[str]) 
     assert "T-600s" in text and "T-30s" in text and "mean absolute error" in text
     with pytest.raises(SystemExit):
         fair_eval.main(["--windows", "0"])
+    # the reader's warnings are quiet during a run only
+    assert logging.getLogger(fair_eval.READER_LOG).level == logging.NOTSET

@@ -216,9 +216,14 @@ def evaluate(tapes: Iterable[Tape], make_fair: FairFactory) -> Report:
 def run(assets: Sequence[str], windows: int, seed: int,
         settings: FairSettings | None = None) -> Report:
     # the simulated feed's `seq` gaps and drops are by design: one warning each is noise here
-    logging.getLogger(READER_LOG).setLevel(logging.ERROR)
-    return evaluate(record_windows(assets, windows, seed),
-                    default_fair(settings if settings is not None else FairSettings()))
+    reader_log = logging.getLogger(READER_LOG)
+    level = reader_log.level
+    reader_log.setLevel(logging.ERROR)
+    try:
+        return evaluate(record_windows(assets, windows, seed),
+                        default_fair(settings if settings is not None else FairSettings()))
+    finally:
+        reader_log.setLevel(level)
 
 
 def format_report(report: Report, command: str = "") -> str:
