@@ -64,11 +64,12 @@ def test_without_a_book_the_value_is_the_model_and_says_so() -> None:
 
 
 def test_anchored_on_the_mid_moved_by_the_reference_since_the_book_moved() -> None:
-    fair = window()
+    # the anchored value alone (no model in the mix)
+    fair = WindowFair("btc", START, END, FairSettings(model_weight=0))
     fair.on_tick(spot(START, OPEN))
     fair.on_tick(spot(START + 1_000, usd("100010")))
-    fair.on_mid(455_000)
     now = START + 2_000
+    fair.on_mid(455_000, now)
     value = fair.value(now)
     assert value is not None and value.anchored and value.up == 455_000
     fair.on_tick(spot(START + 2_000, usd("100030")))  # the reference moves, the book not yet
@@ -76,15 +77,38 @@ def test_anchored_on_the_mid_moved_by_the_reference_since_the_book_moved() -> No
     assert value is not None
     sigma = fair.volatility.sigma_ppb
     assert (value.up, value.down) == fair_anchored(455_000, usd("100010"), usd("100030"), OPEN,
-                                                   sigma, END - now)
+                                                   sigma, END - now, book_ms_left=END - now)
     assert value.up > 455_000
-    fair.on_mid(470_000)  # the book catches up: the anchor moves with it
+    fair.on_mid(470_000, now)  # the book catches up: the anchor moves with it
     value = fair.value(now)
     assert value is not None and value.up == 470_000
-    fair.on_mid(470_000)  # an unchanged mid is not a book move
+    fair.on_mid(470_000, now)  # an unchanged mid is not a book move
     fair.on_tick(spot(START + 3_000, usd("100000")))
     value = fair.value(now)
     assert value is not None and value.up < 470_000
+    # without a time, the book moved when the latest reference price was stamped; as time
+    # passes with the price above the open, the value sharpens as the model does
+    fair.on_tick(spot(START + 4_000, usd("100030")))
+    fair.on_mid(520_000)
+    assert fair.value(START + 4_000).up == 520_000  # type: ignore[union-attr]
+    later = fair.value(END - 120_000)
+    assert later is not None and later.up > 520_000
+
+
+def test_the_fair_value_mixes_the_anchored_value_and_the_model_per_mille() -> None:
+    values = {}
+    for weight in (0, 500, 1000):
+        fair = WindowFair("btc", START, END, FairSettings(model_weight=weight))
+        fair.on_tick(spot(START, OPEN))
+        fair.on_tick(spot(START + 1_000, usd("100020")))
+        fair.on_mid(430_000, START + 1_000)
+        values[weight] = fair.value(START + 1_000)
+    book, mixed, model = (values[w] for w in (0, 500, 1000))
+    assert book is not None and mixed is not None and model is not None
+    assert book.up == 430_000 and model.up == model.model_up > 500_000
+    assert mixed.up == (book.up + model.up + 1) // 2 and mixed.up + mixed.down == 1_000_000
+    with pytest.raises(ValueError, match="model_weight"):
+        FairSettings(model_weight=1001)
 
 
 def test_the_running_twap_is_the_exact_time_weighted_spot_of_the_last_minute() -> None:
@@ -142,7 +166,7 @@ def test_resolution_falls_back_to_our_own_spot_average() -> None:
 
 
 def test_the_buy_gate_asks_for_the_edge_below_fair_and_follows_the_stale_setting() -> None:
-    fair = window()
+    fair = WindowFair("btc", START, END, FairSettings(model_weight=0))  # fair value = the mid
     fair.on_tick(spot(START, OPEN))
     fair.on_mid(400_000)
     value = fair.value(START + 1_000)

@@ -220,12 +220,17 @@ def fair_anchored(
     ms_left: int,
     twap_window_ms: int = 60_000,
     twap_fixed: int | None = None,
+    book_ms_left: int | None = None,
+    book_twap_fixed: int | None = None,
 ) -> tuple[int, int]:
     """(up, down) micro-dollars anchored on the book: `Phi(Phi^-1(mid) + ln(M(spot) /
     M(spot_at_book)) / sd)`, i.e. the mid (micro-dollars in [0, 1_000_000]) moved by what
     the reference's move since the book last moved is worth. `spot == spot_at_book` or a mid
     of 0 or 1_000_000: the mid itself; nothing left to happen: the model's certain outcome.
-    Errors as `fair_model`."""
+    With `book_ms_left` (and `book_twap_fixed`, the TWAP's fixed part then), the time left
+    when the book last moved: the shift is the model's z-score now minus its z-score then,
+    each with its own s.d. (`z = ln(M / open) / sd`), so time passing sharpens the value as
+    it sharpens the model. Errors as `fair_model`."""
 
 @final
 class Volatility:

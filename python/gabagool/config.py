@@ -144,7 +144,7 @@ class ReferenceSettings(_Section):
     fair_edge: Decimal = Decimal("0.01")  # a gated buy pays at most fair value minus this
     when_stale: Literal["pair_rules", "pause"] = "pair_rules"  # buys without a fresh fair value
     twap_window: Decimal = Decimal("60")  # the settlement TWAP (Gamma twapLookbackSeconds)
-    vol_halflife: Decimal = Decimal("300")
+    vol_halflife: Decimal = Decimal("60")
     vol_initial: Decimal = Decimal("0.00005")
     vol_floor: Decimal = Decimal("0.00002")
     vol_cap: Decimal = Decimal("0.0005")

@@ -11,6 +11,10 @@ backtests drive it alike. The arithmetic is the core's (`fair_anchored`, `fair_m
   window already elapsed (each price held until the next), what the model mixes with S in
   the last minute;
 - the reference price when the book last moved, which anchors the fair value on the mid.
+
+The fair value is the anchored value and the model's own, mixed by `model_weight` (half
+each by default: `python -m gabagool.fair_eval` measures both against the simulator's true
+probability).
 """
 
 from __future__ import annotations
@@ -44,10 +48,22 @@ class FairSettings:
     stale_after_ms: int = 5_000
     fair_edge: int = 10_000  # micro-dollars
     when_stale: Literal["pair_rules", "pause"] = "pair_rules"
-    vol_halflife_ms: int = 300_000
+    # a minute: the simulator draws each window's volatility afresh, and a five-minute
+    # half-life carried the last window's into the next (MAE against the true probability
+    # 1.81 c against 1.54 c with a minute, `python -m gabagool.fair_eval --windows 30
+    # --seed 7000`)
+    vol_halflife_ms: int = 60_000
     vol_initial_ppb: int = 50_000
     vol_floor_ppb: int = 20_000
     vol_cap_ppb: int = 500_000
+    # per mille of the fair value taken from the model alone, the rest from the anchored
+    # value: the mid re-anchors on every maker's stale re-quote, the model lags the price by
+    # the feed's second; their errors are independent, so half of each beats either
+    model_weight: int = 500
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.model_weight <= 1000:
+            raise ValueError(f"model_weight {self.model_weight} is not in [0, 1000] per mille")
 
     @classmethod
     def from_settings(cls, reference: ReferenceSettings) -> FairSettings:
@@ -164,6 +180,8 @@ class WindowFair:
         self._twap_ticks: list[tuple[int, int]] = []  # the TWAP feed, stamped at or after end
         self._mid: int | None = None
         self._spot_at_book: int | None = None
+        self._book_ms: int | None = None  # when the book last moved (see `on_mid`)
+        self._book_fixed: int | None = None  # the TWAP's fixed part then
 
     # ---- input ------------------------------------------------------------------------------
 
@@ -185,15 +203,23 @@ class WindowFair:
             self._hold(self.spot, self.spot_ms, tick.ts_ms)
         self.spot, self.spot_ms = tick.price, tick.ts_ms
         if self._spot_at_book is None:
-            self._spot_at_book = tick.price
+            self._spot_at_book, self._book_ms = tick.price, tick.ts_ms
         self.volatility.update(tick.ts_ms, tick.price)
         self.opening.observe(tick.ts_ms, tick.price)
 
-    def on_mid(self, mid: int | None) -> None:
-        """The book's mid (micro-dollars) after a book change; None when a side is empty."""
+    def on_mid(self, mid: int | None, now_ms: int | None = None) -> None:
+        """The book's mid (micro-dollars) after a book change; None when a side is empty.
+
+        `now_ms`: when (the caller's clock, as `value`'s); without it, the latest reference
+        price's timestamp stands for it. The anchoring reads the mid against the model as it
+        stood then, so a book that stays put grows as certain as the model does."""
         if mid != self._mid:
             self._mid = mid
             self._spot_at_book = self.spot
+            self._book_ms = now_ms if now_ms is not None else self.spot_ms
+            self._book_fixed = None
+            if self._book_ms is not None and self._book_ms > self._twap_start:
+                self._book_fixed = self.twap_fixed(self._book_ms)
 
     def _hold(self, price: int, since_ms: int, until_ms: int) -> None:
         """Add `price` held over [since, until] to the settlement window's running sum."""
@@ -230,8 +256,13 @@ class WindowFair:
         model_up, _ = fair_model(self.spot, open_price, sigma, ms_left, window, fixed)
         anchored = self._mid is not None and self._spot_at_book is not None
         if self._mid is not None and self._spot_at_book is not None:
-            up, down = fair_anchored(self._mid, self._spot_at_book, self.spot, open_price, sigma,
-                                     ms_left, window, fixed)
+            book_ms_left = None if self._book_ms is None else self.end_ms - self._book_ms
+            book_up, _ = fair_anchored(self._mid, self._spot_at_book, self.spot, open_price,
+                                       sigma, ms_left, window, fixed, book_ms_left,
+                                       self._book_fixed)
+            weight = self.settings.model_weight
+            up = (weight * model_up + (1000 - weight) * book_up + 500) // 1000
+            down = 1_000_000 - up
         else:  # no book yet: the model alone, flagged
             up, down = model_up, 1_000_000 - model_up
         age_ms = max(now_ms - self.spot_ms, 0)

@@ -524,6 +524,42 @@ pub fn anchored_up(
     Ok(to_micros(math::cdf(math::ppf(level) + shift)))
 }
 
+/// The fair value of Up anchored on the book as it stood at `book` (the time left and the
+/// TWAP's fixed part when the book last moved, the reference then `spot_at_book`): the mid's
+/// z-score moved by the model's z-change from then to now, each z with the s.d. of its own
+/// moment. Unlike `anchored_up` (one s.d., now's), time passing without a move sharpens the
+/// value as it sharpens the model: in the last minute the s.d. shrinks fast, and a book last
+/// moved 20 s ago read with now's s.d. took a one-dollar move for a certainty.
+pub fn anchored_up_since(
+    mid: i64,
+    spot_at_book: RefPrice,
+    book: &Settlement,
+    spot: RefPrice,
+    open: RefPrice,
+    sigma_ppb: i64,
+    at: &Settlement,
+) -> Result<i64, FairError> {
+    if !(0..=CERTAIN).contains(&mid) {
+        return Err(param("mid", mid, "[0, 1000000] micro-dollars"));
+    }
+    let sigma = sigma_of_ppb(sigma_ppb)?;
+    let sd = at.sd_left(sigma);
+    if sd <= 0.0 {
+        return Ok(to_micros(model_up_probability(spot, open, sigma, at)));
+    }
+    let sd_book = book.sd_left(sigma);
+    // A book at 0 or 1 has no finite z-score; a book "after" now has no z-change to read.
+    if mid == 0 || mid == CERTAIN || sd_book <= 0.0 || (spot == spot_at_book && book == at) {
+        return Ok(mid);
+    }
+    let z = |price: RefPrice, when: &Settlement, sd: f64| {
+        math::ln1p(when.level_minus(price, open.0).value / open.0 as f64) / sd
+    };
+    let shift = z(spot, at, sd) - z(spot_at_book, book, sd_book);
+    let level = mid as f64 / CERTAIN as f64;
+    Ok(to_micros(math::cdf(math::ppf(level) + shift)))
+}
+
 // ---- volatility ---------------------------------------------------------------------------
 
 /// An EWMA of the feed's one-second log returns, floored and capped on the way out.
@@ -764,6 +800,38 @@ mod tests {
         let anchored = anchored_up(model_then, book, usd("99995"), open, 50_000, &settle).unwrap();
         assert!((anchored - model_now).abs() <= 1, "{anchored} vs {model_now}");
         assert!(anchored_up(1_000_001, book, book, open, 50_000, &at(1)).is_err());
+    }
+
+    #[test]
+    fn anchored_since_the_book_moved_sharpens_with_time_as_the_model_does() {
+        let open = usd("100000");
+        let book = usd("100010");
+        let then = at(300_000);
+        // same moment, same price: the mid itself
+        assert_eq!(anchored_up_since(430_000, book, &then, book, open, 50_000, &then).unwrap(), 430_000);
+        // at the model's own level, the value follows the model from then to now, price and
+        // time alike (the one-s.d. anchoring would stay at the mid while the price stays put)
+        let model_then = model_up(book, open, 50_000, &then).unwrap();
+        for (now, spot) in [(at(100_000), book), (at(100_000), usd("100030")), (at(61_000), usd("99995"))] {
+            let model_now = model_up(spot, open, 50_000, &now).unwrap();
+            let anchored = anchored_up_since(model_then, book, &then, spot, open, 50_000, &now).unwrap();
+            assert!((anchored - model_now).abs() <= 1, "{anchored} vs {model_now}");
+        }
+        assert!(model_up(book, open, 50_000, &at(100_000)).unwrap() > model_then);
+        // into the TWAP window: each moment's fixed part and s.d.
+        let book_at = Settlement::new(40_000, 60_000, Some(usd("100005"))).unwrap();
+        let now = Settlement::new(20_000, 60_000, Some(usd("100004"))).unwrap();
+        let model_then = model_up(book, open, 50_000, &book_at).unwrap();
+        let model_now = model_up(usd("99998"), open, 50_000, &now).unwrap();
+        let anchored = anchored_up_since(model_then, book, &book_at, usd("99998"), open, 50_000, &now).unwrap();
+        assert!((anchored - model_now).abs() <= 1, "{anchored} vs {model_now}");
+        // a mid off the model keeps its offset in z: above the model stays above it
+        let above = anchored_up_since(model_then + 50_000, book, &book_at, usd("99998"), open, 50_000, &now).unwrap();
+        assert!(above > model_now);
+        // nothing left: the model's certain outcome; a mid at 0 or 1 stays; bad mid refused
+        assert_eq!(anchored_up_since(430_000, book, &then, usd("100001"), open, 50_000, &at(0)).unwrap(), CERTAIN);
+        assert_eq!(anchored_up_since(0, book, &then, usd("100030"), open, 50_000, &at(1_000)).unwrap(), 0);
+        assert!(anchored_up_since(-1, book, &then, book, open, 50_000, &then).is_err());
     }
 
     #[test]

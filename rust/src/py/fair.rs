@@ -53,7 +53,7 @@ fn fair_model(
 /// last moved.
 #[pyfunction]
 #[pyo3(signature = (mid, spot_at_book, spot, open, sigma_ppb, ms_left, twap_window_ms = 60_000,
-                    twap_fixed = None))]
+                    twap_fixed = None, book_ms_left = None, book_twap_fixed = None))]
 #[allow(clippy::too_many_arguments)]
 fn fair_anchored(
     mid: i64,
@@ -64,10 +64,19 @@ fn fair_anchored(
     ms_left: i64,
     twap_window_ms: i64,
     twap_fixed: Option<i128>,
+    book_ms_left: Option<i64>,
+    book_twap_fixed: Option<i128>,
 ) -> PyResult<(i64, i64)> {
     let at = settlement(ms_left, twap_window_ms, twap_fixed)?;
-    let up = fair::anchored_up(mid, ref_arg(spot_at_book)?, ref_arg(spot)?, ref_arg(open)?, sigma_ppb, &at)
-        .map_err(fair_error)?;
+    let (book_spot, spot, open) = (ref_arg(spot_at_book)?, ref_arg(spot)?, ref_arg(open)?);
+    let up = match book_ms_left {
+        None => fair::anchored_up(mid, book_spot, spot, open, sigma_ppb, &at),
+        Some(book_ms_left) => {
+            let book = settlement(book_ms_left, twap_window_ms, book_twap_fixed)?;
+            fair::anchored_up_since(mid, book_spot, &book, spot, open, sigma_ppb, &at)
+        }
+    }
+    .map_err(fair_error)?;
     Ok((up, CERTAIN - up))
 }
 
