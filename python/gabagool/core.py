@@ -16,12 +16,14 @@ from gabagool._core import (
     RiskMetrics,
     StrategyParams,
     accumulate,
+    buy_within_rule,
     equalize,
     flatten,
     format_micros,
     parse_price,
     parse_size,
     risk_metrics,
+    worst_buy_cost,
 )
 from gabagool.errors import (
     BookError,
@@ -49,10 +51,12 @@ __all__ = [
     "RiskMetrics",
     "StrategyParams",
     "accumulate",
+    "buy_within_rule",
     "equalize",
     "flatten",
     "format_micros",
     "parse_price",
     "parse_size",
     "risk_metrics",
+    "worst_buy_cost",
 ]
