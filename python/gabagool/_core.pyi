@@ -484,6 +484,39 @@ def equalize(
     ms_to_end > taker_cutoff_ms and the book offers one. Nothing when halted or inside
     quote_cutoff."""
 
+def buy_within_rule(
+    rule: str,
+    params: StrategyParams,
+    *,
+    price: int,
+    size: int,
+    fee: int,
+    qty_self: int,
+    cost_self: int,
+    qty_other: int,
+    cost_other: int,
+) -> bool:
+    """Whether a buy of `size` at `price` with `fee` (micro-dollars) met `rule`, judged on the
+    position just before it (quantities micro-shares, costs pico-dollars), with the scan's
+    own bounds: opening p_eff <= entry_max_price, pairing p_eff + avg_other <=
+    target_pair_cost (always true while the other side is empty: an instant pair's first
+    leg), equalizing avg_self + avg_other < max_pair_cost (strictly, as `equalize` prices
+    it; true while the other side is empty), stop-loss and "" (no rule): true. p_eff =
+    price + fee / size; compared exactly. Raises ParamsError for an unknown rule name."""
+
+def worst_buy_cost(
+    fees: FeeSchedule,
+    price: int,
+    size: int,
+    order_type: OrderType | Literal["FOK"],
+    post_only: bool,
+) -> int:
+    """Pico-dollars a buy of `size` with limit `price` may cost if it fills in full, fee
+    included, as the scan reserves capital for its intents: a post-only GTC bid fills as a
+    maker at its price; any other order (FOK too) may take up to its limit, with the fee of p =
+    min(limit, 0.50), where the fee per share peaks. Raises ParseError for a bad price or
+    size, ParamsError for an unknown order type."""
+
 @final
 class RiskMetrics:
     """A window's exposure. Money in pico-dollars, quantities in micro-shares."""

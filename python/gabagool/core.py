@@ -20,6 +20,7 @@ from gabagool._core import (
     Volatility,
     WindowOpen,
     accumulate,
+    buy_within_rule,
     equalize,
     fair_anchored,
     fair_model,
@@ -30,6 +31,7 @@ from gabagool._core import (
     parse_reference_price,
     parse_size,
     risk_metrics,
+    worst_buy_cost,
 )
 from gabagool.errors import (
     BookError,
@@ -59,6 +61,7 @@ __all__ = [
     "Volatility",
     "WindowOpen",
     "accumulate",
+    "buy_within_rule",
     "equalize",
     "fair_anchored",
     "fair_model",
@@ -69,4 +72,5 @@ __all__ = [
     "parse_reference_price",
     "parse_size",
     "risk_metrics",
+    "worst_buy_cost",
 ]

@@ -4,8 +4,11 @@
 use super::fees::PyFeeSchedule;
 use super::market::PyMarket;
 use super::position::PyPosition;
-use super::ParamsError;
-use crate::scan::{self, AccumulateFlags, EqualizeFlags, Intent, Mode, RiskMetrics, StrategyParams};
+use super::{price_arg, size_arg, ParamsError};
+use crate::fixed::MICROS;
+use crate::scan::{
+    self, AccumulateFlags, EqualizeFlags, Held, Intent, Mode, OrderType, RiskMetrics, Rule, StrategyParams,
+};
 use pyo3::prelude::*;
 
 #[pyclass(name = "StrategyParams", module = "gabagool._core", frozen)]
@@ -287,6 +290,55 @@ fn flatten(
     intents(scan::flatten(&market.inner, &position.inner, &params.inner, &fees.inner))
 }
 
+/// `rule` by name; "" (an order no rule asked for) is `None`.
+fn rule_arg(name: &str) -> PyResult<Option<Rule>> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    Rule::parse(name).map(Some).ok_or_else(|| ParamsError::new_err(format!("unknown rule {name:?}")))
+}
+
+#[pyfunction]
+#[pyo3(signature = (rule, params, *, price, size, fee, qty_self, cost_self, qty_other, cost_other))]
+#[allow(clippy::too_many_arguments)]
+fn buy_within_rule(
+    rule: &str,
+    params: PyRef<'_, PyStrategyParams>,
+    price: i64,
+    size: i64,
+    fee: i64,
+    qty_self: i64,
+    cost_self: i128,
+    qty_other: i64,
+    cost_other: i128,
+) -> PyResult<bool> {
+    let Some(rule) = rule_arg(rule)? else {
+        return Ok(true); // no rule, no bound to keep
+    };
+    // Not validated as a price: the fill is already booked, and a strange one should read as
+    // a breach (negative terms do), not raise.
+    let paid = price as i128 * size as i128 + fee as i128 * MICROS as i128;
+    let (own, other) = (Held { qty: qty_self, cost: cost_self }, Held { qty: qty_other, cost: cost_other });
+    Ok(scan::buy_within_rule(rule, &params.inner, paid, size, own, other))
+}
+
+#[pyfunction]
+fn worst_buy_cost(
+    fees: PyRef<'_, PyFeeSchedule>,
+    price: i64,
+    size: i64,
+    order_type: &str,
+    post_only: bool,
+) -> PyResult<i128> {
+    let order_type = match order_type {
+        "GTC" => OrderType::Gtc,
+        // A fill-or-kill takes up to its limit like a FAK; only the unfilled rest differs.
+        "FAK" | "FOK" => OrderType::Fak,
+        other => return Err(ParamsError::new_err(format!("order type {other:?} is not 'GTC', 'FAK' or 'FOK'"))),
+    };
+    Ok(scan::worst_buy_cost(&fees.inner, price_arg(price)?, size_arg(size)?, order_type, post_only))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStrategyParams>()?;
     m.add_class::<PyIntent>()?;
@@ -295,5 +347,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(equalize, m)?)?;
     m.add_function(wrap_pyfunction!(risk_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(flatten, m)?)?;
+    m.add_function(wrap_pyfunction!(buy_within_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(worst_buy_cost, m)?)?;
     Ok(())
 }

@@ -10,11 +10,14 @@ mod equalize;
 mod params;
 mod pricing;
 mod risk;
+mod rules;
 
 pub use accumulate::{accumulate, AccumulateFlags};
 pub use equalize::{equalize, EqualizeFlags};
 pub use params::{Mode, ParamsError, StrategyParams};
+pub use pricing::worst_buy_cost;
 pub use risk::{flatten, risk_metrics, RiskMetrics};
+pub use rules::{buy_within_rule, Held};
 
 use crate::fixed::{Price, Size};
 use crate::market::Outcome;
@@ -77,6 +80,21 @@ impl Rule {
             Rule::StopLossSell => "stop_loss_sell",
             Rule::StopLossBuy => "stop_loss_buy",
         }
+    }
+
+    /// The rule named `name` (as `name()` spells it).
+    pub fn parse(name: &str) -> Option<Rule> {
+        [
+            Rule::Opening,
+            Rule::Pairing,
+            Rule::InstantPair,
+            Rule::EqualizeMaker,
+            Rule::EqualizeTaker,
+            Rule::StopLossSell,
+            Rule::StopLossBuy,
+        ]
+        .into_iter()
+        .find(|rule| rule.name() == name)
     }
 }
 

@@ -102,16 +102,22 @@ pub(crate) fn taker_buy(book: &Book, fees: &FeeSchedule, size: i64, holds: Holds
     holds(buy_cost(fees, worst.micros(), offered, false), offered).then_some((worst, offered))
 }
 
-/// The most a buy intent could cost if it fills in full, fee included: a FAK may fill at any
-/// price up to its limit, and the fee per share peaks at p = 0.5.
+/// The most a buy intent could cost if it fills in full, fee included.
 pub(crate) fn max_buy_cost(fees: &FeeSchedule, intent: &Intent) -> i128 {
-    let (price, size) = (intent.price.micros(), intent.size.micros());
-    match intent.order_type {
-        OrderType::Gtc => buy_cost(fees, price, size, true),
-        OrderType::Fak => {
-            let fee_price = price.min(MICROS / 2);
-            let fee = fees.taker_fee(Price::from_micros(fee_price).expect("a valid price"), intent.size);
-            price as i128 * size as i128 + fee as i128 * MICROS as i128
+    worst_buy_cost(fees, intent.price, intent.size, intent.order_type, intent.post_only)
+}
+
+/// The most `size` of a buy with limit `price` could cost if it fills in full, fee
+/// included: a post-only GTC bid fills as a maker at its price; any other order may take at
+/// any price up to its limit, and the fee per share peaks at p = 0.5.
+pub fn worst_buy_cost(fees: &FeeSchedule, price: Price, size: Size, order_type: OrderType, post_only: bool) -> i128 {
+    let (p, s) = (price.micros(), size.micros());
+    match order_type {
+        OrderType::Gtc if post_only => buy_cost(fees, p, s, true),
+        _ => {
+            let fee_price = p.min(MICROS / 2);
+            let fee = fees.taker_fee(Price::from_micros(fee_price).expect("a valid price"), size);
+            p as i128 * s as i128 + fee as i128 * MICROS as i128
         }
     }
 }
