@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import trio
 import trio.testing
-from gabagool.engine.orders import FillRecord
+from gabagool.engine.core import FillEntry
+from gabagool.engine.core.orders import Placement
 from gabagool.engine.supervisor import Engine
 from gabagool.venues.base import Fill
 from gabagool.venues.paper import PaperExchange
@@ -46,9 +47,8 @@ def run_engine(
     return engine, exchange, events
 
 
-def placed_within_rule(record: FillRecord, params) -> bool:  # type: ignore[no-untyped-def]
+def placed_within_rule(fill: FillEntry, placed: Placement | None, params) -> bool:  # type: ignore[no-untyped-def]
     """The rule, re-derived from the position recorded when the order was placed."""
-    fill, placed = record.fill, record.placement
     assert placed is not None, f"fill {fill} of an order the engine did not place"
     if fill.rule == "opening":
         return placed.qty_other == 0 and fill.price * fill.size + fill.fee * MICROS <= (
@@ -81,20 +81,19 @@ def test_engine_invariants_hold_for_every_simulated_window(
     params = window.params
     # |delta| never beyond max_delta plus one order
     assert all(abs(d) <= params.max_delta + params.trade_size for d in events.deltas)
-    for record in window.orders.stats.fills:
-        if record.fill.rule in ("opening", "pairing"):
-            assert placed_within_rule(record, params), record
+    for fill in window.core.fills:
+        if fill.rule in ("opening", "pairing"):
+            order = window.core.orders.get(fill.client_id)
+            placed = order.placement if order is not None else None
+            assert placed_within_rule(fill, placed, params), fill
     # the position is the sum of its fills
     for w in engine.windows:
         for outcome, qty in (("up", w.position.qty_up), ("down", w.position.qty_down)):
             signed = sum(
-                r.fill.size if r.fill.action == "buy" else -r.fill.size
-                for r in w.orders.stats.fills
-                if r.fill.outcome == outcome
+                f.size if f.side == "buy" else -f.size for f in w.core.fills if f.outcome == outcome
             )
             assert signed == qty
     # nothing rests, and nothing fills, after a window ends
-    # (the paper exchange refuses to settle a market with orders resting: no "window" failure)
     assert window.settlement_pnl is not None
     assert not [task for task, _ in events.failures if task == "window"]
     assert exchange.open_orders() == []

@@ -24,7 +24,7 @@ from gabagool.store import (
 )
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import SimMarketData
-from test_engine_scenarios import START, Recorder, settings
+from test_engine_scenarios import START, Recorder, header, settings
 from test_engine_supervisor import ScriptedMarketData
 
 SLUG = f"btc-updown-15m-{START}"
@@ -77,25 +77,35 @@ async def run_until(engine: Engine, market_s: int, then: Callable[[], Any] | Non
 # ---- journaling ---------------------------------------------------------------------------
 
 
-async def test_every_fill_is_journaled_before_it_reaches_the_position(
+async def test_every_fill_and_intent_is_journaled_before_the_engine_next_calls_the_venue(
     tmp_path: Path, autojump_clock
 ) -> None:
     store = direct_store(tmp_path)
-    engine, _, events = engine_on(store)
+    engine, exchange, events = engine_on(store)
     seen: list[tuple[int, int, int, int]] = []
-    record = store.journal.record_fill
+    unjournaled: list[str] = []
+    open_market = exchange.open_market
 
-    def spy(fill: FillRecord) -> bool:
-        # the window's position must not hold this fill yet: the journal comes first
-        (window,) = engine.open_windows()
-        journaled = store.journal.position_snapshot(fill.window_id)
-        p = window.position
-        seen.append((p.qty_up, p.qty_down, journaled.qty_up_micros, journaled.qty_down_micros))
-        return record(fill)
+    def spying(header, **kw):  # type: ignore[no-untyped-def]
+        market = open_market(header, **kw)
+        submit = market.submit
 
-    store.journal.record_fill = spy  # type: ignore[method-assign]
+        def submit_spy(request):  # type: ignore[no-untyped-def]
+            # what the core holds in memory is durable before the venue hears of the order
+            (window,) = engine.open_windows()
+            journaled = store.journal.position_snapshot(window.slug)
+            p = window.position
+            seen.append((p.qty_up, p.qty_down, journaled.qty_up_micros, journaled.qty_down_micros))
+            if store.journal.order(request.client_id) is None:
+                unjournaled.append(request.client_id)
+            return submit(request)
+
+        market.submit = submit_spy  # type: ignore[method-assign]
+        return market
+
+    exchange.open_market = spying  # type: ignore[method-assign]
     await run_until(engine, 60)
-    assert events.fills and len(seen) == len(events.fills)
+    assert events.fills and seen and unjournaled == []
     assert all(mem_up == j_up and mem_down == j_down for mem_up, mem_down, j_up, j_down in seen)
     (window,) = engine.windows
     journaled = store.journal.position_snapshot(SLUG)
@@ -112,7 +122,8 @@ async def test_every_order_is_journaled_with_its_fate(tmp_path: Path, autojump_c
     await run_until(engine, 120)
     orders = store.journal.orders(SLUG)
     assert len(orders) == len(events.orders)
-    assert {o.order_id for o in orders} == {ack.order_id for _, ack in events.orders}
+    # journaled under our own ids, before the venue gave one
+    assert {o.order_id for o in orders} == {request.client_id for request, _ in events.orders}
     assert all(o.status in FINAL_STATUSES for o in orders), [o.status for o in orders]
     fills = store.journal.fills(SLUG)
     for order in orders:
@@ -199,7 +210,7 @@ async def test_restart_resumes_the_open_window_from_its_journaled_position(
 
     async def look() -> None:
         (window,) = engine.windows
-        resumed.append((window.position.qty_up, window.position.qty_down, window.frames))
+        resumed.append((window.position.qty_up, window.position.qty_down, window.core.frames))
 
     await run_until(engine, 251, look)
     # the clock restarted where the journal left off, not at the window's start
@@ -360,7 +371,7 @@ async def test_engines_sharing_a_ledger_never_commit_beyond_the_cap(
             nursery.cancel_scope.cancel()
     assert max(worst) > 5 * 10**12  # they did trade up against the cap
     # and were held back by it, each reporting the spell once
-    capped = [w.orders.stats.capped for w in one.windows + two.windows]
+    capped = [w.stats.capped for w in one.windows + two.windows]
     assert sum(capped) > 0
     reports = [a for a, _ in events_one.risk + events_two.risk].count("capital_cap")
     assert 0 < reports < sum(capped)
@@ -392,7 +403,7 @@ async def test_engines_sharing_a_ledger_never_exceed_the_unhedged_cap(
             await one.clock.sleep_until((START + 300) * NS)  # type: ignore[union-attr]
             nursery.cancel_scope.cancel()
     assert max(worst) >= 10_000_000
-    assert sum(w.orders.stats.capped for w in one.windows + two.windows) > 0
+    assert sum(w.stats.capped for w in one.windows + two.windows) > 0
 
 
 # ---- settings -----------------------------------------------------------------------------
@@ -433,8 +444,12 @@ def test_redact_url_hides_only_the_password(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
-def test_paper_ids_are_unique_across_exchange_instances() -> None:
-    assert PaperExchange().session != PaperExchange().session
+def test_a_restarted_window_names_its_orders_apart_from_the_run_before() -> None:
+    from gabagool.engine.core import WindowCore
+
+    first = WindowCore(header(), settings())
+    again = WindowCore(header(), settings(), id_prefix=f"r{START * NS}")
+    assert first._id_prefix != again._id_prefix
 
 
 def test_gabagool_run_journals_into_the_store_it_is_given(tmp_path: Path, monkeypatch) -> None:
@@ -450,4 +465,3 @@ def test_gabagool_run_journals_into_the_store_it_is_given(tmp_path: Path, monkey
     finally:
         journal.close()
     assert not (tmp_path / "journal.sqlite3").exists()
-

@@ -130,7 +130,7 @@ async def test_simulated_windows_settle_with_the_simulators_outcome(autojump_clo
     with trio.fail_after(5000):
         await engine.run()
     first = engine.windows[0]
-    assert first.frames > 100
+    assert first.core.frames > 100
     assert first.winner == first.feed.fallback_outcome()  # type: ignore[attr-defined]
     assert first.resolved == first.winner
     assert exchange.open_orders() == []
@@ -257,7 +257,7 @@ async def test_a_window_that_cannot_be_opened_is_retried_with_backoff(autojump_c
     assert [task for task, _ in events.failures] == ["open_window", "open_window"]
     (_asset, start, opened_at), *_ = data.opened
     assert start == START and opened_at - engine.clock.trio_origin == 3.0  # type: ignore[union-attr]
-    assert engine.windows[0].orders.stats.placed > 0
+    assert engine.windows[0].stats.placed > 0
 
 
 def test_gabagool_run_replays_a_recording_to_its_end(tmp_path: Path, monkeypatch) -> None:

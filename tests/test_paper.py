@@ -1,21 +1,25 @@
-"""The paper exchange: taker walks, post-only rules, queue position, fees, settlement."""
+"""The paper venue: taker walks, post-only rules, queue position, fees, the events it answers."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-import trio
-from gabagool._core import Market
-from gabagool.venues.base import Fill, MarketSpec, OrderRequest
+from gabagool.venues.base import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Filled,
+    OrderRequest,
+    Rejected,
+    Settled,
+    VenueEvent,
+)
 from gabagool.venues.paper import PaperError, PaperExchange
+from gabagool.venues.paper_market import PaperMarket
+from test_engine_scenarios import CONDITION, DOWN, UP, header, resolved
 
-M = "0xmarket"
-
-
-class OnePercentTakerFee:
-    """1% of notional for takers, nothing for makers: easy to check by hand."""
-
-    def fee(self, price: int, size: int, maker: bool) -> int:
-        return 0 if maker else price * size // 100_000_000
+M = CONDITION
 
 
 def shares(n: float) -> int:
@@ -26,25 +30,31 @@ def cents(n: int) -> int:
     return n * 10_000
 
 
+def trade_frame(token: str, price: int, size: int, ts: int) -> bytes:
+    return json.dumps(
+        {
+            "event_type": "last_trade_price",
+            "market": M,
+            "asset_id": token,
+            "price": f"{price / 1e6:.2f}",
+            "size": f"{size / 1e6:g}",
+            "side": "SELL",
+            "timestamp": str(ts),
+            "fee_rate_bps": "0",
+        }
+    ).encode()
+
+
 @pytest.fixture
-def venue() -> tuple[PaperExchange, Market, list[Fill]]:
-    market = Market("UP", "DOWN", cents(1))
-    market.apply_snapshot(
+def venue() -> PaperMarket:
+    market = PaperMarket(header(), min_order_size=shares(5))
+    market.market.apply_snapshot(
         "up",
         [(cents(40), shares(100)), (cents(39), shares(50))],
         [(cents(42), shares(10)), (cents(43), shares(20)), (cents(45), shares(100))],
     )
-    market.apply_snapshot("down", [(cents(57), shares(100))], [(cents(59), shares(100))])
-    exchange = PaperExchange()
-    fills: list[Fill] = []
-    spec = MarketSpec(
-        market_id=M,
-        market=market,
-        fees=OnePercentTakerFee(),
-        min_order_size=shares(5),
-    )
-    exchange.register_market(spec, fills.append)
-    return exchange, market, fills
+    market.market.apply_snapshot("down", [(cents(57), shares(100))], [(cents(59), shares(100))])
+    return market
 
 
 def order(**kw) -> OrderRequest:  # type: ignore[no-untyped-def]
@@ -62,129 +72,120 @@ def order(**kw) -> OrderRequest:  # type: ignore[no-untyped-def]
     return OrderRequest(**base)  # type: ignore[arg-type]
 
 
-async def test_taker_buy_walks_levels_pays_each_levels_fee_and_consumes_the_book(venue) -> None:
-    exchange, market, fills = venue
-    ack = await exchange.place(order())
-    assert ack.accepted and not ack.resting and ack.filled == shares(25)
-    assert [(f.price, f.size) for f in fills] == [(cents(42), shares(10)), (cents(43), shares(15))]
-    assert [f.fee for f in fills] == [
-        cents(42) * shares(10) // 10**8,
-        cents(43) * shares(15) // 10**8,
+def fills(events: list[VenueEvent]) -> list[Filled]:
+    return [e for e in events if isinstance(e, Filled)]
+
+
+def test_taker_buy_walks_levels_pays_each_levels_fee_and_consumes_the_book(venue) -> None:
+    events = venue.submit(order())
+    assert isinstance(events[0], Accepted) and not events[0].resting
+    taken = fills(events)
+    assert [(f.price, f.size) for f in taken] == [(cents(42), shares(10)), (cents(43), shares(15))]
+    assert [f.fee for f in taken] == [
+        venue.fees.taker_fee(cents(42), shares(10)),
+        venue.fees.taker_fee(cents(43), shares(15)),
     ]
-    assert all(not f.maker and f.client_id == "c1" and f.rule == "opening" for f in fills)
+    assert all(not f.maker and f.client_id == "c1" for f in taken)
     # what was taken stays taken until the feed updates the token's book again
-    again = await exchange.place(order(client_id="c2", size=shares(10)))
-    assert again.filled == shares(5) and fills[-1].price == cents(43)
-    exchange.observe(M, 0b10, [])  # a Down update: Up's levels stay consumed
-    assert (await exchange.place(order(client_id="c3", price=cents(43)))).filled == 0
-    exchange.observe(M, 0b01, [])
-    assert (await exchange.place(order(client_id="c4", price=cents(42)))).filled == shares(10)
-    assert market.levels("up", "ask")[0] == (cents(42), shares(10))  # the core's book untouched
-    expected_cash = -sum(f.price * f.size + f.fee * 1_000_000 for f in fills)
-    assert exchange.cash == expected_cash
+    again = fills(venue.submit(order(client_id="c2", size=shares(10))))
+    assert sum(f.size for f in again) == shares(5) and again[-1].price == cents(43)
+    assert isinstance(venue.submit(order(client_id="c3"))[-1], Cancelled)  # nothing left
+    assert venue.market.levels("up", "ask")[0] == (cents(42), shares(10))  # its book untouched
+    spent = taken + again
+    assert venue.cash == -sum(f.price * f.size + f.fee * 1_000_000 for f in spent)
 
 
-async def test_fak_stops_at_its_limit_and_leaves_the_rest_unfilled(venue) -> None:
-    exchange, _market, fills = venue
-    ack = await exchange.place(order(price=cents(42), size=shares(30)))
-    assert ack.accepted and ack.filled == shares(10) and not ack.resting
-    assert sum(f.size for f in fills) == shares(10)
+def test_fak_stops_at_its_limit_and_its_remainder_is_cancelled(venue) -> None:
+    events = venue.submit(order(price=cents(42), size=shares(30)))
+    assert sum(f.size for f in fills(events)) == shares(10)
+    assert isinstance(events[-1], Cancelled) and "remainder" in events[-1].reason
 
 
-async def test_fok_is_refused_whole_when_the_book_cannot_fill_it(venue) -> None:
-    exchange, market, fills = venue
-    ack = await exchange.place(order(order_type="FOK", price=cents(43), size=shares(31)))
-    assert not ack.accepted and "FOK" in ack.reason
-    assert fills == [] and market.best_ask("up") == (cents(42), shares(10))
+def test_fok_is_refused_whole_when_the_book_cannot_fill_it(venue) -> None:
+    (event,) = venue.submit(order(order_type="FOK", price=cents(43), size=shares(31)))
+    assert isinstance(event, Rejected) and event.reason == "unfillable"
+    assert venue.market.best_ask("up") == (cents(42), shares(10))
 
 
-async def test_taker_sell_walks_the_bids(venue) -> None:
-    exchange, market, fills = venue
-    ack = await exchange.place(order(action="sell", price=cents(39), size=shares(120)))
-    assert ack.filled == shares(120)
-    assert [(f.price, f.size) for f in fills] == [(cents(40), shares(100)), (cents(39), shares(20))]
-    ack = await exchange.place(
-        order(action="sell", price=cents(39), size=shares(40), client_id="x")
-    )
-    assert ack.filled == shares(30)
+def test_taker_sell_walks_the_bids(venue) -> None:
+    events = venue.submit(order(action="sell", price=cents(39), size=shares(120)))
+    got = [(f.price, f.size) for f in fills(events)]
+    assert got == [(cents(40), shares(100)), (cents(39), shares(20))]
+    more = venue.submit(order(action="sell", price=cents(39), size=shares(40), client_id="x"))
+    assert sum(f.size for f in fills(more)) == shares(30)
 
 
-async def test_post_only_bid_that_would_cross_is_refused_and_says_so(venue) -> None:
-    exchange, _market, fills = venue
-    ack = await exchange.place(order(order_type="GTC", post_only=True, price=cents(42)))
-    assert not ack.accepted and ack.post_only_cross and fills == []
-    assert exchange.open_orders(M) == []
+def test_post_only_bid_that_would_cross_is_refused_and_says_so(venue) -> None:
+    (event,) = venue.submit(order(order_type="GTC", post_only=True, price=cents(42)))
+    assert isinstance(event, Rejected) and event.reason == "post_only_cross"
+    assert venue.reconcile() == []
 
 
-async def test_maker_bid_fills_only_after_the_queue_ahead_trades_and_pays_no_fee(venue) -> None:
-    exchange, _market, fills = venue
-    ack = await exchange.place(
-        order(order_type="GTC", post_only=True, price=cents(40), size=shares(10))
-    )
-    assert ack.accepted and ack.resting
-    (resting,) = exchange.open_orders(M)
-    assert resting.queue_ahead == shares(100)
-    exchange.observe(M, 0, [("up", cents(40), shares(95), "SELL")])
-    assert fills == []
-    exchange.observe(M, 0, [("up", cents(40), shares(8), "SELL")])
-    assert [(f.price, f.size, f.fee, f.maker) for f in fills] == [(cents(40), shares(3), 0, True)]
-    exchange.observe(M, 0, [("down", cents(40), shares(50), "SELL")])  # other token
-    exchange.observe(M, 0, [("up", cents(41), shares(50), "SELL")])  # above the bid
-    assert len(fills) == 1
-    exchange.observe(M, 0, [("up", cents(40), shares(50), "SELL")])
-    assert sum(f.size for f in fills) == shares(10)
-    assert exchange.open_orders(M) == []
+def test_maker_bid_fills_only_after_the_queue_ahead_trades_and_pays_no_fee(venue) -> None:
+    events = venue.submit(order(order_type="GTC", post_only=True, price=cents(40), size=shares(10)))
+    assert events == [Accepted(market_id=M, client_id="c1", venue_id="paper-c1", resting=True)]
+    assert fills(venue.on_frame(trade_frame(UP, cents(40), shares(95), 1))) == []
+    got = fills(venue.on_frame(trade_frame(UP, cents(40), shares(8), 2)))
+    assert [(f.price, f.size, f.fee, f.maker) for f in got] == [(cents(40), shares(3), 0, True)]
+    assert fills(venue.on_frame(trade_frame(DOWN, cents(40), shares(50), 3))) == []
+    assert fills(venue.on_frame(trade_frame(UP, cents(41), shares(50), 4))) == []
+    rest = fills(venue.on_frame(trade_frame(UP, cents(40), shares(50), 5)))
+    assert sum(f.size for f in rest) == shares(7)
+    assert venue.reconcile() == []
 
 
-async def test_a_trade_through_the_bid_fills_it_whatever_the_queue(venue) -> None:
-    exchange, _market, fills = venue
-    await exchange.place(order(order_type="GTC", post_only=True, price=cents(40), size=shares(10)))
-    exchange.observe(M, 0, [("up", cents(38), shares(4), "SELL")])
-    assert [(f.price, f.size) for f in fills] == [(cents(40), shares(4))]
+def test_a_trade_through_the_bid_fills_it_whatever_the_queue(venue) -> None:
+    venue.submit(order(order_type="GTC", post_only=True, price=cents(40), size=shares(10)))
+    got = fills(venue.on_frame(trade_frame(UP, cents(38), shares(4), 1)))
+    assert [(f.price, f.size) for f in got] == [(cents(40), shares(4))]
 
 
-async def test_cancel_and_cancel_all_remove_resting_orders(venue) -> None:
-    exchange, _market, fills = venue
-    a = await exchange.place(order(order_type="GTC", post_only=True, price=cents(40)))
-    await exchange.place(order(order_type="GTC", post_only=True, price=cents(39), client_id="c2"))
-    assert await exchange.cancel(a.order_id) is True
-    assert await exchange.cancel(a.order_id) is False
-    assert len(exchange.open_orders(M)) == 1
-    assert await exchange.cancel_all(M) == 1
-    exchange.observe(M, 0, [("up", cents(30), shares(500), "SELL")])
-    assert fills == [] and exchange.open_orders() == []
+def test_cancel_and_cancel_all_answer_with_events(venue) -> None:
+    venue.submit(order(order_type="GTC", post_only=True, price=cents(40)))
+    venue.submit(order(order_type="GTC", post_only=True, price=cents(39), client_id="c2"))
+    assert venue.cancel("c1") == [Cancelled(market_id=M, client_id="c1", reason="requested")]
+    (again,) = venue.cancel("c1")
+    assert isinstance(again, CancelRejected)
+    assert [r.client_id for r in venue.reconcile()] == ["c2"]
+    assert [e.client_id for e in venue.cancel_all()] == ["c2"]  # type: ignore[union-attr]
+    assert fills(venue.on_frame(trade_frame(UP, cents(30), shares(500), 1))) == []
 
 
-async def test_off_tick_small_and_out_of_range_orders_are_rejected(venue) -> None:
-    exchange, _market, _fills = venue
-    assert "tick" in (await exchange.place(order(price=cents(43) + 5_000))).reason
-    assert "minimum" in (await exchange.place(order(size=shares(4)))).reason
-    assert "outside" in (await exchange.place(order(price=1_000_000))).reason
-    with pytest.raises(PaperError, match="unknown market"):
-        await exchange.place(order(market_id="0xnope"))
+def test_off_tick_small_and_out_of_range_orders_are_rejected_as_invalid(venue) -> None:
+    for bad, word in (
+        (order(price=cents(43) + 5_000), "tick"),
+        (order(size=shares(4)), "minimum"),
+        (order(price=1_000_000), "outside"),
+        (order(market_id="0xnope"), "unknown market"),
+    ):
+        (event,) = venue.submit(bad)
+        assert isinstance(event, Rejected) and event.reason == "invalid" and word in event.detail
 
 
-async def test_settlement_pays_a_dollar_per_winning_share(venue) -> None:
-    exchange, _market, _fills = venue
-    await exchange.place(order(size=shares(10), price=cents(42)))
-    paid = exchange.cash
-    assert exchange.settle(M, "up", shares(10), 0) == shares(10) * 1_000_000
-    assert exchange.cash == paid + 10 * 10**12
-    with pytest.raises(PaperError, match="already settled"):
-        exchange.settle(M, "up", shares(10), 0)
+def test_the_resolution_frame_is_a_settlement_event_and_the_payout_is_a_dollar_a_share(
+    venue,
+) -> None:
+    venue.submit(order(size=shares(10), price=cents(42)))
+    paid = venue.cash
+    assert venue.on_frame(resolved("up").encode()) == [Settled(market_id=M, winner="up")]
+    assert venue.payout("up", shares(10), 0) == 10 * 10**12
+    assert venue.cash == paid + 10 * 10**12
 
 
-async def test_settlement_refuses_while_orders_rest(venue) -> None:
-    exchange, _market, _fills = venue
-    await exchange.place(order(order_type="GTC", post_only=True, price=cents(40)))
-    with pytest.raises(PaperError, match="resting"):
-        exchange.settle(M, "down", 0, 0)
+def test_an_unreadable_frame_is_skipped_and_counted(venue) -> None:
+    assert venue.on_frame(b"{not json") == [] and venue.frame_errors == 1
 
 
-async def test_latency_delays_the_order_on_trios_clock(venue, autojump_clock) -> None:
-    exchange, _market, fills = venue
-    exchange.latency = 0.25
-    before = trio.current_time()
-    await exchange.place(order(size=shares(10), price=cents(42)))
-    assert trio.current_time() - before == pytest.approx(0.25)
-    assert len(fills) == 1
+async def test_the_exchange_opens_a_market_once_and_reconciles_what_rests() -> None:
+    exchange = PaperExchange(latency=0.25)
+    assert exchange.latency_ns == 250_000_000
+    market = exchange.open_market(header(), min_order_size=shares(5))
+    with pytest.raises(PaperError, match="open already"):
+        exchange.open_market(header())
+    market.market.apply_snapshot("up", [(cents(40), shares(100))], [(cents(42), shares(10))])
+    market.submit(order(order_type="GTC", post_only=True, price=cents(40)))
+    assert [r.client_id for r in await exchange.reconcile(M)] == ["c1"]
+    assert await exchange.reconcile("0xgone") == []
+    assert await exchange.cancel_all() == 1
+    exchange.close_market(M)
+    assert exchange.open_orders() == [] and exchange.cash == 0

@@ -24,12 +24,13 @@ from gabagool.engine.supervisor import Engine
 from gabagool.logs import setup_logging
 from gabagool.recording import RecordingError
 from gabagool.store import StoreError, ThreadedStore, describe_location, open_store
+from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.base import MarketData
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ReplayError, ReplayMarketData, SimMarketData
 
-WINDOW_SECONDS = 900
 log = logging.getLogger("gabagool.engine")
+LAG_SLOWDOWN_NS = 1_000_000_000
 VIEW_REFRESH_SECONDS = 0.5  # real seconds between redraws
 
 
@@ -64,7 +65,77 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=run)
 
 
+class Signals:
+    """The process's signal handlers, installed before any start-up work: SIGINT, SIGTERM and
+    SIGHUP stop the engine (every order cancelled, the summary printed and written);
+    SIGUSR1 / SIGUSR2 halt and resume it. A signal that comes before the engine runs is kept
+    and acted on when it starts. More stop signals while it stops are counted, never
+    honoured before the summary is out (`run` then exits 130)."""
+
+    STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.stops: list[str] = []
+        self.commands: list[str] = []  # control commands not yet handed to the engine
+        self._engine: Engine | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for signum in (*self.STOP, *CONTROL_SIGNALS):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def attach(self, engine: Engine) -> None:
+        """From inside Trio: from now on signals reach `engine`; pending ones go now."""
+        self._engine = engine
+        self._token = trio.lowlevel.current_trio_token()
+        if self.stops:
+            engine.stop(self.stops[0])
+        for command in self.commands:
+            engine.control.send_nowait(command)
+        self.commands.clear()
+
+    def detach(self) -> None:
+        self._engine = None
+        self._token = None
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        command = CONTROL_SIGNALS.get(signal.Signals(signum))
+        engine, token = self._engine, self._token
+        if command is None:
+            self.stops.append(name)
+            if len(self.stops) > 1 or engine is None or token is None:
+                return  # already stopping (or not started): the summary comes first
+            self._soon(token, engine.stop, name)
+        elif engine is None or token is None:
+            self.commands.append(command)
+        else:
+            self._soon(token, engine.control.send_nowait, command)
+
+    @staticmethod
+    def _soon(token: trio.lowlevel.TrioToken, fn, arg: str) -> None:  # type: ignore[no-untyped-def]
+        try:
+            token.run_sync_soon(fn, arg)
+        except trio.RunFinishedError:
+            pass
+
+
 def run(args: argparse.Namespace) -> int:
+    signals = Signals()
+    signals.install()
+    try:
+        return _run(args, signals)
+    finally:
+        signals.restore()
+
+
+def _run(args: argparse.Namespace, signals: Signals) -> int:
     check_run_args(args)  # every flag and setting, before anything starts (returns Settings)
     overrides = {
         "engine.assets": args.assets,
@@ -115,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         clock = None if speed == 1 else trio.testing.MockClock(rate=speed)
         try:
             summary = trio.run(
-                _main, settings, market_data, start, view, console, speed, clock=clock
+                _main, settings, market_data, start, view, console, speed, signals, clock=clock
             )
         except StoreError as exc:
             where = describe_location(settings.store.url, engine_settings.data_dir)
@@ -124,6 +195,11 @@ def run(args: argparse.Namespace) -> int:
         _report(summary, settings, console, logs.path)
     finally:
         logs.close()
+    if summary.failure:
+        print(f"gabagool run: {summary.failure}", file=sys.stderr)
+        return 3
+    if len(signals.stops) > 1:
+        return 130  # asked twice: the summary is out, and the process ends as interrupted
     return 0
 
 
@@ -156,11 +232,14 @@ async def _main(
     view: bool,
     console: Console,
     speed: float,
+    signals: Signals,
 ) -> Summary:
     exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
     store = await open_store(settings.store.url, data_dir=settings.engine.data_dir)
     async with store:
-        return await _trade(settings, market_data, start, view, console, speed, exchange, store)
+        return await _trade(
+            settings, market_data, start, view, console, speed, exchange, store, signals
+        )
 
 
 async def _trade(
@@ -172,6 +251,7 @@ async def _trade(
     speed: float,
     exchange: PaperExchange,
     store: ThreadedStore,
+    signals: Signals,
 ) -> Summary:
     log.info(
         "journal: %s (%s)",
@@ -187,43 +267,65 @@ async def _trade(
         first_start=start,
         store=store,
     )
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_watch_signals, engine)
-        if view:
-            from gabagool.engine.view import run_view
+    signals.attach(engine)
+    try:
+        async with trio.open_nursery() as nursery:
+            if view:
+                from gabagool.engine.view import run_view
 
-            nursery.start_soon(
-                lambda: run_view(engine, console, refresh_seconds=VIEW_REFRESH_SECONDS * speed)
-            )
-        await engine.run()
-        nursery.cancel_scope.cancel()
-    # the windows cancelled their own orders on the way out; this is the last word
-    with trio.move_on_after(5 * speed):
-        await exchange.cancel_all()
-    return summarize(engine.windows)
+                nursery.start_soon(
+                    lambda: run_view(engine, console, refresh_seconds=VIEW_REFRESH_SECONDS * speed)
+                )
+            nursery.start_soon(_keep_pace, engine, speed)
+            await engine.run()
+            nursery.cancel_scope.cancel()
+        # the windows cancelled their own orders on the way out; this is the last word
+        with trio.move_on_after(5 * speed):
+            await exchange.cancel_all()
+    finally:
+        signals.detach()
+    return summarize(engine.results(), failure=engine.failure)
 
 
 # SIGUSR1 / SIGUSR2: halt / resume from outside the process; with a shared store the halt
 # flag is written there, so every engine on it follows
 CONTROL_SIGNALS = {signal.SIGUSR1: "halt", signal.SIGUSR2: "resume"}
+PACE_CHECK_SECONDS = 0.1  # real seconds between looks at how far behind the engine runs
 
 
-async def _watch_signals(engine: Engine) -> None:
-    with trio.open_signal_receiver(
-        signal.SIGINT, signal.SIGTERM, *CONTROL_SIGNALS
-    ) as signals:
-        async for signum in signals:
-            command = CONTROL_SIGNALS.get(signal.Signals(signum))
-            if command is not None:
-                await engine.control.send(command)
-            else:
-                engine.stop(signal.Signals(signum).name)
+async def _keep_pace(engine: Engine, speed: float) -> None:
+    """Faster than real time, the engine may not keep up with the market it simulates: when
+    a window's lag behind the market grows by more than a second of market time between two
+    looks, halve the pace (never below real time) and say so. A lag that shrinks is a
+    backlog being worked off and is left alone. Decisions use each frame's own market time,
+    so a slower pace changes nothing but the wall time the run takes."""
+    clock = trio.lowlevel.current_clock()
+    if not isinstance(clock, trio.testing.MockClock):
+        return
+    before = 0
+    while True:
+        await trio.sleep(PACE_CHECK_SECONDS * clock.rate)
+        lag = max((w.lag_ns for w in engine.open_windows()), default=0)
+        if lag - before > LAG_SLOWDOWN_NS and clock.rate > 1:
+            slower = max(1.0, clock.rate / 2)
+            log.warning(
+                "--speed %g is more than this machine keeps up with (%.1f s of market time "
+                "behind, and growing): slowing to %gx",
+                speed,
+                lag / 1e9,
+                slower,
+                extra={"event": "slow_down", "lag_ns": lag, "rate": slower},
+            )
+            clock.rate = slower
+        before = lag
 
 
 def _report(summary: Summary, settings: Settings, console: Console, log_path: Path) -> None:
     from gabagool.engine.view import summary_table
 
     console.print(summary_table(summary))
+    if summary.failure:
+        console.print(f"not the market's results: {summary.failure}")
     console.print(f"log: {log_path}")
     path = settings.engine.summary_json
     if path:

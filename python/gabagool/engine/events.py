@@ -10,7 +10,10 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from gabagool.types import describe_order, dollars, fee_dollars, format_picos, short
 from gabagool.venues.base import Fill, OrderAck, OrderRequest
+
+__all__ = ["EngineEvents", "EventFanout", "LogEvents", "format_picos"]
 
 log = logging.getLogger("gabagool.engine")
 
@@ -61,22 +64,16 @@ class LogEvents:
         }
         if ack.accepted:
             log.debug(
-                "order %s %s %s %d@%d %s",
+                "order %s %s (%s)",
                 ack.order_id,
-                request.action,
-                request.outcome,
-                request.size,
-                request.price,
+                describe_order(request.action, request.outcome, request.size, request.price),
                 request.rule,
                 extra=fields,
             )
         else:
             log.warning(
-                "order rejected: %s %s %d@%d: %s",
-                request.action,
-                request.outcome,
-                request.size,
-                request.price,
+                "order rejected: %s: %s",
+                describe_order(request.action, request.outcome, request.size, request.price),
                 ack.reason,
                 extra=fields,
             )
@@ -91,14 +88,11 @@ class LogEvents:
 
     def fill(self, fill: Fill, delta: int, pair_cost: str | None) -> None:
         log.info(
-            "fill %s %s %d@%d fee %d (%s) delta %d pair %s",
-            fill.action,
-            fill.outcome,
-            fill.size,
-            fill.price,
-            fill.fee,
+            "fill %s fee %s (%s) delta %s pair %s",
+            describe_order(fill.action, fill.outcome, fill.size, fill.price),
+            fee_dollars(fill.fee),
             fill.rule,
-            delta,
+            short(delta),
             pair_cost,
             extra={
                 "event": "fill",
@@ -137,10 +131,10 @@ class LogEvents:
 
     def window_settled(self, market_id: str, slug: str, winner: str | None, pnl: int) -> None:
         log.info(
-            "window %s settled: winner %s, pnl %s $",
+            "window %s settled: winner %s, pnl %s",
             slug,
             winner,
-            format_picos(pnl),
+            dollars(pnl),
             extra={
                 "event": "window_settled",
                 "market": market_id,
@@ -183,11 +177,3 @@ class EventFanout:
     def window_settled(self, market_id: str, slug: str, winner: str | None, pnl: int) -> None:
         for sink in self.sinks:
             sink.window_settled(market_id, slug, winner, pnl)
-
-
-def format_picos(picos: int, places: int = 6) -> str:
-    """Pico-dollars as a decimal dollar string, truncated toward zero to `places`."""
-    sign = "-" if picos < 0 else ""
-    whole, frac = divmod(abs(picos), 10**12)
-    digits = f"{frac:012d}"[:places]
-    return f"{sign}{whole}.{digits}" if places else f"{sign}{whole}"

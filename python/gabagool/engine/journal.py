@@ -10,9 +10,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from gabagool.engine.core.commands import FillEntry, OrderIntent, OrderUpdate
 from gabagool.store import FillRecord, HaltState, OrderRecord, Store, WindowRecord
 from gabagool.store.base import PRICE_ONE_MICROS, OrderStatus, Outcome
-from gabagool.venues.base import Fill, OrderAck, OrderRequest, WindowHeader
+from gabagool.venues.base import WindowHeader
+
+# the core's order states as the store spells them (an order in doubt stays `pending`)
+STATUSES: dict[str, OrderStatus] = {
+    "pending": "pending",
+    "open": "open",
+    "filled": "filled",
+    "cancelled": "cancelled",
+    "rejected": "rejected",
+    "unknown": "pending",
+}
 
 log = logging.getLogger("gabagool.engine")
 
@@ -41,23 +52,24 @@ class EngineJournal:
     async def window_settled(self, window_id: str, winner: Outcome) -> WindowRecord:
         return await self.store.record_window_settled(window_id, winner, self.now_ns())
 
-    async def order_placed(
-        self, window_id: str, request: OrderRequest, ack: OrderAck, status: OrderStatus
-    ) -> None:
+    async def order_intent(self, window_id: str, intent: OrderIntent) -> None:
+        """An order before it is sent (write-ahead), under our client id: `pending` until
+        the venue answers. A crash after this and before the send leaves an intent that
+        recovery asks the venue about."""
+        request = intent.request
         if not (0 < request.price < PRICE_ONE_MICROS and request.size > 0):
-            # the exchange refused a malformed order; the journal keeps only real ones
+            # the venue will refuse a malformed order; the journal keeps only real ones
             log.warning(
                 "order %s not journaled: price %d size %d out of range",
-                ack.order_id,
+                request.client_id,
                 request.price,
                 request.size,
-                extra={"event": "journal_skip", "order_id": ack.order_id},
+                extra={"event": "journal_skip", "order_id": request.client_id},
             )
             return
-        now = self.now_ns()
         await self.store.record_order(
             OrderRecord(
-                order_id=ack.order_id,
+                order_id=request.client_id,
                 window_id=window_id,
                 outcome=request.outcome,
                 side=request.action,
@@ -65,34 +77,45 @@ class EngineJournal:
                 size_micros=request.size,
                 order_type=request.order_type,
                 post_only=request.post_only,
-                status=status,
-                created_ns=now,
-                updated_ns=now,
-                reason=ack.reason,
+                status="pending",
+                created_ns=intent.t_ns,
+                updated_ns=intent.t_ns,
+                reason=request.rule,
             )
         )
+
+    async def order_update(self, update: OrderUpdate) -> None:
+        """What the venue said; its own id is kept in the reason until the store has a
+        column for it."""
+        status = STATUSES.get(update.status, "pending")
+        reason = update.reason
+        if update.venue_id:
+            reason = f"venue id {update.venue_id}" + (f"; {reason}" if reason else "")
+        if update.status == "unknown":
+            reason = f"unknown: {reason}"
+        await self.store.update_order(update.client_id, status, update.t_ns, reason)
 
     async def order_status(self, order_id: str, status: OrderStatus, reason: str = "") -> None:
         await self.store.update_order(order_id, status, self.now_ns(), reason)
 
-    async def fill(self, window_id: str, fill: Fill) -> bool:
+    async def fill(self, window_id: str, fill: FillEntry) -> bool:
         """Commit the fill; False when it was journaled before (it must count once)."""
-        return await self.store.record_fill(fill_record(window_id, fill, self.now_ns()))
+        return await self.store.record_fill(fill_record(window_id, fill))
 
     async def set_halt(self, halted: bool, reason: str) -> HaltState:
         return await self.store.set_halt(halted, reason, self.engine_id, self.now_ns())
 
 
-def fill_record(window_id: str, fill: Fill, ts_ns: int) -> FillRecord:
+def fill_record(window_id: str, fill: FillEntry) -> FillRecord:
     return FillRecord(
         trade_id=fill.fill_id,
-        order_id=fill.order_id,
+        order_id=fill.client_id,
         window_id=window_id,
         outcome=fill.outcome,
-        side=fill.action,
+        side=fill.side,  # type: ignore[arg-type]
         price_micros=fill.price,
         size_micros=fill.size,
         fee_micros=fill.fee,
         liquidity="maker" if fill.maker else "taker",
-        ts_ns=ts_ns,
+        ts_ns=fill.t_ns,
     )

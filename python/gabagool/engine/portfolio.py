@@ -1,16 +1,36 @@
-"""State shared by all windows: the halt flag, capital and unhedged caps, the daily loss."""
+"""State shared by all windows: the halt flag, the capital and unhedged caps, the daily loss.
+
+The portfolio knows windows only by the snapshots they publish (`WindowSnapshot`) and tells
+them only through the callbacks they register (`listen`): it never holds a window's
+internals, and a window reads it only as its `Limits` (`rooms`, `halt_reason`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-from gabagool.engine.events import EngineEvents, format_picos
+from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.engine.events import EngineEvents
+from gabagool.types import format_picos
 
 if TYPE_CHECKING:
     from gabagool.engine.capital import CapitalLedger
-    from gabagool.engine.window import Window
 
 DAY_NS = 86_400 * 1_000_000_000
+
+
+class Member(Protocol):
+    """A window as the portfolio counts it: what it holds and may still commit, now."""
+
+    @property
+    def market_id(self) -> str: ...
+
+    def snapshot(self) -> WindowSnapshot: ...
+
+    def committed(self) -> int: ...
+
+    def exposure(self) -> int: ...
 
 
 class Portfolio:
@@ -26,52 +46,85 @@ class Portfolio:
         self.max_unhedged = max_unhedged
         self.daily_loss_limit = daily_loss_limit
         self.events = events
-        self.windows: dict[str, Window] = {}  # open windows: `add` and `remove` them
+        self.windows: dict[str, Member] = {}  # open windows: `add` and `remove` them
+        self.snapshots: dict[str, WindowSnapshot] = {}  # the latest of each open window
         self.halt_reason = ""
+        self.failure = ""  # a fault that must end the run non-zero (a journal write failed)
         self.day = -1
         self.realised_today = 0  # pico-dollars of windows settled today (market day, UTC)
         # the store's shared ledgers, when engines share the portfolio caps
         self.ledger: CapitalLedger | None = None
         self.unhedged_ledger: CapitalLedger | None = None
         # pico-dollars of capital and micro-shares of unhedged exposure the caps still allow
-        # (across engines when the ledgers are shared): every scan reads them, between a
-        # frame and its intents, so `recount` keeps them current instead
-        self.rooms = (max_capital, max_unhedged)
-        self._deployed = 0  # pico-dollars at cost, open windows
-        self._unhedged = 0  # micro-shares, open windows
+        # (across engines when the ledgers are shared): every scan reads them, so `recount`
+        # keeps them current instead
+        self.rooms: tuple[int | None, int | None] = (max_capital, max_unhedged)
+        self._deployed = 0
+        self._unhedged = 0
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def halted(self) -> bool:
         return bool(self.halt_reason)
 
+    def listen(self, on_change: Callable[[], None]) -> None:
+        """`on_change()` after a halt: each window cancels its resting orders at once."""
+        self._listeners.append(on_change)
+
     def halt(self, reason: str) -> None:
         if not self.halt_reason:
             self.halt_reason = reason
             self.events.risk_action("*", "halt", reason)
-            for window in self.windows.values():
-                window.risk_wake.set()  # each cancels its resting orders at once
+            for tell in list(self._listeners):
+                tell()
+
+    def fail(self, reason: str) -> None:
+        """A fault the run cannot trade through: halt, and remember it for the exit code."""
+        if not self.failure:
+            self.failure = reason
+        self.halt(reason)
 
     def resume(self) -> None:
+        if self.failure:
+            return  # a journal that cannot be written is not fixed by a resume
         if self.halt_reason:
             self.events.risk_action("*", "resume", f"was halted: {self.halt_reason}")
         self.halt_reason = ""
 
-    def add(self, window: Window) -> None:
+    def add(self, window: Member) -> None:
         self.windows[window.market_id] = window
+        self.snapshots[window.market_id] = window.snapshot()
         self.recount()
 
-    def remove(self, window: Window) -> None:
+    def remove(self, window: Member) -> None:
         self.windows.pop(window.market_id, None)
+        self.snapshots.pop(window.market_id, None)
+        self._listeners = [
+            tell for tell in self._listeners if getattr(tell, "__self__", None) is not window
+        ]
         self.recount()
+
+    def update(self, snapshot: WindowSnapshot) -> None:
+        """A window's latest state: the caps' rooms follow what it holds."""
+        if snapshot.market_id not in self.snapshots:
+            return
+        old = self.snapshots[snapshot.market_id]
+        self.snapshots[snapshot.market_id] = snapshot
+        if (old.cost_up, old.cost_down, old.qty_up, old.qty_down) != (
+            snapshot.cost_up,
+            snapshot.cost_down,
+            snapshot.qty_up,
+            snapshot.qty_down,
+        ):
+            self.recount()
 
     def recount(self) -> None:
         """Sum the open windows' positions and read the ledgers again: due after every fill,
         window coming or going, and read of what the other engines hold."""
         cost = unhedged = 0
-        for window in self.windows.values():
-            position = window.position
-            cost += position.cost_up + position.cost_down
-            unhedged += abs(position.delta)
+        for snap in self.snapshots.values():
+            cost += snap.cost_up + snap.cost_down
+            unhedged += abs(snap.delta)
         self._deployed, self._unhedged = cost, unhedged
         capital, shared = self.ledger, self.unhedged_ledger
         self.rooms = (
@@ -103,7 +156,7 @@ class Portfolio:
         if market_ns // DAY_NS != self.day:
             self.day, self.realised_today = market_ns // DAY_NS, 0
         # pairs count at the $1 they pay: a wide spread is no loss on a locked pair
-        marked = sum(w.marked_pnl() for w in self.windows.values())
+        marked = sum(s.marked_pnl for s in self.snapshots.values())
         loss = -(self.realised_today + marked)
         if loss > self.daily_loss_limit and not self.halted:
             self.halt(

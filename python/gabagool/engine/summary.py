@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 
-from gabagool.engine.events import format_picos
+from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.types import decimal, format_picos, shares
 
-if TYPE_CHECKING:
-    from gabagool.engine.window import Window
+__all__ = ["Summary", "Totals", "WindowResult", "decimal", "shares", "summarize"]
 
 
 class WindowResult(msgspec.Struct, kw_only=True):
@@ -53,70 +53,57 @@ class Totals(msgspec.Struct, kw_only=True):
 class Summary(msgspec.Struct, kw_only=True):
     windows: list[WindowResult]
     totals: Totals
+    failure: str = ""  # why the run could not do its job; "" when it could
 
 
-def decimal(value: Fraction | None, places: int = 6) -> str | None:
-    """An exact fraction as a decimal string, truncated toward zero to `places`."""
-    if value is None:
-        return None
-    scaled = abs(value.numerator) * 10**places // value.denominator
-    sign = "-" if value < 0 and scaled else ""
-    whole, frac = divmod(scaled, 10**places)
-    return f"{sign}{whole}.{frac:0{places}d}"
-
-
-def shares(micros: int) -> str:
-    return decimal(Fraction(micros, 1_000_000)) or "0"
-
-
-def window_result(window: Window) -> WindowResult:
-    p = window.position
-    stats = window.orders.stats
-    settled = window.settlement_pnl is not None
+def window_result(snap: WindowSnapshot) -> WindowResult:
+    settled = snap.settlement_pnl is not None
     return WindowResult(
-        asset=window.asset,
-        slug=window.slug,
-        market_id=window.market_id,
-        start=window.header.start,
-        end=window.header.end,
+        asset=snap.asset,
+        slug=snap.slug,
+        market_id=snap.market_id,
+        start=snap.start,
+        end=snap.end,
         status="settled" if settled else "unsettled",
-        mode="maker" if window.maker else "taker",
-        fills=len(stats.fills),
-        maker_fills=sum(1 for r in stats.fills if r.fill.maker),
-        qty_up=shares(p.qty_up),
-        qty_down=shares(p.qty_down),
-        avg_up=decimal(p.avg("up")),
-        avg_down=decimal(p.avg("down")),
-        pair_cost=decimal(p.pair_cost),
-        delta=shares(p.delta),
-        locked_profit=decimal(p.locked_profit) or "0",
-        fees=decimal(Fraction(p.fees_paid, 1_000_000)) or "0",
-        winner=window.winner,
+        mode="maker" if snap.maker else "taker",
+        fills=snap.fills,
+        maker_fills=snap.maker_fills,
+        qty_up=shares(snap.qty_up),
+        qty_down=shares(snap.qty_down),
+        avg_up=decimal(snap.avg("up")),
+        avg_down=decimal(snap.avg("down")),
+        pair_cost=decimal(snap.pair_cost),
+        delta=shares(snap.delta),
+        locked_profit=decimal(snap.locked_profit) or "0",
+        fees=decimal(Fraction(snap.fees_paid, 1_000_000)) or "0",
+        winner=snap.winner,
         settlement_pnl=(
-            format_picos(window.settlement_pnl) if window.settlement_pnl is not None else None
+            format_picos(snap.settlement_pnl) if snap.settlement_pnl is not None else None
         ),
-        mark_pnl=format_picos(p.mark_pnl(window.market)),
-        rule_breaches=stats.breaches,
-        orders_placed=stats.placed,
-        orders_rejected=stats.rejected,
-        halted=window.halt_reason,
+        mark_pnl=format_picos(snap.mark_at_bids),
+        rule_breaches=snap.rule_breaches,
+        orders_placed=snap.orders_placed,
+        orders_rejected=snap.orders_rejected,
+        halted=snap.halt_reason,
     )
 
 
-def summarize(windows: list[Window]) -> Summary:
-    results = [window_result(w) for w in windows]
-    settled = [w for w in windows if w.settlement_pnl is not None]
+def summarize(snapshots: Sequence[WindowSnapshot], *, failure: str = "") -> Summary:
+    """The run's results from each window's last snapshot; `failure` says why the run could
+    not do its job (it then exits non-zero, and these are not the market's results)."""
+    results = [window_result(s) for s in snapshots]
+    settled = [s for s in snapshots if s.settlement_pnl is not None]
     return Summary(
         windows=results,
         totals=Totals(
             windows=len(results),
             settled=len(settled),
             fills=sum(r.fills for r in results),
-            fees=decimal(Fraction(sum(w.position.fees_paid for w in windows), 1_000_000)) or "0",
-            settlement_pnl=format_picos(sum(w.settlement_pnl or 0 for w in settled)),
-            locked_profit=decimal(sum((w.position.locked_profit for w in windows), Fraction(0)))
-            or "0",
+            fees=decimal(Fraction(sum(s.fees_paid for s in snapshots), 1_000_000)) or "0",
+            settlement_pnl=format_picos(sum(s.settlement_pnl or 0 for s in settled)),
+            locked_profit=decimal(sum((s.locked_profit for s in snapshots), Fraction(0))) or "0",
         ),
+        failure=failure,
     )
 
 

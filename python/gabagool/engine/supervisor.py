@@ -4,8 +4,9 @@ ends), the control task, and a clean stop that leaves no order resting.
 Tree: `Engine.run` -> nursery{control, store watch, asset loops, window runs} -> each
 window's nursery.
 
-With a store, `run` first recovers (see `gabagool.engine.recovery`): resting orders of the
-crashed run are marked cancelled (the paper exchange lost them with the process), the halt
+With a store, `run` first recovers (see `gabagool.engine.recovery`): the venue is asked what
+still rests of the crashed run's orders (`Exchange.reconcile`), and the journal's orders it
+does not report are marked cancelled (the paper venue lost them with the process), the halt
 flag and the day's realised PnL are restored, windows that ended are settled, and the others
 reopen with their journaled positions. The halt flag is then watched in the store, so a halt
 written by another engine sharing it stops this one too.
@@ -21,6 +22,7 @@ from gabagool.config import Settings, micros, picos
 from gabagool.engine.capital import CapitalLedger
 from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.control import Control
+from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.journal import EngineJournal
 from gabagool.engine.portfolio import Portfolio
@@ -28,16 +30,16 @@ from gabagool.engine.recovery import Recovery, load_recovery
 from gabagool.engine.window import LatencyProbe, Window
 from gabagool.store import FillRecord, HaltState, Store, StoreError, WindowRecord
 from gabagool.store.base import OUTCOMES
+from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.base import Exchange, MarketData, Outcome
 
 log = logging.getLogger("gabagool.engine")
 
-WINDOW_SECONDS = 900
 MAX_OPEN_BACKOFF = 60.0  # seconds between attempts to open a window
 HALT_POLL_S = 0.2  # real seconds between reads of the shared halt flag and capital ledger
 CAPITAL_LEDGER = "capital"  # pico-dollars at cost
 UNHEDGED_LEDGER = "unhedged"  # micro-shares of |delta|
-RESTART_REASON = "engine restart: the order died with the process that placed it"
+RESTART_REASON = "engine restart: the venue does not hold it"
 
 
 class Engine:
@@ -68,6 +70,7 @@ class Engine:
             events=events,
         )
         self.windows: list[Window] = []  # every window opened, in order
+        self.behind_ns = 0  # market time due and not processed when the run stopped
         self.clock: MarketClock | None = None
         self.stopped_by = ""
         self._scope: trio.CancelScope | None = None
@@ -110,6 +113,8 @@ class Engine:
             await self._recover()
         duration = self.settings.engine.duration
         with trio.CancelScope() as self._scope:
+            if self.stopped_by:
+                self._scope.cancel()  # asked to stop while starting
             if duration is not None:
                 self._scope.deadline = trio.current_time() + float(duration)
             async with trio.open_nursery() as nursery:
@@ -121,14 +126,33 @@ class Engine:
                 task_status.started()
         if not self.stopped_by:
             self.stopped_by = "duration" if duration is not None else "cancelled"
+        self.behind_ns = max((w.behind_ns() for w in self.windows if not w.ended), default=0)
+
+    @property
+    def failure(self) -> str:
+        """Why this run could not do its job ("" if it could): a journal that failed, or a
+        run that fell behind the market."""
+        if self.portfolio.failure:
+            return self.portfolio.failure
+        if self.behind_ns > int(self.settings.risk.stale_after * NS):
+            return (
+                f"fell behind the market: {self.behind_ns / NS:.1f} s of market time were "
+                "due and not traded when the run stopped"
+            )
+        return ""
 
     def stop(self, reason: str) -> None:
-        if self._scope is not None and not self.stopped_by:
+        if not self.stopped_by:
             self.stopped_by = reason
-            self._scope.cancel()
+            if self._scope is not None:
+                self._scope.cancel()
 
     def open_windows(self) -> list[Window]:
-        return list(self.portfolio.windows.values())
+        return [w for w in self.windows if w.market_id in self.portfolio.windows]
+
+    def results(self) -> list[WindowSnapshot]:
+        """The last snapshot of every window opened, in order."""
+        return [w.snapshot() for w in self.windows]
 
     # ---- recovery and the shared store -----------------------------------------------
 
@@ -139,9 +163,14 @@ class Engine:
         now_ns = clock.now_ns()
         cancelled = 0
         for window in recovery.open_windows:
-            for order in await store.resting_orders(window.window_id):
-                await store.update_order(order.order_id, "cancelled", now_ns, RESTART_REASON)
-                cancelled += 1
+            resting = await store.resting_orders(window.window_id)
+            if not resting:
+                continue
+            on_venue = {r.client_id for r in await self.exchange.reconcile(window.market_id)}
+            for order in resting:
+                if order.order_id not in on_venue:
+                    await store.update_order(order.order_id, "cancelled", now_ns, RESTART_REASON)
+                    cancelled += 1
         if recovery.halt.halted:
             self._adopt_halt(recovery.halt)
         for window in recovery.settled_windows:
@@ -224,7 +253,7 @@ class Engine:
             else:
                 state = None
         if state is not None and state.halted:
-            await self._each_window(lambda w: w.orders.cancel_all("halt"))
+            await self._each_window(lambda w: w.cancel_all("halt"))
         # what was held for orders since gone or pairs since completed goes back (not
         # while a window opens: its journaled position is not counted yet)
         if all(w.counted for w in self.windows):
@@ -307,7 +336,7 @@ class Engine:
                     f"window {window.slug}: the journal holds market {journaled.market_id}, "
                     f"the feed {window.market_id}; refusing to trade it on another's position"
                 )
-            window.restore(fills)
+            window.restore(fills, self.recovery.resume_ns)
             del self.resumed[window.slug]
         return window
 
@@ -325,7 +354,7 @@ class Engine:
                 async with self._halt_lock:
                     self.portfolio.halt("manual halt")
                     await self._persist_halt(True, "manual halt")
-                await self._each_window(lambda w: w.orders.cancel_all("halt"))
+                await self._each_window(lambda w: w.cancel_all("halt"))
             elif command == "resume":
                 async with self._halt_lock:
                     await self._persist_halt(False, "resumed")

@@ -12,25 +12,23 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from gabagool.engine.events import format_picos
-from gabagool.engine.summary import Summary, decimal, shares
-from gabagool.venues.base import Outcome
+from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.engine.summary import Summary
+from gabagool.types import NS, decimal, dollars, shares
 
 if TYPE_CHECKING:
     from gabagool.engine.supervisor import Engine
-    from gabagool.engine.window import Window
 
 
-def _cents(level: tuple[int, int] | None) -> str:
-    if level is None:
+def _cents(price: int | None) -> str:
+    if price is None:
         return "-"
-    whole, rest = divmod(level[0], 10_000)
+    whole, rest = divmod(price, 10_000)
     return f"{whole}" if not rest else f"{whole}.{rest:04d}".rstrip("0")
 
 
-def _book(window: Window, outcome: Outcome) -> str:
-    m = window.market
-    return f"{_cents(m.best_bid(outcome))}/{_cents(m.best_ask(outcome))}"
+def _book(best: tuple[int | None, int | None]) -> str:
+    return f"{_cents(best[0])}/{_cents(best[1])}"
 
 
 def _money(value: Fraction | None, places: int = 2) -> str:
@@ -41,21 +39,20 @@ def _qty(micros: int) -> str:
     return str(micros // 1_000_000) if micros % 1_000_000 == 0 else shares(micros)
 
 
-def _state(window: Window) -> str:
+def _state(snap: WindowSnapshot, portfolio_halted: bool) -> str:
     """A few words: the full reasons are in the log."""
-    if window.portfolio.halted:
+    if portfolio_halted:
         return "halted"
-    if window.halt_reason:
-        return window.halt_reason.split(":")[0][:14]
-    reason = window.blocked()
-    if reason:
-        return reason.split(" ")[0]
-    return f"{len(window.orders.resting())} bids"
+    if snap.halt_reason:
+        return snap.halt_reason.split(":")[0][:14]
+    if snap.blocked:
+        return snap.blocked.split(" ")[0]
+    return f"{snap.resting} bids"
 
 
-def _label(window: Window) -> str:
-    start = window.header.start
-    return f"{window.asset} {start // 3600 % 24:02d}:{start // 60 % 60:02d}"
+def _label(snap: WindowSnapshot) -> str:
+    start = snap.start
+    return f"{snap.asset} {start // 3600 % 24:02d}:{start // 60 % 60:02d}"
 
 
 def render(engine: Engine) -> Group:
@@ -63,25 +60,26 @@ def render(engine: Engine) -> Group:
     table = Table(title="gabagool: paper trading on simulated markets", box=box.SIMPLE_HEAD)
     for column in ("window", "T-", "up ¢", "down ¢", "up/down", "pair", "delta", "state"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
-    for window in engine.open_windows():
-        p = window.position
-        seconds = max(0, window.ms_to_end() // 1000)
+    portfolio = engine.portfolio
+    open_now = list(portfolio.snapshots.values())
+    for snap in open_now:
+        seconds = max(0, (snap.end * NS - snap.t_ns) // NS)
         table.add_row(
-            _label(window),
+            _label(snap),
             f"{seconds // 60}:{seconds % 60:02d}",
-            _book(window, "up"),
-            _book(window, "down"),
-            f"{_qty(p.qty_up)}/{_qty(p.qty_down)}",
-            _money(p.pair_cost, 3),
-            _qty(p.delta),
-            _state(window),
+            _book(snap.best_up),
+            _book(snap.best_down),
+            f"{_qty(snap.qty_up)}/{_qty(snap.qty_down)}",
+            _money(snap.pair_cost, 3),
+            _qty(snap.delta),
+            _state(snap, portfolio.halted),
         )
-    settled = [w for w in engine.windows if w.settlement_pnl is not None]
-    total = sum(w.settlement_pnl or 0 for w in settled)
-    locked = sum((w.position.locked_profit for w in engine.open_windows()), Fraction(0))
+    settled = [s for s in engine.results() if s.settlement_pnl is not None]
+    total = sum(s.settlement_pnl or 0 for s in settled)
+    locked = sum((s.locked_profit for s in open_now), Fraction(0))
     footer = Text(
-        f"locked: {_money(locked)} $  settled: {len(settled)}  PnL: {format_picos(total, 2)} $  "
-        f"halt: {engine.portfolio.halt_reason or 'no'}  Ctrl-C: stop"
+        f"locked: ${_money(locked)}  settled: {len(settled)}  PnL: {dollars(total)}  "
+        f"halt: {portfolio.halt_reason or 'no'}  Ctrl-C: stop"
     )
     return Group(table, footer)
 

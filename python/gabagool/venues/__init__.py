@@ -1,23 +1,38 @@
-"""Venues: the `Exchange` and `MarketData` contracts and their implementations."""
+"""Venues: the `Exchange` and `MarketData` contracts, the order lifecycle's events, and
+their implementations."""
 
 from gabagool.venues.base import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
     Exchange,
-    Fill,
+    Filled,
+    FillReversed,
     MarketData,
-    MarketSpec,
-    OpenOrder,
-    OrderAck,
+    OrderReport,
     OrderRequest,
+    Rejected,
+    Settled,
+    SimulatedMarket,
+    Unknown,
+    VenueEvent,
     WindowFeed,
 )
 
 __all__ = [
+    "Accepted",
+    "CancelRejected",
+    "Cancelled",
     "Exchange",
-    "Fill",
+    "FillReversed",
+    "Filled",
     "MarketData",
-    "MarketSpec",
-    "OpenOrder",
-    "OrderAck",
+    "OrderReport",
     "OrderRequest",
+    "Rejected",
+    "Settled",
+    "SimulatedMarket",
+    "Unknown",
+    "VenueEvent",
     "WindowFeed",
 ]

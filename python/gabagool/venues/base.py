@@ -1,18 +1,27 @@
-"""The venue contracts: `Exchange` (orders and fills) and `MarketData` (raw frames per window).
+"""The venue contracts: `Exchange` (orders and fills) and `MarketData` (raw frames per window),
+and the order lifecycle's events.
+
+An order's life, as the engine sees it: the engine names it (`client_id`), journals the
+intent, then sends it; what the venue answers arrives later as events keyed by that client
+id: `Accepted` (with the venue's id), `Rejected` (a typed reason), `Filled` (partial or not,
+provisional or final), `FillReversed` (a provisional fill that failed), `Cancelled`,
+`CancelRejected`, `Unknown` (a send whose outcome nobody knows until reconciliation). A
+simulated venue (`SimulatedMarket`) answers synchronously, so a backtest's loop and the Trio
+engine feed it identically; its internals (queue position, what takers consumed) stay in it.
 
 Units are the core's: prices micro-dollars, sizes micro-shares, fees micro-dollars.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import AsyncIterator
+from typing import Literal, Protocol
 
 import msgspec
 
-Outcome = Literal["up", "down"]
-Action = Literal["buy", "sell"]
-OrderType = Literal["GTC", "FAK", "FOK"]
+from gabagool.types import OrderType, Outcome, Side
+
+Action = Side
 
 
 class FeeScheduleLike(Protocol):
@@ -85,50 +94,6 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     fill_id: str = ""  # the exchange's trade id (paper: unique across restarts); journal key
 
 
-class OpenOrder(msgspec.Struct, kw_only=True):
-    order_id: str
-    request: OrderRequest
-    remaining: int
-    queue_ahead: int = 0  # paper only: size ahead of it at its price
-
-
-FillHandler = Callable[[Fill], None]
-Trade = tuple[str, int, int, str]
-"""(outcome, price, size, side) of a `last_trade_price` frame, as the core reports it"""
-
-
-class FeeModel(Protocol):
-    def fee(self, price: int, size: int, maker: bool) -> int: ...
-
-
-class MarketSpec(msgspec.Struct, frozen=True, kw_only=True):
-    market_id: str
-    market: Any  # the window's `_core.Market`, kept current by the feed
-    fees: Any  # `_core.FeeSchedule`
-    min_order_size: int  # the tick is read from the market: it changes near 0 and 1
-
-
-class Exchange(Protocol):
-    """Place, cancel, list; fills are pushed to the handler registered per market."""
-
-    def register_market(self, spec: MarketSpec, on_fill: FillHandler) -> None: ...
-
-    def observe(self, market_id: str, changed: int, trades: Sequence[Trade]) -> None:
-        """What a frame did (`changed`: bit 0 Up, bit 1 Down; its trades): paper matches
-        resting orders on the trades and refreshes its view of the books; live ignores it."""
-        ...
-
-    def unregister_market(self, market_id: str) -> None: ...
-
-    async def place(self, order: OrderRequest) -> OrderAck: ...
-
-    async def cancel(self, order_id: str) -> bool: ...
-
-    async def cancel_all(self, market_id: str | None = None) -> int: ...
-
-    def open_orders(self, market_id: str | None = None) -> list[OpenOrder]: ...
-
-
 class WindowFeed(Protocol):
     """One window's market data: its header, then frames stamped with market time (ns)."""
 
@@ -146,3 +111,116 @@ class WindowFeed(Protocol):
 
 class MarketData(Protocol):
     def window(self, asset: str, start: int) -> WindowFeed: ...
+
+
+# ---- the order lifecycle's events -----------------------------------------------------------
+
+RejectReason = Literal[
+    "post_only_cross",  # a race with the book, not an error of ours
+    "invalid",  # price off the grid, size under the minimum, unknown market
+    "unfillable",  # FOK that the book cannot fill
+    "capital_cap",  # the shared capital or unhedged ledger had no room (engine side)
+    "venue",  # anything else the venue said
+]
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    market_id: str
+    client_id: str
+
+
+class Accepted(_Event, frozen=True, kw_only=True):
+    venue_id: str
+    resting: bool  # False: a taker that filled what it could and is done
+
+
+class Rejected(_Event, frozen=True, kw_only=True):
+    reason: RejectReason
+    detail: str = ""
+
+
+class Filled(_Event, frozen=True, kw_only=True):
+    venue_id: str
+    fill_id: str  # the exchange's trade id: a fill seen twice counts once
+    outcome: Outcome
+    side: Side
+    price: int
+    size: int
+    fee: int  # micro-dollars, paid on top of a buy, taken from a sell's proceeds
+    maker: bool
+    final: bool = True  # live: MATCHED is provisional until CONFIRMED
+
+
+class FillReversed(_Event, frozen=True, kw_only=True):
+    fill_id: str
+    detail: str = ""
+
+
+class Cancelled(_Event, frozen=True, kw_only=True):
+    reason: str = ""  # "requested", "remainder unfilled", "market closed"
+
+
+class CancelRejected(_Event, frozen=True, kw_only=True):
+    reason: str = ""  # usually: it had filled or was already gone
+
+
+class Unknown(_Event, frozen=True, kw_only=True):
+    detail: str = ""  # a send that timed out: only reconciliation can say what happened
+
+
+class Settled(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    market_id: str
+    winner: Outcome
+
+
+OrderEvent = Accepted | Rejected | Filled | FillReversed | Cancelled | CancelRejected | Unknown
+VenueEvent = OrderEvent | Settled
+
+
+class OrderReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What the venue says still rests (`reconcile`)."""
+
+    client_id: str
+    venue_id: str
+    request: OrderRequest
+    remaining: int
+
+    @property
+    def order_id(self) -> str:
+        return self.venue_id
+
+
+class SimulatedMarket(Protocol):
+    """One window on a simulated venue. It reads the same frames as the engine (its own
+    books), and answers every call at once with the events it caused, in order."""
+
+    @property
+    def market_id(self) -> str: ...
+
+    def on_frame(self, frame: bytes) -> list[VenueEvent]: ...
+
+    def submit(self, request: OrderRequest) -> list[VenueEvent]: ...
+
+    def cancel(self, client_id: str) -> list[VenueEvent]: ...
+
+    def cancel_all(self) -> list[VenueEvent]: ...
+
+    def reconcile(self) -> list[OrderReport]: ...
+
+
+class Exchange(Protocol):
+    """A venue. Orders go through the market object `open_market` returns: a simulated one
+    (`SimulatedMarket`: the paper venue) answers at once and reads the window's frames
+    itself; a live one will send and report back through events (not built yet).
+    `reconcile` says what still rests, for recovery after a restart."""
+
+    @property
+    def latency_ns(self) -> int: ...
+
+    def open_market(self, header: WindowHeader, *, min_order_size: int = 0) -> SimulatedMarket: ...
+
+    def close_market(self, market_id: str) -> None: ...
+
+    async def reconcile(self, market_id: str) -> list[OrderReport]: ...
+
+    async def cancel_all(self, market_id: str | None = None) -> int: ...

@@ -1,0 +1,157 @@
+"""One window's discrete-event loop: frames, timers and a simulated venue, in market time.
+
+The order of work at one instant is fixed: venue calls that fall due (an order reaching the
+venue after its latency), then the frame (the venue reads it first: its matches are fills
+the scan must see), then every decision the core has due at that instant. Commands run in
+the order the core gave them; the venue's answers to one go back to the core before the
+next. The backtest loop runs this as fast as it can; the Trio shell runs the same steps,
+sleeping until each instant, so both give the same fills and journal.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import Any
+
+from gabagool.engine.core.commands import Cancel, CancelAll, Command, Place
+from gabagool.engine.core.window import NEVER, WindowCore
+from gabagool.venues.base import Rejected, SimulatedMarket, VenueEvent
+
+Steps = Generator[Command, bool | None, None]
+
+MAX_STEPS_AT_ONE_INSTANT = 10_000  # a core that keeps asking at one instant is a bug
+
+
+class WindowDriver:
+    def __init__(
+        self,
+        core: WindowCore,
+        venue: SimulatedMarket,
+        *,
+        latency_ns: int = 0,
+        on_command: Callable[[int, Command], None] = lambda t, c: None,
+        on_event: Callable[[int, VenueEvent], None] = lambda t, e: None,
+    ) -> None:
+        self.core = core
+        self.venue = venue
+        self.latency_ns = latency_ns
+        self.on_command = on_command  # every command, as executed (logs, the view)
+        self.on_event = on_event  # every venue event, before the core has it
+        self._due: list[tuple[int, int, Command]] = []  # venue calls in flight
+        self._seq = 0
+
+    def next_instant(self) -> int:
+        """Market ns of the next step due without a frame (NEVER when none)."""
+        due = self._due[0][0] if self._due else NEVER
+        return min(due, self.core.next_deadline())
+
+    def advance(self, until_ns: int) -> None:
+        """Every step due strictly before `until_ns`."""
+        while True:
+            t = self.next_instant()
+            if t >= until_ns:
+                return
+            self.step(t)
+
+    def frame(self, t_ns: int, frame: bytes | None) -> None:
+        self.advance(t_ns)
+        for _ in self.frame_steps(t_ns, frame):
+            pass
+
+    def step(self, t_ns: int) -> None:
+        for _ in self.steps(t_ns):
+            pass
+
+    def step_commands(self, t_ns: int, commands: list[Command]) -> None:
+        """Execute `commands` given at `t_ns` (a halt or a liquidation from outside)."""
+        for _ in self.execute(t_ns, commands):
+            pass
+
+    # The work of one instant as generators: each yields the command it is about to send to
+    # the venue, where a shell with a durable journal writes what the core journaled so far
+    # (write-ahead), and may answer False to refuse the send (no room in a shared ledger):
+    # the core then hears a `capital_cap` rejection. Run to exhaustion, they are the step.
+
+    def frame_steps(self, t_ns: int, frame: bytes | None) -> Steps:
+        """A frame at `t_ns` (every earlier step already done)."""
+        yield from self._venue_calls(t_ns)
+        core = self.core
+        if frame is not None:
+            for event in self.venue.on_frame(frame):
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                yield from self.execute(t_ns, commands)
+        yield from self.execute(t_ns, core.on_frame(t_ns, frame))
+        yield from self._decide(t_ns)
+
+    def steps(self, t_ns: int) -> Steps:
+        """The venue calls and decisions due at `t_ns`, without a frame."""
+        yield from self._venue_calls(t_ns)
+        yield from self._decide(t_ns)
+
+    def execute(self, t_ns: int, commands: list[Command]) -> Steps:
+        queue = deque(commands)
+        core = self.core
+        while queue:
+            command = queue.popleft()
+            self.on_command(t_ns, command)
+            if not isinstance(command, Place | Cancel | CancelAll):
+                continue
+            if self.latency_ns:
+                self._seq += 1
+                heapq.heappush(self._due, (t_ns + self.latency_ns, self._seq, command))
+                continue
+            allowed = yield command
+            for event in self.call_venue(command, allowed is not False):
+                queue.extend(core.on_order_event(t_ns, event))
+                self.on_event(t_ns, event)
+
+    def call_venue(self, command: Command, allowed: bool = True) -> list[VenueEvent]:
+        venue = self.venue
+        if not allowed and isinstance(command, Place):
+            request = command.request
+            return [
+                Rejected(
+                    market_id=request.market_id,
+                    client_id=request.client_id,
+                    reason="capital_cap",
+                )
+            ]
+        if isinstance(command, Place):
+            return venue.submit(command.request)
+        if isinstance(command, Cancel):
+            return venue.cancel(command.client_id)
+        if isinstance(command, CancelAll):
+            return venue.cancel_all()
+        return []
+
+    def _venue_calls(self, t_ns: int) -> Steps:
+        core = self.core
+        while self._due and self._due[0][0] <= t_ns:
+            _, _, command = heapq.heappop(self._due)
+            allowed = yield command
+            for event in self.call_venue(command, allowed is not False):
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                yield from self.execute(t_ns, commands)
+
+    def _decide(self, t_ns: int) -> Steps:
+        core = self.core
+        for _ in range(MAX_STEPS_AT_ONE_INSTANT):
+            if core.next_deadline() > t_ns:
+                return
+            yield from self.execute(t_ns, core.on_timer(t_ns))
+        raise RuntimeError(f"window {core.slug}: decisions never settle at {t_ns}")
+
+
+def run_to_end(driver: WindowDriver, frames: Any) -> None:
+    """Every frame in order, then every step until the window is settled."""
+    for t_ns, frame in frames:
+        driver.frame(t_ns, frame)
+    while True:
+        t = driver.next_instant()
+        if t >= NEVER:
+            return
+        driver.step(t)

@@ -1,0 +1,1021 @@
+"""`WindowCore`: one market window's decisions as a synchronous state machine.
+
+Inputs are frames, order events (fills among them) and timer ticks, each stamped with market
+time in nanoseconds; outputs are commands (place, cancel, cancel all, halt, settle, notices)
+and journal entries. Nothing here reads a clock, sleeps, or does I/O, and nothing depends on
+the order in which some scheduler ran tasks: the same inputs give the same commands, under
+Trio live and in a backtest's plain loop alike.
+
+Decisions run in `on_timer`, at the instant `next_deadline()` names: inputs only record what
+changed and when a decision falls due (the accumulator on a book change, no sooner than
+`min_interval` after its last scan; the equalizer and the risk checks on a fill or on their
+period). A shell delivers every input stamped `t`, then ticks the timer at `t`; frames that
+arrive together are therefore scanned once.
+
+One mode says what the window may do (`Mode`); a halt is an overlay on any of them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from gabagool import _core
+from gabagool.engine.core.commands import (
+    Cancel,
+    CancelAll,
+    Command,
+    FillEntry,
+    FillReversal,
+    Halt,
+    JournalEntry,
+    Notice,
+    OrderIntent,
+    OrderUpdate,
+    Place,
+    Settle,
+    WindowEnd,
+)
+from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
+from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
+from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.errors import FrameError
+from gabagool.types import (
+    MICROS,
+    NS,
+    OUTCOMES,
+    Outcome,
+    Owner,
+    describe_order,
+    dollars,
+    settlement_pnl,
+)
+from gabagool.venues.base import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Filled,
+    FillReversed,
+    OrderReport,
+    OrderRequest,
+    Rejected,
+    Settled,
+    Unknown,
+    VenueEvent,
+    WindowHeader,
+)
+
+IDLE_RESCAN_NS = NS  # the accumulator rescans at least this often: cutoffs move with time
+REJECT_WINDOW_NS = 60 * NS
+NEVER = 1 << 62  # a deadline that never comes
+
+
+class Mode(enum.Enum):
+    OPENING = "opening"  # no book yet, or replaying a restarted window's past
+    TRADING = "trading"
+    PAUSED = "paused"  # feed stale or after an order-reject storm (`pause` says which)
+    QUOTE_CUT = "quote_cut"  # inside quote_cutoff: nothing rests, hold to settlement
+    ENDED = "ended"  # past the end, waiting for the winner
+    SETTLED = "settled"
+
+
+LIVE_MODES = frozenset({Mode.OPENING, Mode.TRADING, Mode.PAUSED, Mode.QUOTE_CUT})
+
+
+class Limits(Protocol):
+    """What the window reads of the portfolio: the rooms the caps still allow and its halt."""
+
+    @property
+    def rooms(self) -> tuple[int | None, int | None]:
+        """Pico-dollars of capital and micro-shares unhedged the caps allow (None: no cap)."""
+        ...
+
+    @property
+    def halt_reason(self) -> str: ...
+
+
+class NoLimits:
+    """A window alone: caps on its own position (the backtest loop's portfolio of one)."""
+
+    def __init__(self, max_capital: int | None = None, max_unhedged: int | None = None) -> None:
+        self.max_capital = max_capital
+        self.max_unhedged = max_unhedged
+        self.halt_reason = ""
+        self.core: WindowCore | None = None
+
+    @property
+    def rooms(self) -> tuple[int | None, int | None]:
+        capital: int | None = None
+        unhedged: int | None = None
+        core = self.core
+        if core is not None:
+            p = core.position
+            if self.max_capital is not None:
+                capital = max(0, self.max_capital - p.cost_up - p.cost_down)
+            if self.max_unhedged is not None:
+                unhedged = max(0, self.max_unhedged - abs(p.delta))
+        return capital, unhedged
+
+
+class WindowSettings:
+    """The settings a window's decisions read, in core units (from `gabagool.config`)."""
+
+    def __init__(self, settings: Any, header: WindowHeader) -> None:
+        schedule = header.fee_schedule
+        self.fees = _core.FeeSchedule.parse(schedule.rate, schedule.exponent, schedule.taker_only)
+        mode = settings.strategy.mode
+        if mode == "auto":
+            mode = "maker" if self.fees.rate > 0 else "taker"
+        self.maker = mode == "maker"
+        kwargs = settings.strategy_params(mode)
+        market_min = _core.parse_size(header.min_order_size)
+        kwargs["min_order_size"] = max(kwargs["min_order_size"], market_min)
+        kwargs["trade_size"] = max(kwargs["trade_size"], kwargs["min_order_size"])
+        self.params = _core.StrategyParams(**kwargs)
+        strategy, risk = settings.strategy, settings.risk
+        self.min_interval_ns = int(strategy.min_interval * NS)
+        self.equalizer_interval_ns = int(strategy.equalizer_interval * NS)
+        self.risk_interval_ns = int(risk.risk_interval * NS)
+        self.stale_after_ns = int(risk.stale_after * NS)
+        self.reject_backoff_ns = int(risk.reject_backoff * NS)
+        self.max_rejects_per_minute = int(risk.max_rejects_per_minute)
+        self.exit_liquidity_halts = risk.exit_liquidity == "halt"
+        self.resolution_wait_ns = int(settings.engine.resolution_wait * NS)
+
+
+class WindowCore:
+    def __init__(
+        self,
+        header: WindowHeader,
+        settings: Any,  # `gabagool.config.Settings`
+        *,
+        limits: Limits | None = None,
+        fallback_outcome: Callable[[], Outcome | None] = lambda: None,
+        resume_ns: int = 0,
+        id_prefix: str = "",
+    ) -> None:
+        self.header = header
+        self.asset, self.slug, self.market_id = header.asset, header.slug, header.condition_id
+        self.start_ns, self.end_ns = header.start * NS, header.end * NS
+        self.config = WindowSettings(settings, header)
+        self.params, self.fees, self.maker = (
+            self.config.params,
+            self.config.fees,
+            self.config.maker,
+        )
+        tick = _core.parse_price(header.tick_size)
+        self.market = _core.Market(header.up_token, header.down_token, tick)
+        self.position = _core.Position()
+        if limits is None:
+            solo = NoLimits()
+            solo.core = self
+            limits = solo
+        self.limits = limits
+        self._fallback = fallback_outcome
+        self.resume_ns = resume_ns
+        # our names for orders: deterministic, and distinct after a restart (`id_prefix`)
+        self._id_prefix = f"{self.slug}-{id_prefix}" if id_prefix else self.slug
+        self._next_id = 0
+        self.orders = OrderBook()
+        self.journal: list[JournalEntry] = []
+        self.fills: list[FillEntry] = []  # applied, in order (reversed ones taken out)
+        self.mode = Mode.OPENING
+        self.pause = ""  # why PAUSED
+        self.halt_reason = ""  # the window's own halt (the portfolio's is `limits`)
+        self.paused_until_ns = NEVER
+        self.reject_storms = 0
+        self.over_max_delta = False
+        self.exit_illiquid = False
+        self.liquidated = False
+        self.breach_pending = False
+        self.resolved: Outcome | None = None
+        self.winner: Outcome | None = None
+        self.settlement_pnl: int | None = None
+        self.now_ns = self.start_ns
+        self.last_frame_ns = self.start_ns
+        self.frames = 0
+        self.bad_frames = 0
+        self.scans = 0
+        self._batch_open = False
+        self._resync_reported = 0
+        self._capped = False
+        self._rejects: deque[int] = deque()
+        self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
+        self._reconciled: dict[str, tuple[int, str]] = {}
+        self._last_scan = -NEVER
+        self._scan_at = NEVER
+        self._eq_at = self.start_ns
+        self._risk_at = self.start_ns
+        self._quote_cut_at = self.end_ns - self.params.quote_cutoff_ms * 1_000_000
+        self._settle_at = NEVER
+        self._last_mark = 0
+        self._stale_after_ns = self.config.stale_after_ns
+        self._provisional = 0  # fills applied that may still be reversed
+
+    # ---- what the window is ----------------------------------------------------------
+
+    def ms_to_end(self, t_ns: int) -> int:
+        return (self.end_ns - t_ns) // 1_000_000
+
+    def blocked(self) -> str:
+        """Why no new order may be placed now ("" when trading is allowed)."""
+        portfolio = self.limits.halt_reason
+        if portfolio:
+            return f"halted: {portfolio}"
+        if self.halt_reason:
+            return f"window halted: {self.halt_reason}"
+        mode = self.mode
+        if mode is Mode.TRADING or mode is Mode.QUOTE_CUT:
+            return ""
+        if mode is Mode.PAUSED:
+            return self.pause
+        if mode is Mode.OPENING:
+            return "catching up with the feed" if self.now_ns < self.resume_ns else "no book yet"
+        return "window ended"
+
+    @property
+    def feed_stale(self) -> bool:
+        return self.mode is Mode.PAUSED and self.pause == "feed stale"
+
+    @property
+    def ended(self) -> bool:
+        return self.mode in (Mode.ENDED, Mode.SETTLED)
+
+    def next_deadline(self) -> int:
+        """Market ns of the next decision due without any new input (NEVER if none)."""
+        mode = self.mode
+        if mode is Mode.TRADING:  # the common case first: a shell asks after every input
+            deadline = self._scan_at
+            other = self._eq_at
+            if other < deadline:
+                deadline = other
+            other = self._risk_at
+            if other < deadline:
+                deadline = other
+            other = self.last_frame_ns + self._stale_after_ns
+            if other < deadline:
+                deadline = other
+            other = self._quote_cut_at
+            return other if other < deadline else deadline
+        if mode is Mode.SETTLED:
+            return NEVER
+        if mode is Mode.ENDED:
+            return self._settle_at
+        deadline = min(self.end_ns, self._risk_at)
+        if mode is Mode.PAUSED:
+            deadline = min(deadline, self._quote_cut_at, self.paused_until_ns)
+        elif mode is Mode.OPENING:
+            deadline = min(deadline, self._quote_cut_at, self._scan_at)
+            if self.resume_ns > self.now_ns:
+                deadline = min(deadline, self.resume_ns)
+        return deadline
+
+    def committed(self, exclude: Collection[str] = ()) -> int:
+        """Pico-dollars held at cost plus what the live buys (but `exclude`d client ids) may
+        still spend."""
+        p = self.position
+        total = max(0, p.cost_up + p.cost_down)
+        for order in self.orders.active.values():
+            if order.request.action == "buy" and order.may_fill and order.client_id not in exclude:
+                total += worst_buy_cost(self.fees, order.request, order.remaining)
+        return total
+
+    def exposure(self, extra: OrderRequest | None = None, exclude: Collection[str] = ()) -> int:
+        """The largest |delta| the live buys (but `exclude`d ones, plus `extra`) could leave
+        if they all filled."""
+        up, down = self.orders.buying(exclude)
+        if extra is not None and extra.action == "buy":
+            if extra.outcome == "up":
+                up += extra.size
+            else:
+                down += extra.size
+        delta = self.position.delta
+        return max(abs(delta + up), abs(delta - down))
+
+    def marked_pnl(self) -> int:
+        """Pico-dollars: matched pairs at $1, the unhedged excess at its best bid, minus cost,
+        plus realized. The last value stands while a book is resyncing."""
+        p = self.position
+        heavy: Outcome = "up" if p.delta > 0 else "down"
+        if p.delta and not self.market.has_snapshot(heavy):
+            return self._last_mark
+        bid = self.market.best_bid(heavy) if p.delta else None
+        excess_value = abs(p.delta) * bid[0] if bid is not None else 0
+        self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+        return self._last_mark
+
+    def snapshot(self) -> WindowSnapshot:
+        p, market, stats = self.position, self.market, self.orders.stats
+        up_bid, up_ask = market.best_bid("up"), market.best_ask("up")
+        down_bid, down_ask = market.best_bid("down"), market.best_ask("down")
+        return WindowSnapshot(
+            asset=self.asset,
+            slug=self.slug,
+            market_id=self.market_id,
+            start=self.header.start,
+            end=self.header.end,
+            t_ns=self.now_ns,
+            mode=self.mode.value,
+            maker=self.maker,
+            blocked=self.blocked(),
+            halt_reason=self.halt_reason,
+            qty_up=p.qty_up,
+            qty_down=p.qty_down,
+            cost_up=p.cost_up,
+            cost_down=p.cost_down,
+            realized=p.realized,
+            fees_paid=p.fees_paid,
+            marked_pnl=self.marked_pnl(),
+            mark_at_bids=p.mark_pnl(market),
+            committed=self.committed(),
+            exposure=self.exposure(),
+            resting=len(self.orders.live()),
+            best_up=(up_bid[0] if up_bid else None, up_ask[0] if up_ask else None),
+            best_down=(down_bid[0] if down_bid else None, down_ask[0] if down_ask else None),
+            fills=stats.fills,
+            maker_fills=stats.maker_fills,
+            orders_placed=stats.placed,
+            orders_rejected=stats.rejected,
+            rule_breaches=stats.breaches,
+            frames=self.frames,
+            bad_frames=self.bad_frames,
+            winner=self.winner,
+            settlement_pnl=self.settlement_pnl,
+        )
+
+    # ---- inputs ------------------------------------------------------------------------
+
+    def restore(self, fills: Iterable[Any]) -> None:
+        """Continue from journaled fills (a restart): `store.FillRecord`s, in journal order."""
+        for fill in fills:
+            if fill.side == "buy":
+                self.position.buy(
+                    fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros
+                )
+            else:
+                self.position.sell(
+                    fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros
+                )
+            self.orders.fill_ids.add(fill.trade_id)
+
+    def on_frame(self, t_ns: int, frame: bytes | None) -> list[Command]:
+        """A frame (None: a keep-alive, the link is up) received at market time `t_ns`."""
+        self.now_ns = t_ns
+        self.last_frame_ns = t_ns
+        out: list[Command] = []
+        if self.feed_stale:
+            self._set_mode(Mode.TRADING)
+            self.pause = ""
+            out.append(Notice(action="feed_resumed", detail="link alive again"))
+            self._want_scan(t_ns)
+        if frame is None:
+            return out
+        self.frames += 1
+        try:
+            summary = self.market.apply_frame(frame)
+        except FrameError as exc:
+            # nothing of it was applied; the books may now miss an update, which the wire
+            # checks catch (a token found inconsistent waits for a snapshot)
+            self.bad_frames += 1
+            out.append(Notice(action="bad_frame", detail=f"frame {self.frames} skipped: {exc}"))
+            self._risk_at = t_ns
+            return out
+        self._batch_open = True
+        self._absorb(summary, out)
+        return out
+
+    def on_order_event(self, t_ns: int, event: VenueEvent) -> list[Command]:
+        self.now_ns = t_ns
+        out: list[Command] = []
+        if isinstance(event, Filled):
+            self._filled(t_ns, event, out)
+        elif isinstance(event, Accepted):
+            self._accepted(t_ns, event)
+        elif isinstance(event, Rejected):
+            self._rejected(t_ns, event, out)
+        elif isinstance(event, Cancelled):
+            self._ended(t_ns, event.client_id, OrderState.CANCELLED, event.reason)
+        elif isinstance(event, CancelRejected):
+            # nothing rests any more: it filled (its fills say so) or it was gone
+            self._ended(t_ns, event.client_id, OrderState.CANCELLED, f"gone: {event.reason}")
+        elif isinstance(event, FillReversed):
+            self._reversed(t_ns, event, out)
+        elif isinstance(event, Unknown):
+            self._unknown(t_ns, event, out)
+        elif isinstance(event, Settled):
+            if self.resolved is None:
+                self.resolved = event.winner
+            if self.mode is Mode.ENDED:
+                self._settle_at = t_ns
+        return out
+
+    on_fill = on_order_event
+
+    def on_reconcile(self, t_ns: int, reports: Sequence[OrderReport]) -> list[Command]:
+        """What the venue says still rests: orders in doubt are live or gone."""
+        self.now_ns = t_ns
+        resting = {r.client_id: r for r in reports}
+        out: list[Command] = []
+        for order in list(self.orders.active.values()):
+            report = resting.pop(order.client_id, None)
+            if report is not None:
+                if order.state in (OrderState.SENDING, OrderState.UNKNOWN):
+                    self.orders.settle(order, OrderState.LIVE)
+                    order.venue_id = report.venue_id
+                    order.remaining = report.remaining
+                    self._journal(
+                        OrderUpdate(
+                            t_ns=t_ns,
+                            client_id=order.client_id,
+                            status="open",
+                            venue_id=report.venue_id,
+                        )
+                    )
+            elif order.state in (
+                OrderState.SENDING,
+                OrderState.UNKNOWN,
+                OrderState.LIVE,
+                OrderState.CANCELLING,
+            ):
+                self._ended(t_ns, order.client_id, OrderState.CANCELLED, "not on the venue")
+        for report in resting.values():  # resting and not ours (a crashed run's): cancel it
+            out.append(
+                Cancel(
+                    client_id=report.client_id,
+                    venue_id=report.venue_id,
+                    reason="unknown to this engine",
+                )
+            )
+        return out
+
+    def halt(self, t_ns: int, reason: str) -> list[Command]:
+        """Halt this window: cancel what rests; only liquidation trades from here."""
+        self.now_ns = t_ns
+        out: list[Command] = []
+        self._halt(reason, out)
+        return out
+
+    def resume(self, t_ns: int) -> list[Command]:
+        self.now_ns = t_ns
+        self.halt_reason = ""
+        if self.mode is Mode.PAUSED and self.pause != "feed stale":
+            self._set_mode(Mode.TRADING)
+            self.pause = ""
+        self.paused_until_ns = NEVER
+        self._want_scan(t_ns)
+        return []
+
+    def check_now(self, t_ns: int) -> None:
+        """Run the risk checks at the next tick (the portfolio halted, a fault elsewhere)."""
+        self._risk_at = min(self._risk_at, t_ns)
+
+    def liquidate(self, t_ns: int, reason: str) -> list[Command]:
+        """Halt, cancel everything and flatten the unhedged excess (FAK)."""
+        self.now_ns = t_ns
+        out: list[Command] = []
+        self._liquidate(t_ns, reason, out)
+        return out
+
+    def on_timer(self, t_ns: int) -> list[Command]:
+        """Every decision due at `t_ns`, in a fixed order."""
+        self.now_ns = t_ns
+        out: list[Command] = []
+        if self._batch_open:
+            self._batch_open = False
+            self._absorb(self.market.end_batch(), out)
+        mode = self.mode
+        if mode is Mode.SETTLED:
+            return out
+        if mode is Mode.ENDED:
+            if t_ns >= self._settle_at:
+                self._settle(t_ns, out)
+            return out
+        if t_ns >= self.end_ns:
+            self._set_mode(Mode.ENDED)
+            self._cancel_all("window end", out)
+            self._settle_at = (
+                t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
+            )
+            if t_ns >= self._settle_at:
+                self._settle(t_ns, out)
+            return out
+        if mode is not Mode.QUOTE_CUT and t_ns >= self._quote_cut_at:
+            self._set_mode(Mode.QUOTE_CUT)
+            out.append(
+                Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
+            )
+            self._cancel_all("quote cutoff", out)
+        elif mode is Mode.OPENING:
+            if (
+                t_ns >= self.resume_ns
+                and self.market.has_snapshot("up")
+                and self.market.has_snapshot("down")
+            ):
+                self._set_mode(Mode.TRADING)
+                self._want_scan(t_ns)
+            elif t_ns >= self._scan_at:
+                self._scan_at = NEVER  # looked; the next book change looks again
+        elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
+            self._set_mode(Mode.TRADING)
+            self.pause = ""
+            self.paused_until_ns = NEVER
+            self._want_scan(t_ns)
+        if self.mode is Mode.TRADING:
+            quiet = t_ns - self.last_frame_ns
+            if quiet >= self.config.stale_after_ns:
+                self._set_mode(Mode.PAUSED)
+                self.pause = "feed stale"
+                out.append(
+                    Notice(
+                        action="feed_stale",
+                        detail=f"no frame for {quiet / NS:.1f} s: orders cancelled, paused",
+                    )
+                )
+                self._cancel_all("stale feed", out)
+        if t_ns >= self._risk_at:
+            self._risk_at = t_ns + self.config.risk_interval_ns
+            self._check_risk(t_ns, out)
+        if self.mode is Mode.TRADING:
+            if t_ns >= self._scan_at:
+                self._last_scan = t_ns
+                self._scan_at = t_ns + IDLE_RESCAN_NS
+                self._accumulate(t_ns, out)
+            if t_ns >= self._eq_at:
+                self._eq_at = t_ns + self.config.equalizer_interval_ns
+                self._equalize(t_ns, out)
+        return out
+
+    # ---- decisions ---------------------------------------------------------------------
+
+    def _accumulate(self, t_ns: int, out: list[Command]) -> None:
+        self.scans += 1
+        capital_room, unhedged_room = self.limits.rooms
+        intents = _core.accumulate(
+            self.market,
+            self.position,
+            self.params,
+            self.fees,
+            self.ms_to_end(t_ns),
+            halted=bool(self.blocked()) or self.over_max_delta,
+            feed_stale=self.feed_stale,
+            capital_room=capital_room,
+            unhedged_room=unhedged_room,
+        )
+        self._act("accumulator", intents, t_ns, out)
+
+    def _equalize(self, t_ns: int, out: list[Command]) -> None:
+        ms = self.ms_to_end(t_ns)
+        urgent = self.over_max_delta or self.breach_pending or ms <= self.params.open_cutoff_ms
+        self.breach_pending = False
+        intents = _core.equalize(
+            self.market,
+            self.position,
+            self.params,
+            self.fees,
+            ms,
+            fills_confirmed=self._fills_confirmed(),
+            urgent=urgent,
+            halted=bool(self.blocked()),
+        )
+        self._act("equalizer", intents, t_ns, out)
+
+    def _fills_confirmed(self) -> bool:
+        return not self._provisional
+
+    def _check_risk(self, t_ns: int, out: list[Command]) -> None:
+        if self.mode is Mode.OPENING:
+            return  # the books are the past's (or missing): no mark on them is a price now
+        blocked = self.blocked()
+        if blocked and self.orders.live():
+            self._cancel_all(blocked, out)
+        market = self.market
+        if not (market.has_snapshot("up") and market.has_snapshot("down")):
+            return  # mid-resync: a mark of zero is no price, not a loss
+        metrics = _core.risk_metrics(market, self.position, self.params)
+        if metrics.over_max_delta != self.over_max_delta:
+            self.over_max_delta = metrics.over_max_delta
+            action = "max_delta" if self.over_max_delta else "max_delta_cleared"
+            out.append(Notice(action=action, detail=f"delta {_shares(metrics.delta)}"))
+            self._eq_at = t_ns
+        if not metrics.exit_liquidity_ok and not self.exit_illiquid:
+            out.append(
+                Notice(
+                    action="exit_liquidity",
+                    detail=f"bids cannot absorb {_shares(metrics.unhedged)} unhedged",
+                )
+            )
+            if self.config.exit_liquidity_halts:
+                self._halt("exit liquidity short", out)
+        self.exit_illiquid = not metrics.exit_liquidity_ok
+        if metrics.stop_loss_triggered and not self.liquidated:
+            self._liquidate(
+                t_ns,
+                f"stop loss: unhedged mark loss {dollars(metrics.unhedged_mark_loss)} "
+                f"of {dollars(metrics.capital_deployed)} deployed",
+                out,
+            )
+
+    def _liquidate(self, t_ns: int, reason: str, out: list[Command]) -> None:
+        self._halt(reason, out)
+        if self.ended:
+            return  # the market has closed: what is held is settled, not sold
+        self.liquidated = True
+        intents = _core.flatten(self.market, self.position, self.params, self.fees)
+        self._act("risk", intents, t_ns, out)
+        out.append(Notice(action="liquidate", detail=f"{reason}: {len(intents)} FAK order(s)"))
+
+    def _halt(self, reason: str, out: list[Command]) -> None:
+        if not self.halt_reason:
+            self.halt_reason = reason
+            out.append(Notice(action="halt_window", detail=reason))
+            out.append(Halt(reason=reason))
+        self._cancel_all(reason, out)
+
+    def _settle(self, t_ns: int, out: list[Command]) -> None:
+        winner = self.resolved or self._fallback()
+        self.winner = winner
+        p = self.position
+        if winner is not None:
+            self.settlement_pnl = settlement_pnl(
+                winner,
+                qty_up=p.qty_up,
+                qty_down=p.qty_down,
+                cost_up=p.cost_up,
+                cost_down=p.cost_down,
+                realized=p.realized,
+            )
+        self._set_mode(Mode.SETTLED)
+        self._journal(WindowEnd(t_ns=t_ns, winner=winner, pnl=self.settlement_pnl))
+        out.append(Settle(winner=winner, pnl=self.settlement_pnl))
+
+    # ---- orders: wishes to commands ----------------------------------------------------
+
+    def _act(self, owner: Owner, intents: Sequence[Any], t_ns: int, out: list[Command]) -> None:
+        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now."""
+        wished = {i.outcome: i for i in intents if i.order_type == "GTC"}
+        # the same wishes on the same orders, under the same block: the last reconcile's
+        # answer stands (most scans of a quiet book), and it costs nothing to keep it
+        key = (self.orders.version, self.blocked())
+        if wished != self._wished[owner] or key != self._reconciled.get(owner):
+            self._wished[owner] = wished
+            self._reconcile(t_ns, out)
+            self._reconciled[owner] = (self.orders.version, self.blocked())
+        for intent in intents:
+            if intent.order_type != "GTC" and not self._in_doubt(intent.outcome):
+                self._send(owner, intent, t_ns, out)
+
+    def _in_doubt(self, outcome: str) -> bool:
+        """An order of `outcome` whose send nobody knows the outcome of: nothing more is sent
+        on that side until reconciliation says (a blind retry could buy twice)."""
+        if not self.orders.stats.unknown:
+            return False
+        return any(
+            o.state is OrderState.UNKNOWN and o.request.outcome == outcome
+            for o in self.orders.active.values()
+        )
+
+    def _reconcile(self, t_ns: int, out: list[Command]) -> None:
+        working = self.orders.working()
+        for outcome in OUTCOMES:
+            owner, wish = self._wish(outcome)
+            kept = False
+            for order in working:
+                request = order.request
+                if request.outcome != outcome:
+                    continue
+                if (
+                    not kept
+                    and wish is not None
+                    and request.action == wish.action
+                    and request.price == wish.price
+                    and order.remaining <= wish.size
+                ):
+                    kept = True  # every replace loses queue position
+                    continue
+                self._cancel(order, "re-price", out)
+            if wish is not None and not kept and not self._in_doubt(outcome):
+                self._send(owner, wish, t_ns, out)
+
+    def _wish(self, outcome: str) -> tuple[Owner, Any]:
+        """The equalizer's bid only where it bids higher; else the accumulator's."""
+        accumulator = self._wished["accumulator"].get(outcome)
+        equalizer = self._wished["equalizer"].get(outcome)
+        if equalizer is not None and (accumulator is None or equalizer.price > accumulator.price):
+            return "equalizer", equalizer
+        return "accumulator", accumulator
+
+    def _send(self, owner: Owner, intent: Any, t_ns: int, out: list[Command]) -> None:
+        if owner != "risk" and self.blocked():
+            return  # a wish made before a halt or a pause; only liquidation trades now
+        self._next_id += 1
+        client_id = f"{self._id_prefix}-{self._next_id}"
+        outcome = intent.outcome
+        request = OrderRequest(
+            market_id=self.market_id,
+            outcome=outcome,
+            action=intent.action,
+            price=intent.price,
+            size=intent.size,
+            order_type=intent.order_type,
+            post_only=intent.post_only,
+            rule=intent.rule,
+            client_id=client_id,
+        )
+        p = self.position
+        up = outcome == "up"
+        placement = Placement(
+            qty_self=p.qty_up if up else p.qty_down,
+            qty_other=p.qty_down if up else p.qty_up,
+            cost_other=p.cost_down if up else p.cost_up,
+            ms_to_end=self.ms_to_end(t_ns),
+        )
+        self.orders.add(TrackedOrder(client_id, request, owner, placement, remaining=intent.size))
+        self._journal(OrderIntent(t_ns=t_ns, request=request, owner=owner))
+        out.append(Place(request=request, owner=owner))
+
+    def _cancel(self, order: TrackedOrder, reason: str, out: list[Command]) -> None:
+        self.orders.settle(order, OrderState.CANCELLING)
+        order.reason = reason
+        out.append(Cancel(client_id=order.client_id, venue_id=order.venue_id, reason=reason))
+
+    def _cancel_all(self, reason: str, out: list[Command]) -> None:
+        for wishes in self._wished.values():
+            wishes.clear()
+        live = self.orders.live()
+        for order in live:
+            if order.state is not OrderState.CANCELLING:
+                self.orders.settle(order, OrderState.CANCELLING)
+                order.reason = reason
+        if live:
+            out.append(CancelAll(reason=reason))
+
+    # ---- orders: events ----------------------------------------------------------------
+
+    def _accepted(self, t_ns: int, event: Accepted) -> None:
+        order = self.orders.get(event.client_id)
+        if order is None:
+            return
+        order.venue_id = event.venue_id
+        self.orders.stats.placed += 1
+        if order.state in (OrderState.SENDING, OrderState.UNKNOWN):
+            if order.remaining <= 0:
+                self.orders.settle(order, OrderState.FILLED)  # its fills came before the ack
+            else:
+                self.orders.settle(order, OrderState.LIVE)
+        status = "open" if event.resting else "pending"
+        if order.state is OrderState.FILLED:
+            status = "filled"
+        self._journal(
+            OrderUpdate(
+                t_ns=t_ns, client_id=order.client_id, status=status, venue_id=event.venue_id
+            )
+        )
+
+    def _rejected(self, t_ns: int, event: Rejected, out: list[Command]) -> None:
+        order = self.orders.get(event.client_id)
+        if order is None or order.state in (OrderState.REJECTED, OrderState.CANCELLED):
+            return
+        self.orders.settle(order, OrderState.REJECTED)
+        order.reason = f"{event.reason}: {event.detail}" if event.detail else event.reason
+        stats = self.orders.stats
+        self._journal(
+            OrderUpdate(
+                t_ns=t_ns, client_id=order.client_id, status="rejected", reason=order.reason
+            )
+        )
+        if event.reason == "capital_cap":
+            stats.capped += 1
+            if not self._capped:  # once per spell: every scan would repeat it
+                self._capped = True
+                r = order.request
+                what = describe_order(r.action, r.outcome, r.size, r.price)
+                out.append(
+                    Notice(
+                        action="capital_cap",
+                        detail=f"{r.rule} {what} not sent: "
+                        "no room under the shared capital or unhedged cap",
+                    )
+                )
+            return
+        stats.rejected += 1
+        if event.reason == "post_only_cross":
+            stats.post_only_crosses += 1  # a race with the book: the next scan re-prices
+            return
+        out.append(Notice(action="order_rejected", detail=order.reason))
+        self._rejects.append(t_ns)
+        while self._rejects and self._rejects[0] < t_ns - REJECT_WINDOW_NS:
+            self._rejects.popleft()
+        if len(self._rejects) > self.config.max_rejects_per_minute:
+            self._rejects.clear()
+            self.reject_storms += 1
+            backoff = self.config.reject_backoff_ns * 2 ** (self.reject_storms - 1)
+            self.paused_until_ns = t_ns + backoff
+            if self.mode is Mode.TRADING:
+                self._set_mode(Mode.PAUSED)
+                self.pause = "paused after order rejects"
+            out.append(
+                Notice(action="reject_storm", detail=f"too many rejects: paused {backoff // NS} s")
+            )
+            self._risk_at = t_ns
+
+    def _ended(self, t_ns: int, client_id: str, state: OrderState, reason: str) -> None:
+        order = self.orders.get(client_id)
+        if order is None or order.state in (
+            OrderState.FILLED,
+            OrderState.CANCELLED,
+            OrderState.REJECTED,
+        ):
+            return
+        if order.state is not OrderState.SENDING or order.request.order_type == "GTC":
+            self.orders.stats.cancelled += 1
+        self.orders.settle(order, state)
+        order.reason = order.reason or reason
+        self._journal(
+            OrderUpdate(t_ns=t_ns, client_id=client_id, status="cancelled", reason=order.reason)
+        )
+
+    def _unknown(self, t_ns: int, event: Unknown, out: list[Command]) -> None:
+        order = self.orders.get(event.client_id)
+        if order is None or order.state is not OrderState.SENDING:
+            return
+        self.orders.settle(order, OrderState.UNKNOWN)
+        self.orders.stats.unknown += 1
+        self._journal(
+            OrderUpdate(t_ns=t_ns, client_id=order.client_id, status="unknown", reason=event.detail)
+        )
+        out.append(Notice(action="order_unknown", detail=f"{order.client_id}: {event.detail}"))
+
+    def _filled(self, t_ns: int, fill: Filled, out: list[Command]) -> None:
+        stats = self.orders.stats
+        if fill.fill_id in self.orders.fill_ids:
+            if fill.final and self._provisional:
+                self._confirm(t_ns, fill.fill_id)  # MATCHED, now CONFIRMED: no new shares
+            else:
+                stats.duplicate_fills += 1
+            return
+        self.orders.fill_ids.add(fill.fill_id)
+        order = self.orders.get(fill.client_id)
+        p = self.position
+        up = fill.outcome == "up"
+        qty_self, cost_self = (p.qty_up, p.cost_up) if up else (p.qty_down, p.cost_down)
+        qty_other, cost_other = (p.qty_down, p.cost_down) if up else (p.qty_up, p.cost_up)
+        if fill.side == "buy":
+            p.buy(fill.outcome, fill.price, fill.size, fill.fee)
+        else:
+            p.sell(fill.outcome, fill.price, fill.size, fill.fee)
+        rule = order.request.rule if order is not None else ""
+        if order is not None:
+            # the wish this order answered was made for the position before the fill: the
+            # other owner's next reconcile must not send it again
+            self._wished[order.owner].pop(fill.outcome, None)
+            order.remaining -= fill.size
+            order.filled += fill.size
+            self.orders.version += 1
+            if order.venue_id == "":
+                order.venue_id = fill.venue_id
+            if order.remaining <= 0 and order.state not in (
+                OrderState.CANCELLED,
+                OrderState.REJECTED,
+            ):
+                self.orders.settle(order, OrderState.FILLED)
+        else:
+            out.append(
+                Notice(
+                    action="unknown_order_fill", detail=f"fill {fill.fill_id} of {fill.client_id}"
+                )
+            )
+        breach = fill.side == "buy" and not realised_within_rule(
+            rule,
+            self.params,
+            price=fill.price,
+            size=fill.size,
+            fee=fill.fee,
+            qty_self=qty_self,
+            cost_self=cost_self,
+            qty_other=qty_other,
+            cost_other=cost_other,
+        )
+        entry = FillEntry(
+            t_ns=t_ns,
+            client_id=fill.client_id,
+            venue_id=fill.venue_id,
+            fill_id=fill.fill_id,
+            outcome=fill.outcome,
+            side=fill.side,
+            price=fill.price,
+            size=fill.size,
+            fee=fill.fee,
+            maker=fill.maker,
+            final=fill.final,
+            rule=rule,
+            breach=breach,
+        )
+        self.fills.append(entry)
+        if not fill.final:
+            self._provisional += 1
+        self._journal(entry)
+        if order is not None and order.state is OrderState.FILLED and order.remaining <= 0:
+            self._journal(
+                OrderUpdate(
+                    t_ns=t_ns, client_id=order.client_id, status="filled", venue_id=order.venue_id
+                )
+            )
+        stats.fills += 1
+        if fill.maker:
+            stats.maker_fills += 1
+        if breach:
+            stats.breaches += 1
+            self.breach_pending = True
+            out.append(
+                Notice(
+                    action="rule_breach",
+                    detail=f"{rule} fill "
+                    f"{describe_order(fill.side, fill.outcome, fill.size, fill.price)} "
+                    f"fee {fill.fee / MICROS:.6f} $",
+                )
+            )
+        self._want_scan(t_ns)
+        self._eq_at = min(self._eq_at, t_ns)
+        self._risk_at = min(self._risk_at, t_ns)
+
+    def _confirm(self, t_ns: int, fill_id: str) -> None:
+        for index, entry in enumerate(self.fills):
+            if entry.fill_id == fill_id and not entry.final:
+                confirmed = msgspec.structs.replace(entry, final=True, t_ns=t_ns)
+                self.fills[index] = confirmed
+                self._provisional -= 1
+                self._journal(confirmed)
+                return
+
+    def _reversed(self, t_ns: int, event: FillReversed, out: list[Command]) -> None:
+        kept = [f for f in self.fills if f.fill_id != event.fill_id]
+        if len(kept) == len(self.fills):
+            return  # never applied (or already reversed)
+        (gone,) = [f for f in self.fills if f.fill_id == event.fill_id]
+        self.fills = kept
+        if not gone.final:
+            self._provisional -= 1
+        self.orders.stats.reversed_fills += 1
+        self.orders.stats.fills -= 1
+        position = _core.Position()
+        for f in kept:
+            if f.side == "buy":
+                position.buy(f.outcome, f.price, f.size, f.fee)
+            else:
+                position.sell(f.outcome, f.price, f.size, f.fee)
+        self.position = position
+        order = self.orders.get(event.client_id)
+        if order is not None:
+            order.remaining += gone.size
+            order.filled -= gone.size
+            self.orders.version += 1
+        self._journal(
+            FillReversal(
+                t_ns=t_ns, client_id=event.client_id, fill_id=event.fill_id, detail=event.detail
+            )
+        )
+        out.append(Notice(action="fill_reversed", detail=f"{event.fill_id}: {event.detail}"))
+        self._eq_at = min(self._eq_at, t_ns)
+        self._risk_at = min(self._risk_at, t_ns)
+
+    # ---- feed --------------------------------------------------------------------------
+
+    def _absorb(self, summary: Any, out: list[Command]) -> None:
+        if summary.changed:
+            self._want_scan(self.now_ns)
+        if summary.resolved is not None and self.resolved is None:
+            self.resolved = summary.resolved
+            if self.mode is Mode.ENDED:
+                self._settle_at = self.now_ns
+        resync = summary.needs_resync
+        problems = summary.problems
+        if (resync and resync != self._resync_reported) or problems:
+            out.append(
+                Notice(
+                    action="feed_problem",
+                    detail=f"resync mask {resync}: {'; '.join(problems) or 'awaiting a snapshot'}",
+                )
+            )
+            self._risk_at = min(self._risk_at, self.now_ns)
+        self._resync_reported = resync
+
+    def _want_scan(self, t_ns: int) -> None:
+        due = max(t_ns, self._last_scan + self.config.min_interval_ns)
+        if due < self._scan_at:
+            self._scan_at = due
+
+    def _set_mode(self, mode: Mode) -> None:
+        self.mode = mode
+
+    def _journal(self, entry: JournalEntry) -> None:
+        self.journal.append(entry)
+
+
+def _shares(micros: int) -> str:
+    from gabagool.types import short
+
+    return short(micros)
