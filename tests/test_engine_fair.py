@@ -13,12 +13,12 @@ from gabagool.cli import main
 from gabagool.config import load_settings
 from gabagool.core import parse_reference_price
 from gabagool.engine.backtest_loop import run_window
-from gabagool.engine.core import Notice, Place, WindowCore
+from gabagool.engine.core import Notice, OrderIntent, Place, WindowCore
 from gabagool.engine.core.commands import ResolutionEntry, WindowOpenEntry
 from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.summary import summarize
 from gabagool.engine.supervisor import Engine
-from gabagool.engine.view import summary_table
+from gabagool.engine.view import _cents, _fair, summary_table
 from gabagool.recording import MarketHeader, read_recording, write_recording
 from gabagool.sim import WindowSimulator
 from gabagool.venues.paper import PaperExchange
@@ -26,6 +26,10 @@ from gabagool.venues.sim_feed import ReplayMarketData, SimMarketData, sim_frames
 from test_engine_scenarios import END, START, Recorder, at, books, header, resolved, stamped
 
 MS = 1_000_000
+
+
+def _fair_text(up: int) -> str:
+    return _cents(up)
 
 
 def _settings(**env: str) -> Any:
@@ -250,8 +254,13 @@ def test_a_simulated_window_in_the_plain_loop_uses_its_reference_frames() -> Non
     )
     (check,) = [e for e in result.journal if isinstance(e, ResolutionEntry)]
     assert check.exchange == sim.outcome and check.ours == sim.outcome
+    # the journal puts each order's and fill's fair value beside its price
+    intents = [e for e in result.journal if isinstance(e, OrderIntent)]
+    assert intents and any(i.fair is not None for i in intents)
+    assert all(f.fair is not None for f in result.fills if f.t_ns > at(60))
     window = summarize([snap]).windows[0]
     assert window.fair_up is not None and window.reference_open is not None
+    assert _fair(snap) == _fair_text(snap.fair_up)
     assert window.reference_ticks == snap.reference_ticks
 
 

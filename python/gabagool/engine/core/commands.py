@@ -59,6 +59,7 @@ class OrderIntent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     t_ns: int
     request: OrderRequest
     owner: Owner
+    fair: int | None = None  # the outcome's fair value then (micro-dollars), if known
 
 
 class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -83,6 +84,7 @@ class FillEntry(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     final: bool
     rule: str
     breach: bool  # the realised price broke the rule the order was placed under
+    fair: int | None = None  # the outcome's fair value then (micro-dollars), if known
 
 
 class FillReversal(msgspec.Struct, frozen=True, kw_only=True, tag=True):

@@ -469,6 +469,12 @@ class WindowCore:
             how = "price to beat" if fair.opening.source == "price_to_beat" else "reference"
             self._journal(WindowOpenEntry(t_ns=t_ns, open=fair.open_price, how=how))
 
+    def _fair_of(self, outcome: str) -> int | None:
+        value = self.fair_value()
+        if value is None:
+            return None
+        return value.up if outcome == "up" else value.down
+
     def fair_value(self) -> Any:
         """`fair_value.FairValue` now, or None (no reference feed, no price or open yet)."""
         return self.reference.value(self.now_ns) if self.reference is not None else None
@@ -911,7 +917,9 @@ class WindowCore:
             ms_to_end=self.ms_to_end(t_ns),
         )
         self.orders.add(TrackedOrder(client_id, request, owner, placement, remaining=intent.size))
-        self._journal(OrderIntent(t_ns=t_ns, request=request, owner=owner))
+        self._journal(
+            OrderIntent(t_ns=t_ns, request=request, owner=owner, fair=self._fair_of(outcome))
+        )
         out.append(Place(request=request, owner=owner))
 
     def _cancel(self, order: TrackedOrder, reason: str, out: list[Command]) -> None:
@@ -1090,6 +1098,7 @@ class WindowCore:
             final=fill.final,
             rule=rule,
             breach=breach,
+            fair=self._fair_of(fill.outcome),
         )
         self.fills.append(entry)
         if not fill.final:
