@@ -16,7 +16,9 @@ import msgspec
 
 from gabagool.engine.core import Command, FillEntry, JournalEntry, NoLimits, Notice, WindowCore
 from gabagool.engine.core.driver import WindowDriver, run_to_end
+from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.core.orders import OrderStats
+from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.core.window import WindowSettings
 from gabagool.types import MICROS, NS, Outcome
 from gabagool.venues.base import WindowHeader
@@ -55,10 +57,11 @@ class WindowResult(msgspec.Struct, kw_only=True):
     orders_rejected: int
     rule_breaches: int
     paper_cash: int  # the venue's own cash ledger after the payout: equals settlement_pnl
+    snapshot: WindowSnapshot | None = None  # the window at its end: fair value, resolution
 
 
 def run_window(
-    frames: Iterable[tuple[int, bytes | str]],
+    frames: Iterable[tuple[int, bytes | str | ReferenceFrame]],
     header: WindowHeader,
     settings: Any,
     *,
@@ -71,7 +74,8 @@ def run_window(
     """Trade one window on the paper venue.
 
     `frames`: (receive time, unix ns; raw market-channel frame) in time order, e.g. a
-    recording's items of this window or `WindowSimulator.frames()`. `header`: the window
+    recording's items of this window or `WindowSimulator.frames()`; reference-feed frames
+    among them as `ReferenceFrame`s (`sim_feed.sim_frames`). `header`: the window
     (`gabagool.recording.MarketHeader`). `settings`: `gabagool.config.Settings` (strategy and
     risk sections; `engine.resolution_wait`). `outcome`: the winner when no
     `market_resolved` frame says it. `latency_ms`: the paper venue's delay on every order
@@ -95,7 +99,7 @@ def run_window(
 
     driver = WindowDriver(core, venue, latency_ns=latency_ms * 1_000_000, on_command=observe)
     stream = ((t, f.encode() if isinstance(f, str) else f) for t, f in frames)
-    paced: Iterable[tuple[int, bytes | None]] = (
+    paced: Iterable[tuple[int, bytes | ReferenceFrame | None]] = (
         with_keepalives(stream, header.start * NS) if keepalive else stream
     )
     run_to_end(driver, paced)
@@ -130,6 +134,7 @@ def run_window(
         orders_rejected=stats.rejected,
         rule_breaches=stats.breaches,
         paper_cash=venue.cash,
+        snapshot=core.snapshot(),
     )
 
 

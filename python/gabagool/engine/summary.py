@@ -39,6 +39,17 @@ class WindowResult(msgspec.Struct, kw_only=True):
     orders_placed: int
     orders_rejected: int
     halted: str
+    # the underlying, at the window's last snapshot (None: no reference feed or price)
+    fair_up: str | None = None  # dollars
+    fair_down: str | None = None
+    fair_age: str | None = None  # seconds since the reference price's last update
+    fair_stale: bool = False
+    reference_open: str | None = None  # dollars: the price to beat
+    reference_ticks: int = 0
+    gate_blocks: int = 0
+    stale_episodes: int = 0
+    reference_winner: str | None = None  # TWAP at the end vs the open, ties Up
+    resolution_disagrees: bool = False
 
 
 class Totals(msgspec.Struct, kw_only=True):
@@ -48,6 +59,8 @@ class Totals(msgspec.Struct, kw_only=True):
     fees: str
     settlement_pnl: str
     locked_profit: str
+    with_fair_value: int = 0  # windows that had a fair value
+    resolution_disagreements: int = 0  # our winner against the exchange's
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -85,7 +98,27 @@ def window_result(snap: WindowSnapshot) -> WindowResult:
         orders_placed=snap.orders_placed,
         orders_rejected=snap.orders_rejected,
         halted=snap.halt_reason,
+        fair_up=_micro_dollars(snap.fair_up),
+        fair_down=_micro_dollars(1_000_000 - snap.fair_up if snap.fair_up is not None else None),
+        fair_age=(
+            decimal(Fraction(snap.fair_age_ms, 1000), 3) if snap.fair_age_ms is not None else None
+        ),
+        fair_stale=snap.fair_stale,
+        reference_open=(
+            decimal(Fraction(snap.reference_open, 10**18), 8)
+            if snap.reference_open is not None
+            else None
+        ),
+        reference_ticks=snap.reference_ticks,
+        gate_blocks=snap.gate_blocks,
+        stale_episodes=snap.stale_episodes,
+        reference_winner=snap.ours_winner,
+        resolution_disagrees=snap.resolution_disagrees,
     )
+
+
+def _micro_dollars(micros: int | None) -> str | None:
+    return decimal(Fraction(micros, 1_000_000)) if micros is not None else None
 
 
 def summarize(snapshots: Sequence[WindowSnapshot], *, failure: str = "") -> Summary:
@@ -102,6 +135,8 @@ def summarize(snapshots: Sequence[WindowSnapshot], *, failure: str = "") -> Summ
             fees=decimal(Fraction(sum(s.fees_paid for s in snapshots), 1_000_000)) or "0",
             settlement_pnl=format_picos(sum(s.settlement_pnl or 0 for s in settled)),
             locked_profit=decimal(sum((s.locked_profit for s in snapshots), Fraction(0))) or "0",
+            with_fair_value=sum(1 for s in snapshots if s.fair_up is not None),
+            resolution_disagreements=sum(1 for s in snapshots if s.resolution_disagrees),
         ),
         failure=failure,
     )

@@ -31,6 +31,13 @@ def _book(best: tuple[int | None, int | None]) -> str:
     return f"{_cents(best[0])}/{_cents(best[1])}"
 
 
+def _fair(snap: WindowSnapshot) -> str:
+    """Up's fair value in cents beside its book; `~` marks a stale reference."""
+    if snap.fair_up is None:
+        return "-"
+    return f"{'~' if snap.fair_stale else ''}{_cents(snap.fair_up)}"
+
+
 def _money(value: Fraction | None, places: int = 2) -> str:
     return "-" if value is None else (decimal(value, places) or "-")
 
@@ -58,7 +65,7 @@ def _label(snap: WindowSnapshot) -> str:
 def render(engine: Engine) -> Group:
     """Fits 80 columns: books in cents (bid/ask), quantities in shares, money in dollars."""
     table = Table(title="gabagool: paper trading on simulated markets", box=box.SIMPLE_HEAD)
-    for column in ("window", "T-", "up ¢", "down ¢", "up/down", "pair", "delta", "state"):
+    for column in ("window", "T-", "up ¢", "fair", "down ¢", "up/down", "pair", "delta", "state"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=len(column))
     portfolio = engine.portfolio
     open_now = list(portfolio.snapshots.values())
@@ -68,6 +75,7 @@ def render(engine: Engine) -> Group:
             _label(snap),
             f"{seconds // 60}:{seconds % 60:02d}",
             _book(snap.best_up),
+            _fair(snap),
             _book(snap.best_down),
             f"{_qty(snap.qty_up)}/{_qty(snap.qty_down)}",
             _money(snap.pair_cost, 3),
@@ -86,7 +94,19 @@ def render(engine: Engine) -> Group:
 
 def summary_table(summary: Summary) -> Table:
     table = Table(title="summary (dollars, shares)", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("window", "status", "fills", "up/down", "pair", "delta", "fees", "won", "PnL"):
+    columns = (
+        "window",
+        "status",
+        "fills",
+        "up/down",
+        "pair",
+        "delta",
+        "fair",
+        "fees",
+        "won",
+        "PnL",
+    )
+    for column in columns:
         table.add_column(column, no_wrap=True, min_width=len(column))
     for r in summary.windows:
         label = f"{r.asset} {r.start // 3600 % 24:02d}:{r.start // 60 % 60:02d}"
@@ -97,15 +117,22 @@ def summary_table(summary: Summary) -> Table:
             f"{_short(r.qty_up)}/{_short(r.qty_down)}",
             _short(r.pair_cost, 3),
             _short(r.delta),
+            _short(r.fair_up, 3),
             _short(r.fees, 2),
-            r.winner or "-",
+            (r.winner or "-") + ("!" if r.resolution_disagrees else ""),
             _short(r.settlement_pnl, 2) if r.settlement_pnl else f"({_short(r.mark_pnl, 2)})",
         )
     t = summary.totals
+    if t.with_fair_value:
+        table.caption = (
+            f"fair: Up's fair value at the end ($); reference winner disagreed with the "
+            f"exchange's (!) in {t.resolution_disagreements} of {t.with_fair_value} window(s)"
+        )
     table.add_row(
         "total",
         f"{t.settled}/{t.windows}",
         str(t.fills),
+        "",
         "",
         "",
         "",

@@ -94,14 +94,34 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     fill_id: str = ""  # the exchange's trade id (paper: unique across restarts); journal key
 
 
+class ReferenceFrame:
+    """A reference-feed frame (PolyBolt envelope or RTDS message) in a window's frame stream,
+    told apart from a market-channel frame (bytes) by its type."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"ReferenceFrame({self.text!r:.60})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReferenceFrame) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 class WindowFeed(Protocol):
     """One window's market data: its header, then frames stamped with market time (ns)."""
 
     @property
     def header(self) -> WindowHeader: ...
 
-    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
-        """(market t_ns, frame); a `None` frame only says the link is alive (a PONG)."""
+    def frames(self) -> AsyncIterator[tuple[int, bytes | ReferenceFrame | None]]:
+        """(market t_ns, frame); a `None` frame only says the link is alive (a PONG); a
+        `ReferenceFrame` is the underlying's price, from its own feed."""
         ...
 
     def fallback_outcome(self) -> Outcome | None:

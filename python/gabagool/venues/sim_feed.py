@@ -3,19 +3,27 @@ each as a `MarketData`.
 
 Frames carry their market time; the engine's feed task paces them on Trio's clock, so the
 same feed runs in real time, at `--speed`, or on a MockClock at full speed. A `None` frame
-is a keep-alive (a PONG): the link is up though the market is quiet.
+is a keep-alive (a PONG): the link is up though the market is quiet. Reference-feed frames
+(the underlying's price) come in the same stream as `ReferenceFrame`s, at their receive
+times, in order with the market's; a recording without them plays its market frames alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 
-from gabagool.recording import MarketHeader, read_recording
+from gabagool.recording import MARKET_SOURCE, MarketHeader, read_sources
 from gabagool.sim import WindowSimulator
-from gabagool.venues.base import Outcome, WindowFeed, WindowHeader
+from gabagool.venues.base import Outcome, ReferenceFrame, WindowFeed, WindowHeader
 
 NS = 1_000_000_000
 KEEPALIVE_NS = 5 * NS  # the market channel's PING/PONG period, roughly
+# reference frames a window's core is handed around it: the open's first tick may come a
+# little before the start is passed, the settlement TWAP a little after the end
+REFERENCE_BEFORE_NS = 60 * NS
+REFERENCE_AFTER_NS = 300 * NS
+
+Frame = bytes | ReferenceFrame
 
 
 class SimWindowFeed:
@@ -23,9 +31,8 @@ class SimWindowFeed:
         self.simulator = simulator
         self.header = simulator.header
 
-    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
-        frames = ((t_ns, text.encode()) for t_ns, text in self.simulator.frames())
-        return _Frames(with_keepalives(frames, self.header.start * NS))
+    def frames(self) -> AsyncIterator[tuple[int, Frame | None]]:
+        return _Frames(with_keepalives(sim_frames(self.simulator), self.header.start * NS))
 
     def fallback_outcome(self) -> Outcome | None:
         sim = self.simulator
@@ -35,16 +42,29 @@ class SimWindowFeed:
         return "up" if sim.close_price >= sim.open_price else "down"
 
 
+def sim_frames(simulator: WindowSimulator, reference: bool = True) -> Iterator[tuple[int, Frame]]:
+    """A simulated window's market frames (bytes) and, with `reference`, its reference
+    frames (`ReferenceFrame`), in receive order."""
+    if not reference:
+        return ((t_ns, text.encode()) for t_ns, text in simulator.frames())
+    return (
+        (t_ns, text.encode() if source == MARKET_SOURCE else ReferenceFrame(text))
+        for t_ns, source, text in simulator.all_frames()
+    )
+
+
 def with_keepalives(
-    frames: Iterable[tuple[int, bytes]], start_ns: int, period_ns: int = KEEPALIVE_NS
-) -> Iterator[tuple[int, bytes | None]]:
-    """A live link answers PINGs while the market is quiet: insert those keep-alives."""
+    frames: Iterable[tuple[int, Frame]], start_ns: int, period_ns: int = KEEPALIVE_NS
+) -> Iterator[tuple[int, Frame | None]]:
+    """A live link answers PINGs while the market is quiet: insert those keep-alives.
+    Reference frames come on another link: they say nothing of the market's."""
     last = start_ns
     for t_ns, frame in frames:
         while t_ns - last > period_ns:
             last += period_ns
             yield last, None
-        last = t_ns
+        if not isinstance(frame, ReferenceFrame):
+            last = t_ns
         yield t_ns, frame
 
 
@@ -87,18 +107,20 @@ class ListWindowFeed:
     def __init__(
         self,
         header: WindowHeader,
-        frames: Iterable[tuple[int, bytes | str]],
+        frames: Iterable[tuple[int, bytes | str | ReferenceFrame]],
         *,
         outcome: Outcome | None = None,
         keepalive: bool = True,
     ) -> None:
         self.header = header
-        self._frames = [(t, f.encode() if isinstance(f, str) else f) for t, f in frames]
+        self._frames: list[tuple[int, Frame]] = [
+            (t, f.encode() if isinstance(f, str) else f) for t, f in frames
+        ]
         self._outcome = outcome
         self.keepalive = keepalive  # False: silence between frames looks like a dead link
 
-    def frames(self) -> AsyncIterator[tuple[int, bytes | None]]:
-        frames: Iterable[tuple[int, bytes | None]] = self._frames
+    def frames(self) -> AsyncIterator[tuple[int, Frame | None]]:
+        frames: Iterable[tuple[int, Frame | None]] = self._frames
         if self.keepalive:
             # listed once: a generator would be resumed on every frame
             frames = list(with_keepalives(self._frames, self.header.start * NS))
@@ -115,13 +137,13 @@ class _Frames:
 
     __slots__ = ("_next",)
 
-    def __init__(self, frames: Iterable[tuple[int, bytes | None]]) -> None:
+    def __init__(self, frames: Iterable[tuple[int, Frame | None]]) -> None:
         self._next = iter(frames).__next__
 
     def __aiter__(self) -> _Frames:
         return self
 
-    async def __anext__(self) -> tuple[int, bytes | None]:
+    async def __anext__(self) -> tuple[int, Frame | None]:
         try:
             return self._next()
         except StopIteration:
@@ -134,22 +156,37 @@ class ReplayError(LookupError):
 
 class ReplayMarketData:
     """The windows of a recording (`gabagool sim --out`, `gabagool record`), each frame routed
-    to the window whose token or condition id it names; paced by its recorded time."""
+    to the window whose token or condition id it names; paced by its recorded time. Reference
+    frames go to every window of their time (from a minute before its start to a while after
+    its end): each window's core keeps the ticks of its own asset."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        header, recorded = read_recording(path)
+        header, recorded = read_sources(path)
         self.headers: dict[tuple[str, int], MarketHeader] = {
             (m.asset, m.start): m for m in header.markets
         }
         if not self.headers:
             raise ReplayError(f"{path}: the recording describes no market")
         keys = [(m, (m.up_token, m.down_token, m.condition_id)) for m in header.markets]
-        self.frames: dict[str, list[tuple[int, bytes]]] = {
+        self.frames: dict[str, list[tuple[int, Frame]]] = {
             m.condition_id: [] for m in header.markets
         }
         self.unrouted = 0
+        self.reference_frames = 0
         for item in recorded:
+            if item.source != MARKET_SOURCE:
+                self.reference_frames += 1
+                for market in header.markets:
+                    if (
+                        market.start * NS - REFERENCE_BEFORE_NS
+                        <= item.t
+                        <= market.end * NS + REFERENCE_AFTER_NS
+                    ):
+                        self.frames[market.condition_id].append(
+                            (item.t, ReferenceFrame(item.frame))
+                        )
+                continue
             for market, names in keys:
                 if any(name in item.frame for name in names):
                     self.frames[market.condition_id].append((item.t, item.frame.encode()))

@@ -59,6 +59,7 @@ class OrderIntent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     t_ns: int
     request: OrderRequest
     owner: Owner
+    fair: int | None = None  # the outcome's fair value then (micro-dollars), if known
 
 
 class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -83,6 +84,7 @@ class FillEntry(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     final: bool
     rule: str
     breach: bool  # the realised price broke the rule the order was placed under
+    fair: int | None = None  # the outcome's fair value then (micro-dollars), if known
 
 
 class FillReversal(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -98,4 +100,31 @@ class WindowEnd(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     pnl: int | None
 
 
-JournalEntry = OrderIntent | OrderUpdate | FillEntry | FillReversal | WindowEnd
+class WindowOpenEntry(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The window's opening reference price (atto-dollars), once known: Gamma's price to
+    beat, or the first reference tick at or after the start."""
+
+    t_ns: int
+    open: int
+    how: str  # "price to beat" | "reference"
+
+
+class ResolutionEntry(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Our winner from the reference feed beside the exchange's (None: unknown)."""
+
+    t_ns: int
+    ours: Outcome | None
+    exchange: Outcome | None
+    settlement: int | None  # atto-dollars
+    open: int | None
+
+
+JournalEntry = (
+    OrderIntent
+    | OrderUpdate
+    | FillEntry
+    | FillReversal
+    | WindowEnd
+    | WindowOpenEntry
+    | ResolutionEntry
+)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from gabagool.engine.core.commands import Cancel, CancelAll, Command, Place
+from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.core.window import NEVER, WindowCore
 from gabagool.venues.base import Rejected, SimulatedMarket, VenueEvent
 
@@ -55,7 +56,7 @@ class WindowDriver:
                 return
             self.step(t)
 
-    def frame(self, t_ns: int, frame: bytes | None) -> None:
+    def frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> None:
         self.advance(t_ns)
         for _ in self.frame_steps(t_ns, frame):
             pass
@@ -74,11 +75,12 @@ class WindowDriver:
     # (write-ahead), and may answer False to refuse the send (no room in a shared ledger):
     # the core then hears a `capital_cap` rejection. Run to exhaustion, they are the step.
 
-    def frame_steps(self, t_ns: int, frame: bytes | None) -> Steps:
-        """A frame at `t_ns` (every earlier step already done)."""
+    def frame_steps(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> Steps:
+        """A frame at `t_ns` (every earlier step already done). A reference frame goes to
+        the core alone: the venue matches orders against the market's frames only."""
         yield from self._venue_calls(t_ns)
         core = self.core
-        if frame is not None:
+        if frame is not None and not isinstance(frame, ReferenceFrame):
             for event in self.venue.on_frame(frame):
                 commands = core.on_order_event(t_ns, event)
                 self.on_event(t_ns, event)

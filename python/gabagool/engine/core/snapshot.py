@@ -46,6 +46,16 @@ class WindowSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     bad_frames: int
     winner: Outcome | None
     settlement_pnl: int | None  # pico-dollars
+    # the underlying (defaults: no reference feed)
+    fair_up: int | None = None  # micro-dollars; fair_down = 1e6 - fair_up
+    fair_age_ms: int | None = None  # since the reference price's last update
+    fair_stale: bool = False
+    reference_ticks: int = 0
+    reference_open: int | None = None  # atto-dollars
+    gate_blocks: int = 0  # accumulator buys the fair-value gate dropped or lowered
+    stale_episodes: int = 0
+    ours_winner: Outcome | None = None  # the reference's winner (TWAP at end vs open)
+    resolution_disagrees: bool = False
 
     @property
     def delta(self) -> int:

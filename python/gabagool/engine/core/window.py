@@ -37,13 +37,17 @@ from gabagool.engine.core.commands import (
     OrderIntent,
     OrderUpdate,
     Place,
+    ResolutionEntry,
     Settle,
     WindowEnd,
+    WindowOpenEntry,
 )
+from gabagool.engine.core.fair import MS, ReferenceFrame, ReferenceState, apply_gate
 from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.errors import FrameError
+from gabagool.fair_value import FairSettings
 from gabagool.types import (
     MICROS,
     NS,
@@ -145,6 +149,13 @@ class WindowSettings:
         self.max_rejects_per_minute = int(risk.max_rejects_per_minute)
         self.exit_liquidity_halts = risk.exit_liquidity == "halt"
         self.resolution_wait_ns = int(settings.engine.resolution_wait * NS)
+        reference = getattr(settings, "reference", None)
+        # source "off": no fair value at all, the pair rules alone (the gate is off)
+        self.fair: FairSettings | None = (
+            FairSettings.from_settings(reference)
+            if reference is not None and reference.source != "off"
+            else None
+        )
 
 
 class WindowCore:
@@ -215,6 +226,22 @@ class WindowCore:
         self._last_mark = 0
         self._stale_after_ns = self.config.stale_after_ns
         self._provisional = 0  # fills applied that may still be reversed
+        self.reference: ReferenceState | None = None
+        if self.config.fair is not None:
+            beat = getattr(header, "price_to_beat", None)
+            self.reference = ReferenceState(
+                self.asset,
+                header.start * 1000,
+                header.end * 1000,
+                self.config.fair,
+                _core.parse_reference_price(beat) if beat else None,
+            )
+        self.resolution_check: Any = None  # `fair_value.ResolutionCheck` once settled
+        self._resolution_due = NEVER  # settled, the check waiting for the settlement price
+        self._tick = tick
+        if self.reference is not None and self.reference.fair.open_price is not None:
+            self.reference.open_recorded = True
+            self._journal_open(self.start_ns)
 
     # ---- what the window is ----------------------------------------------------------
 
@@ -262,7 +289,7 @@ class WindowCore:
             other = self._quote_cut_at
             return other if other < deadline else deadline
         if mode is Mode.SETTLED:
-            return NEVER
+            return self._resolution_due
         if mode is Mode.ENDED:
             return self._settle_at
         deadline = min(self.end_ns, self._risk_at)
@@ -345,7 +372,26 @@ class WindowCore:
             bad_frames=self.bad_frames,
             winner=self.winner,
             settlement_pnl=self.settlement_pnl,
+            **self._fair_fields(),
         )
+
+    def _fair_fields(self) -> dict[str, Any]:
+        state = self.reference
+        if state is None:
+            return {}
+        value = state.value(self.now_ns)
+        check = self.resolution_check
+        return {
+            "fair_up": value.up if value is not None else None,
+            "fair_age_ms": value.age_ms if value is not None else None,
+            "fair_stale": value.stale if value is not None else state.seen,
+            "reference_ticks": state.ticks,
+            "reference_open": state.fair.open_price,
+            "gate_blocks": state.gate_blocks + state.gate_clamps,
+            "stale_episodes": state.stale_episodes,
+            "ours_winner": check.ours if check is not None else None,
+            "resolution_disagrees": check is not None and check.agree is False,
+        }
 
     # ---- inputs ------------------------------------------------------------------------
 
@@ -362,8 +408,10 @@ class WindowCore:
                 )
             self.orders.fill_ids.add(fill.trade_id)
 
-    def on_frame(self, t_ns: int, frame: bytes | None) -> list[Command]:
+    def on_frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> list[Command]:
         """A frame (None: a keep-alive, the link is up) received at market time `t_ns`."""
+        if isinstance(frame, ReferenceFrame):
+            return self.on_reference(t_ns, frame)
         self.now_ns = t_ns
         self.last_frame_ns = t_ns
         out: list[Command] = []
@@ -387,6 +435,49 @@ class WindowCore:
         self._batch_open = True
         self._absorb(summary, out)
         return out
+
+    def on_reference(self, t_ns: int, frame: ReferenceFrame) -> list[Command]:
+        """A reference-feed frame: S, sigma, the open (journaled once known). It is not
+        the market's link: it neither refreshes nor stales the market feed."""
+        self.now_ns = t_ns
+        out: list[Command] = []
+        state = self.reference
+        if state is None:
+            return out
+        malformed = state.counters.malformed
+        state.on_frame(frame)
+        if (
+            state.counters.malformed > malformed
+            and state.counters.malformed & (state.counters.malformed - 1) == 0
+        ):  # the 1st, 2nd, 4th... : a flood stays a few lines
+            out.append(
+                Notice(
+                    action="bad_reference_frame",
+                    detail=f"{state.counters.malformed} malformed reference frame(s) skipped",
+                )
+            )
+        if not state.open_recorded and state.fair.open_price is not None:
+            state.open_recorded = True
+            self._journal_open(t_ns)
+        if self._resolution_due < NEVER and self._settlement_twap_known():
+            self._check_resolution(t_ns, out)
+        return out
+
+    def _journal_open(self, t_ns: int) -> None:
+        fair = self.reference.fair if self.reference is not None else None
+        if fair is not None and fair.open_price is not None:
+            how = "price to beat" if fair.opening.source == "price_to_beat" else "reference"
+            self._journal(WindowOpenEntry(t_ns=t_ns, open=fair.open_price, how=how))
+
+    def _fair_of(self, outcome: str) -> int | None:
+        value = self.fair_value()
+        if value is None:
+            return None
+        return value.up if outcome == "up" else value.down
+
+    def fair_value(self) -> Any:
+        """`fair_value.FairValue` now, or None (no reference feed, no price or open yet)."""
+        return self.reference.value(self.now_ns) if self.reference is not None else None
 
     def on_order_event(self, t_ns: int, event: VenueEvent) -> list[Command]:
         self.now_ns = t_ns
@@ -489,6 +580,8 @@ class WindowCore:
             self._absorb(self.market.end_batch(), out)
         mode = self.mode
         if mode is Mode.SETTLED:
+            if t_ns >= self._resolution_due:
+                self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
             return out
         if mode is Mode.ENDED:
             if t_ns >= self._settle_at:
@@ -565,7 +658,46 @@ class WindowCore:
             capital_room=capital_room,
             unhedged_room=unhedged_room,
         )
+        if self.reference is not None:
+            intents = self._gate(t_ns, intents, out)
         self._act("accumulator", intents, t_ns, out)
+
+    def _gate(self, t_ns: int, intents: Sequence[Any], out: list[Command]) -> list[Any]:
+        """Fair value's limit on the accumulator's buys (the equalizer's hedges are not
+        gated: they shrink the unhedged excess, whatever the side is worth). A stale or
+        missing reference is said once per episode, never raised."""
+        state = self.reference
+        assert state is not None
+        if not state.seen:
+            waited = t_ns - max(self.start_ns, self.resume_ns)
+            # before the first tick (or with none at all: an old recording) the pair rules
+            # alone decide, as they always did; a window never waits on its reference
+            if not state.absent_said and waited >= state.settings.stale_after_ms * MS:
+                state.absent_said = True
+                out.append(
+                    Notice(
+                        action="fair_value_absent",
+                        detail="no reference price: buys on the pair rules alone",
+                    )
+                )
+            return list(intents)
+        gates = state.gates(t_ns)
+        gate = gates["up"]
+        stale = gate is not None and gate.reason != "fair value"
+        if stale and not state.in_stale:
+            state.in_stale = True
+            state.stale_episodes += 1
+            value = state.value(t_ns)
+            age = f"{value.age_ms / 1000:.1f} s old" if value is not None else "no open yet"
+            policy = self.config.fair.when_stale if self.config.fair is not None else ""
+            action = "paused" if policy == "pause" else "pair rules alone"
+            out.append(Notice(action="reference_stale", detail=f"reference price {age}: {action}"))
+        elif not stale and state.in_stale:
+            state.in_stale = False
+            out.append(Notice(action="reference_fresh", detail="fair value gates buys again"))
+        if not intents:
+            return []
+        return apply_gate(intents, gates, self._tick, state)
 
     def _equalize(self, t_ns: int, out: list[Command]) -> None:
         ms = self.ms_to_end(t_ns)
@@ -650,7 +782,58 @@ class WindowCore:
             )
         self._set_mode(Mode.SETTLED)
         self._journal(WindowEnd(t_ns=t_ns, winner=winner, pnl=self.settlement_pnl))
+        if self.reference is not None:
+            if self._settlement_twap_known():
+                self._check_resolution(t_ns, out)
+            else:  # the TWAP stamped at the end comes a little later on its own feed
+                self._resolution_due = max(t_ns, self.end_ns) + self.config.resolution_wait_ns
         out.append(Settle(winner=winner, pnl=self.settlement_pnl))
+
+    def _settlement_twap_known(self) -> bool:
+        """The TWAP feed has a value stamped at or after the end: the settlement price. (At
+        the deadline, our own average of the spot stands in for it.)"""
+        assert self.reference is not None
+        settled = self.reference.fair.settlement_price()
+        return settled is not None and settled[1] == "twap"
+
+    def _check_resolution(self, t_ns: int, out: list[Command]) -> None:
+        """Our winner (settlement TWAP vs open, ties Up) beside the exchange's."""
+        assert self.reference is not None
+        self._resolution_due = NEVER
+        check = self.reference.resolution(self.resolved)
+        self.resolution_check = check
+        self._journal(
+            ResolutionEntry(
+                t_ns=t_ns,
+                ours=check.ours,
+                exchange=check.exchange,
+                settlement=check.settlement,
+                open=check.open,
+            )
+        )
+        if check.ours is None:
+            out.append(
+                Notice(
+                    action="resolution_unchecked",
+                    detail=f"exchange says {check.exchange or 'nothing'}; "
+                    "no open or settlement price of ours",
+                )
+            )
+        elif check.agree is False:
+            out.append(
+                Notice(
+                    action="resolution_disagrees",
+                    detail=f"reference says {check.ours}, exchange says {check.exchange}",
+                )
+            )
+        else:
+            out.append(
+                Notice(
+                    action="resolution_check",
+                    detail=f"reference says {check.ours}, exchange says "
+                    f"{check.exchange or 'nothing'}",
+                )
+            )
 
     # ---- orders: wishes to commands ----------------------------------------------------
 
@@ -734,7 +917,9 @@ class WindowCore:
             ms_to_end=self.ms_to_end(t_ns),
         )
         self.orders.add(TrackedOrder(client_id, request, owner, placement, remaining=intent.size))
-        self._journal(OrderIntent(t_ns=t_ns, request=request, owner=owner))
+        self._journal(
+            OrderIntent(t_ns=t_ns, request=request, owner=owner, fair=self._fair_of(outcome))
+        )
         out.append(Place(request=request, owner=owner))
 
     def _cancel(self, order: TrackedOrder, reason: str, out: list[Command]) -> None:
@@ -913,6 +1098,7 @@ class WindowCore:
             final=fill.final,
             rule=rule,
             breach=breach,
+            fair=self._fair_of(fill.outcome),
         )
         self.fills.append(entry)
         if not fill.final:
@@ -987,6 +1173,10 @@ class WindowCore:
     def _absorb(self, summary: Any, out: list[Command]) -> None:
         if summary.changed:
             self._want_scan(self.now_ns)
+            if self.reference is not None:
+                bid, ask = self.market.best_bid("up"), self.market.best_ask("up")
+                mid = (bid[0] + ask[0]) // 2 if bid is not None and ask is not None else None
+                self.reference.fair.on_mid(mid)
         if summary.resolved is not None and self.resolved is None:
             self.resolved = summary.resolved
             if self.mode is Mode.ENDED:
