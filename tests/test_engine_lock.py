@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 import trio
 from clirun import assert_one_line_failure, gabagool
-from gabagool.store import StoreUnavailable
+from gabagool.engine.summary import summarize
+from gabagool.store import StoreUnavailable, open_journal
+from gabagool.venues.sim_feed import SimMarketData
+from test_engine_scenarios import START
 from test_engine_store import direct_store, engine_on, run_until
 
 
@@ -51,8 +54,6 @@ async def test_an_unreachable_store_halts_once_and_the_watch_backs_off(
 
 
 # ---- the journal's lock: one engine per id and asset, and no clear under it ----------------
-
-START = 1_767_225_600
 
 
 def _engine_process(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
@@ -151,3 +152,41 @@ def test_clear_and_a_second_engine_refuse_while_an_engine_holds_the_journal(
     # released with the engine: a clear now goes through
     cleared = gabagool("state", "clear", "--yes", "--data-dir", str(tmp_path), cwd=tmp_path)
     assert cleared.returncode == 0, cleared.stderr
+
+
+# ---- defect 5: a full disk under a running engine --------------------------------------------
+
+
+async def test_a_full_disk_halts_the_engine_once_and_fails_the_run(
+    tmp_path: Path, autojump_clock: trio.abc.Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real StoreWriteError, from SQLite refusing to grow the file mid-run."""
+    store = direct_store(tmp_path)
+    engine, _, events = engine_on(store, SimMarketData(7, origin=START))
+    db = store.journal._db  # type: ignore[attr-defined]
+
+    async def fill_the_disk() -> None:
+        while not events.fills:
+            await trio.sleep(1)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        await trio.sleep(300)
+
+    with caplog.at_level(logging.WARNING, logger="gabagool"):
+        await run_until(engine, 400, fill_the_disk)
+    assert engine.failure.startswith("journal write failed: journal ")
+    assert "write failed and was rolled back" in engine.failure
+    halts = [detail for action, detail in events.risk if action == "halt"]
+    assert halts == [engine.failure]  # said once
+    # no traceback per failed write: the halt above is the one word on it
+    assert not [r for r in caplog.records if r.exc_info and "journal" in r.getMessage()]
+    assert summarize(engine.results(), failure=engine.failure).failure == engine.failure
+    (window,) = engine.windows
+    assert not [o for o in window.core.orders.active.values() if o.working]
+    # what was written before stays consistent: every journaled fill belongs to an order
+    journal = open_journal(str(tmp_path / "journal.sqlite3"))
+    try:
+        orders = {o.order_id for o in journal.orders()}
+        assert {f.order_id for f in journal.all_fills()} <= orders
+    finally:
+        journal.close()
