@@ -3,8 +3,10 @@ defects 4, 5, 11 and 13)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,3 +192,71 @@ async def test_a_full_disk_halts_the_engine_once_and_fails_the_run(
         assert {f.order_id for f in journal.all_fills()} <= orders
     finally:
         journal.close()
+
+
+# ---- defect 11: Redis dies under a running engine ----------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_redis_dying_mid_run_is_one_warning_a_halt_and_a_non_zero_exit(tmp_path: Path) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while (
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, check=False
+            ).stdout.strip()
+            != "PONG"
+        ):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+        process = _engine_process(tmp_path, "--store", f"redis://127.0.0.1:{port}/0")
+        try:
+            _wait_for_trading(tmp_path, process)
+            redis.kill()
+            redis.wait(10)
+            time.sleep(8)  # many polls' worth at 0.2 s
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+            process.wait(10)
+    finally:
+        redis.kill()
+        redis.wait(10)
+    assert process.returncode not in (0, None), err
+    lines = [line for line in err.strip().splitlines() if line.startswith("gabagool run:")]
+    assert len(lines) == 1 and "unreachable" in lines[0], err
+    assert "Traceback" not in err, err
+    entries = [
+        json.loads(line)
+        for path in (tmp_path / "logs").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    outages = [e for e in entries if e.get("event") == "store_unavailable"]
+    assert len(outages) == 1, outages
+    assert len([e for e in entries if e.get("event") == "task_failed"]) < 5

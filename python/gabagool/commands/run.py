@@ -266,45 +266,46 @@ async def _main(
     and no `state clear` under it), the journal open, and the market data started."""
     exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
     engine = settings.engine
-    async with hold_engine_lock(
-        settings.store.url,
-        data_dir=engine.data_dir,
-        engine_id=settings.engine_id(),
-        assets=engine.assets,
-    ) as lock:
-        store = await open_store(settings.store.url, data_dir=engine.data_dir)
-        async with store:
-            trade = functools.partial(
-                _trade,
-                settings,
-                view=view,
-                console=console,
-                speed=speed,
-                exchange=exchange,
-                store=store,
-                signals=signals,
-                lock=lock,
-                on_engine=on_engine,
-            )
-            if engine.feed != "live":
-                return await trade(market_data, start)
-            from gabagool.engine.live_wiring import live_market
-            from gabagool.venues.polymarket.live_feed import LiveMarketData
+    # the journal first: on a fresh Redis the lease key would otherwise be the only
+    # gabagool key there, which the journal refuses as not its own
+    store = await open_store(settings.store.url, data_dir=engine.data_dir)
+    async with (
+        store,
+        hold_engine_lock(
+            settings.store.url,
+            data_dir=engine.data_dir,
+            engine_id=settings.engine_id(),
+            assets=engine.assets,
+        ) as lock,
+    ):
+        trade = functools.partial(
+            _trade,
+            settings,
+            view=view,
+            console=console,
+            speed=speed,
+            exchange=exchange,
+            store=store,
+            signals=signals,
+            lock=lock,
+            on_engine=on_engine,
+        )
+        if engine.feed != "live":
+            return await trade(market_data, start)
+        from gabagool.engine.live_wiring import live_market
+        from gabagool.venues.polymarket.live_feed import LiveMarketData
 
-            assert isinstance(market_data, LiveMarketData)
-            async with live_market(market_data) as live:
-                log.info(
-                    "live market data from %s: windows of %s discovered",
-                    settings.polymarket.gamma_url,
-                    ", ".join(engine.assets),
-                    extra={"event": "live_feed", "first_start": live.first_start},
-                )
-                return await trade(
-                    live.market_data,
-                    live.first_start,
-                    market_clock=live.clock,
-                    relay=live.relay,
-                )
+        assert isinstance(market_data, LiveMarketData)
+        async with live_market(market_data) as live:
+            log.info(
+                "live market data from %s: windows of %s discovered",
+                settings.polymarket.gamma_url,
+                ", ".join(engine.assets),
+                extra={"event": "live_feed", "first_start": live.first_start},
+            )
+            return await trade(
+                live.market_data, live.first_start, market_clock=live.clock, relay=live.relay
+            )
 
 
 async def _trade(

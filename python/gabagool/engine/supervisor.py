@@ -390,6 +390,16 @@ class Engine:
     async def _run_window(self, window: Window) -> None:
         try:
             await window.run()
+        except StoreError as exc:
+            # its last writes on the way out (the store died under it): the run fails closed,
+            # and the store watch has said why already
+            self.portfolio.fail(f"store unavailable: {exc}")
+            log.warning(
+                "window %s: closed without its last journal writes: %s",
+                window.slug,
+                exc,
+                extra={"event": "window_unjournaled", "market": window.market_id},
+            )
         except Exception as exc:
             # the window's own tasks are supervised; this is its bookkeeping failing
             self.events.task_failed(window.market_id, "window", exc)
