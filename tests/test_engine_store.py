@@ -16,7 +16,6 @@ from gabagool.engine.supervisor import RESTART_REASON, Engine
 from gabagool.store import (
     FillRecord,
     OrderRecord,
-    StoreUnavailable,
     ThreadedStore,
     WindowRecord,
     fold_fills,
@@ -315,31 +314,6 @@ async def test_halt_written_by_another_engine_stops_this_one(
         assert not engine.portfolio.halted and len(events.orders) > count
 
     await run_until(engine, 10, halt_elsewhere)
-
-
-async def test_an_unreachable_store_is_reported_and_the_watch_goes_on(
-    tmp_path: Path, autojump_clock
-) -> None:
-    store = direct_store(tmp_path)
-    engine, _, events = engine_on(store)
-    get_halt = store.journal.get_halt
-    outage = [3]
-
-    def flaky() -> Any:
-        if outage[0]:
-            outage[0] -= 1
-            raise StoreUnavailable("redis at redis://h:6379/0 unreachable: refused")
-        return get_halt()
-
-    async def halt_after_the_outage() -> None:
-        store.journal.get_halt = flaky  # type: ignore[method-assign]
-        await trio.sleep(2)
-        assert [t for t, _ in events.failures] == ["store_watch"] * 3
-        store.journal.set_halt(True, "desk", "other-engine", 0)
-        await trio.sleep(1)
-        assert engine.portfolio.halted
-
-    await run_until(engine, 5, halt_after_the_outage)
 
 
 # ---- the shared capital cap ---------------------------------------------------------------

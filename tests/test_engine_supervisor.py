@@ -186,7 +186,7 @@ def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) 
 
 def test_gabagool_run_refuses_a_venue_it_cannot_run(capsys) -> None:
     assert main(["run", "--venue", "live", "--no-view"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert "not built yet" in capsys.readouterr().err
 
 
 def test_sigterm_cancels_every_order_writes_the_summary_and_exits_0(tmp_path: Path) -> None:

@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import trio
 import trio.testing
 from rich.console import Console
 
-from gabagool.cli import UsageError
+from gabagool.cli import CommandFailed, UsageError
 from gabagool.commands.run_args import check_run_args
 from gabagool.config import ConfigError, Settings, load_settings
-from gabagool.engine.events import EventFanout, LogEvents
+from gabagool.engine.clock import MarketClock
+from gabagool.engine.events import EngineEvents, EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
 from gabagool.engine.supervisor import Engine
 from gabagool.logs import setup_logging
 from gabagool.recording import RecordingError
-from gabagool.store import StoreError, ThreadedStore, describe_location, open_store
+from gabagool.store import (
+    EngineLock,
+    JournalBusy,
+    StoreError,
+    ThreadedStore,
+    describe_location,
+    hold_engine_lock,
+    open_store,
+)
 from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.base import MarketData
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ReplayError, ReplayMarketData, SimMarketData
+
+if TYPE_CHECKING:
+    from gabagool.engine.live_wiring import ResyncRelay
 
 log = logging.getLogger("gabagool.engine")
 LAG_SLOWDOWN_NS = 1_000_000_000
@@ -154,17 +169,15 @@ def _run(args: argparse.Namespace, signals: Signals) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     engine_settings = settings.engine
-    if engine_settings.venue != "paper" or engine_settings.feed == "live":
-        raise UsageError(
-            f"venue {engine_settings.venue!r} with feed {engine_settings.feed!r} is not "
-            "available yet: use --venue paper with --feed sim or replay:FILE"
-        )
     if args.start is not None and args.start % WINDOW_SECONDS:
         raise UsageError(f"--start {args.start} is not a multiple of {WINDOW_SECONDS}")
     market_data: MarketData
     if engine_settings.feed.startswith("replay:"):
         market_data, settings, start = _replay(settings, args.assets, args.start)
         engine_settings = settings.engine
+    elif engine_settings.feed == "live":
+        market_data = _live(settings)
+        start = 0  # the window of now, once the exchange's clock is read
     else:
         # the wall clock only names the first window; every decision runs on Trio's clock
         start = args.start if args.start is not None else int(time.time()) // 900 * 900
@@ -188,6 +201,8 @@ def _run(args: argparse.Namespace, signals: Signals) -> int:
             summary = trio.run(
                 _main, settings, market_data, start, view, console, speed, signals, clock=clock
             )
+        except JournalBusy as exc:
+            raise CommandFailed(str(exc)) from None  # it names the engine holding it
         except StoreError as exc:
             where = describe_location(settings.store.url, engine_settings.data_dir)
             # the store's own messages already hide a Redis password
@@ -225,6 +240,18 @@ def _replay(
     return data, msgspec.structs.replace(settings, engine=engine), start
 
 
+def _live(settings: Settings) -> MarketData:
+    from gabagool.venues.polymarket.live_feed import LiveMarketData
+
+    engine = settings.engine
+    return LiveMarketData(
+        settings.polymarket,
+        list(engine.assets),
+        seed=engine.seed,
+        resolution_wait=float(engine.resolution_wait),
+    )
+
+
 async def _main(
     settings: Settings,
     market_data: MarketData,
@@ -233,25 +260,69 @@ async def _main(
     console: Console,
     speed: float,
     signals: Signals,
+    on_engine: Callable[[Engine], None] | None = None,
 ) -> Summary:
+    """The engine with the journal's lock held (one engine per id and asset on a journal,
+    and no `state clear` under it), the journal open, and the market data started."""
     exchange = PaperExchange(latency=settings.paper.latency_ms / 1000)
-    store = await open_store(settings.store.url, data_dir=settings.engine.data_dir)
-    async with store:
-        return await _trade(
-            settings, market_data, start, view, console, speed, exchange, store, signals
+    engine = settings.engine
+    # the journal first: on a fresh Redis the lease key would otherwise be the only
+    # gabagool key there, which the journal refuses as not its own
+    store = await open_store(settings.store.url, data_dir=engine.data_dir)
+    async with (
+        store,
+        hold_engine_lock(
+            settings.store.url,
+            data_dir=engine.data_dir,
+            engine_id=settings.engine_id(),
+            assets=engine.assets,
+        ) as lock,
+    ):
+        trade = functools.partial(
+            _trade,
+            settings,
+            view=view,
+            console=console,
+            speed=speed,
+            exchange=exchange,
+            store=store,
+            signals=signals,
+            lock=lock,
+            on_engine=on_engine,
         )
+        if engine.feed != "live":
+            return await trade(market_data, start)
+        from gabagool.engine.live_wiring import live_market
+        from gabagool.venues.polymarket.live_feed import LiveMarketData
+
+        assert isinstance(market_data, LiveMarketData)
+        async with live_market(market_data) as live:
+            log.info(
+                "live market data from %s: windows of %s discovered",
+                settings.polymarket.gamma_url,
+                ", ".join(engine.assets),
+                extra={"event": "live_feed", "first_start": live.first_start},
+            )
+            return await trade(
+                live.market_data, live.first_start, market_clock=live.clock, relay=live.relay
+            )
 
 
 async def _trade(
     settings: Settings,
     market_data: MarketData,
     start: int,
+    *,
     view: bool,
     console: Console,
     speed: float,
     exchange: PaperExchange,
     store: ThreadedStore,
     signals: Signals,
+    lock: EngineLock | None = None,
+    market_clock: MarketClock | None = None,
+    relay: ResyncRelay | None = None,
+    on_engine: Callable[[Engine], None] | None = None,  # tests look inside
 ) -> Summary:
     log.info(
         "journal: %s (%s)",
@@ -259,14 +330,23 @@ async def _trade(
         store.backend,
         extra={"event": "store", "backend": store.backend},
     )
+    sinks: list[EngineEvents] = [LogEvents()]
+    if relay is not None:
+        sinks.append(relay)
     engine = Engine(
         settings,
         exchange=exchange,
         market_data=market_data,
-        events=EventFanout([LogEvents()]),
+        events=EventFanout(sinks),
         first_start=start,
         store=store,
+        market_clock=market_clock,
+        lock=lock,
     )
+    if relay is not None:
+        relay.windows = engine.open_windows
+    if on_engine is not None:
+        on_engine(engine)
     signals.attach(engine)
     try:
         async with trio.open_nursery() as nursery:
@@ -301,8 +381,8 @@ async def _keep_pace(engine: Engine, speed: float) -> None:
     `--speed`. Decisions use each frame's own market time, so the pace changes nothing but
     the wall time the run takes."""
     clock = trio.lowlevel.current_clock()
-    if not isinstance(clock, trio.testing.MockClock):
-        return
+    if not isinstance(clock, trio.testing.MockClock) or clock.rate <= 0:
+        return  # real time, or a test's clock that only jumps: no pace to keep
     before = 0
     grew = False  # at the look before: one growth may be a start-up or a burst, two a trend
     calm = 0  # looks in a row without a lag worth the name

@@ -49,13 +49,15 @@ def check_run_args(args: argparse.Namespace) -> Settings:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     engine = settings.engine
-    if engine.venue != "paper" or engine.feed == "live":
+    if engine.venue != "paper":
         raise UsageError(
-            f"venue {engine.venue!r} with feed {engine.feed!r} is not available yet: use "
-            "--venue paper with --feed sim or replay:FILE"
+            f"--venue {engine.venue} (real orders) is not built yet: use --venue paper, "
+            "which trades on paper against --feed sim, live or replay:FILE"
         )
     _check_start(args.start)
-    if engine.feed == "sim":
+    if engine.feed == "live":
+        _check_live(engine, args.start)
+    elif engine.feed == "sim":
         _check_sim_assets(engine.assets)
     else:
         check_readable_file(Path(engine.feed.removeprefix("replay:")).expanduser(), "recording")
@@ -80,6 +82,13 @@ def _check_start(start: int | None) -> None:
         raise UsageError(f"--start {start} is out of range, expected a unix time in (0, 2^32)")
     if start % WINDOW_SECONDS:
         raise UsageError(f"--start {start} is not a multiple of {WINDOW_SECONDS}")
+
+
+def _check_live(engine: Any, start: int | None) -> None:
+    if engine.speed != 1:
+        raise UsageError(f"--speed {engine.speed}: live market data runs at the market's pace")
+    if start is not None:
+        raise UsageError("--start: live market data trades the window of now")
 
 
 def _check_sim_assets(assets: list[str]) -> None:

@@ -28,7 +28,15 @@ from gabagool.engine.journal import EngineJournal
 from gabagool.engine.portfolio import Portfolio
 from gabagool.engine.recovery import Recovery, load_recovery
 from gabagool.engine.window import LatencyProbe, Window
-from gabagool.store import FillRecord, HaltState, Store, StoreError, WindowRecord
+from gabagool.store import (
+    EngineLock,
+    FillRecord,
+    HaltState,
+    Store,
+    StoreError,
+    StoreOutage,
+    WindowRecord,
+)
 from gabagool.store.base import OUTCOMES
 from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.base import Exchange, MarketData, Outcome
@@ -44,6 +52,11 @@ UNHEDGED_LEDGER = "unhedged"  # micro-shares of |delta|
 RESTART_REASON = "engine restart: the venue does not hold it"
 
 
+class WindowNotReady(Exception):
+    """The source will serve this window but cannot yet (live: Gamma has not listed it):
+    the asset loop tries again with backoff, without a traceback."""
+
+
 class Engine:
     def __init__(
         self,
@@ -56,8 +69,13 @@ class Engine:
         control: Control | None = None,
         probe: LatencyProbe | None = None,
         store: Store | None = None,
+        market_clock: MarketClock | None = None,
+        lock: EngineLock | None = None,
     ) -> None:
         self.settings = settings
+        # live data stamps frames with its own clock: the engine reads the same one
+        self._market_clock = market_clock
+        self.lock = lock  # the journal's engine lock, watched for a lost Redis lease
         self.exchange = exchange
         self.market_data = market_data
         self.events = events
@@ -108,7 +126,7 @@ class Engine:
         if self.store is not None:
             self.recovery = await load_recovery(self.store, self.settings.engine.assets)
             start_ns = max(start_ns, self.recovery.resume_ns)
-        self.clock = MarketClock.starting_now(start_ns)
+        self.clock = self._market_clock or MarketClock.starting_now(start_ns)
         if self.store is not None:
             self.journal = EngineJournal(
                 self.store, engine_id=self.settings.engine_id(), now_ns=self.clock.now_ns
@@ -246,18 +264,38 @@ class Engine:
 
     async def _watch_store(self) -> None:
         """Follow the shared halt flag and the capital other engines hold (HALT_POLL_S of real
-        time apart: Trio's clock runs `speed` times faster)."""
+        time apart: Trio's clock runs `speed` times faster).
+
+        A store that stops answering fails the run closed: trading halts at once (its fills
+        could not be journaled, the shared halt flag and caps cannot be read), one warning
+        says why, and the watch retries with growing delays; the run ends non-zero. A lost
+        Redis lease (another engine may have this id now) does the same."""
         store = self.store
         assert store is not None
-        interval = HALT_POLL_S * float(self.settings.engine.speed)
+        pace = float(self.settings.engine.speed)
+        interval = HALT_POLL_S * pace
+        outage = StoreOutage(log, "store watch")
         while True:
+            if self.lock is not None and self.lock.lost:
+                await self._fail_closed(
+                    "the journal's engine lease was lost: another engine may hold this "
+                    "engine id now"
+                )
             try:
                 await self._poll_store(store)
             except StoreError as exc:
-                # an unreachable store stops fills from being booked, and that halts the
-                # windows; the watch itself just tries again
-                self.events.task_failed("*", "store_watch", exc)
+                delay = outage.failed(exc)
+                await self._fail_closed(f"store unavailable: {exc}")
+                await trio.sleep(delay * pace)
+                continue
+            outage.recovered()
             await trio.sleep(interval)
+
+    async def _fail_closed(self, reason: str) -> None:
+        if self.portfolio.failure:
+            return  # halted already; the first reason stands
+        self.portfolio.fail(reason)
+        await self._each_window(lambda w: w.cancel_all("halt"))
 
     async def _poll_store(self, store: Store) -> None:
         async with self._halt_lock:
@@ -317,7 +355,16 @@ class Engine:
                 return
             except Exception as exc:
                 failures += 1
-                self.events.task_failed(f"{asset}-{start}", "open_window", exc)
+                if not isinstance(exc, WindowNotReady):
+                    self.events.task_failed(f"{asset}-{start}", "open_window", exc)
+                elif failures == 1:
+                    log.info(
+                        "%s window %d not served yet (%s): trying again",
+                        asset,
+                        start,
+                        exc,
+                        extra={"event": "window_not_ready", "asset": asset, "start": start},
+                    )
                 backoff = min(
                     MAX_OPEN_BACKOFF,
                     float(self.settings.risk.restart_backoff) * 2 ** (failures - 1),
@@ -361,6 +408,16 @@ class Engine:
     async def _run_window(self, window: Window) -> None:
         try:
             await window.run()
+        except StoreError as exc:
+            # its last writes on the way out (the store died under it): the run fails closed,
+            # and the store watch has said why already
+            self.portfolio.fail(f"store unavailable: {exc}")
+            log.warning(
+                "window %s: closed without its last journal writes: %s",
+                window.slug,
+                exc,
+                extra={"event": "window_unjournaled", "market": window.market_id},
+            )
         except Exception as exc:
             # the window's own tasks are supervised; this is its bookkeeping failing
             self.events.task_failed(window.market_id, "window", exc)

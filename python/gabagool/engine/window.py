@@ -48,6 +48,7 @@ from gabagool.engine.core.rules import worst_buy_cost
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.portfolio import Portfolio
+from gabagool.store import StoreError
 from gabagool.types import MICROS, decimal
 from gabagool.venues.base import (
     Accepted,
@@ -410,7 +411,12 @@ class Window:
                 and command.request.action == "buy"
                 and self.portfolio.ledger is not None
             ):
-                allowed = await self._hold_room(command.request)
+                try:
+                    allowed = await self._hold_room(command.request)
+                except StoreError as exc:
+                    # the shared ledgers cannot be read: fail closed, as for a journal write
+                    self.portfolio.fail(f"store unavailable: {exc}")
+                    allowed = False
                 if allowed:
                     self._cleared.add(command.request.client_id)
         if self.journal is not None and self._journaled < len(self.core.journal):
