@@ -118,13 +118,20 @@ def direct_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
-    tmp_path: Path, autojump_clock: trio.abc.Clock, direct_store: None
+    tmp_path: Path,
+    autojump_clock: trio.abc.Clock,
+    direct_store: None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=2)
     dropped_at: list[float] = []
 
     async def drop(fake: FakePolymarket, clock: UnixClock) -> None:
         await trio.sleep_until(clock.trio_time((START + 300) * NS))
+        # the clock jumps while the loopback socket works: on a busy machine the engine may
+        # still be (re)connecting at +300 s, so the drop waits for a subscribed link
+        while not any(conn.subscribed for conn in fake.connections):
+            await trio.sleep(1)
         assert fake.drop_connections() == 1
         dropped_at.append(trio.current_time())
 
@@ -134,6 +141,11 @@ async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
     )
 
     assert not summary.failure
+    # timers (cutoffs, equalizer, risk) run when due, not when the next frame comes along:
+    # only the catch-up at start-up (discovery ran on the jumping clock) and the reconnect
+    # may be reported as lag; a pump that waited for frames reported it hundreds of times
+    lagging = [r for r in caplog.records if getattr(r, "event", None) == "lagging"]
+    assert len(lagging) <= 2, [r.getMessage() for r in lagging]
     assert [w.slug for w in summary.windows] == [
         f"btc-updown-15m-{START}",
         f"btc-updown-15m-{START + 900}",
@@ -143,7 +155,7 @@ async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
         assert window.winner == truth.outcome
     assert sum(w.fills for w in summary.windows) > 0
     # the drop: reconnected, every book dropped until its snapshot, nothing priced on one stale
-    assert data.socket is not None and data.socket.reconnects == 1 and dropped_at
+    assert data.socket is not None and data.socket.reconnects >= 1 and dropped_at
     first = data.feeds.get(("btc", START))
     assert first is None or first.epochs == 1  # (forgotten once detached)
     assert watch.placed and watch.stale == []

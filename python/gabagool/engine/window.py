@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,8 @@ log = logging.getLogger("gabagool.engine")
 
 LAG_WARN_NS = 1 * NS  # market time behind the market before the shell says so
 MAX_FEED_RESTARTS = 3
+PENDING = object()  # a live feed has no frame yet
+CONSUMED = object()  # the pump ran the frame it held
 MAX_BACKLOG_RUN = 64  # instants already due run back to back before the pump yields
 PUBLISH_EVERY_NS = NS  # a snapshot at least this often; at once after a fill or a change
 
@@ -305,9 +308,43 @@ class Window:
                     await self._trim_ledgers()
 
     async def _pump(self) -> None:
+        if not getattr(self.feed, "arrives_live", False):
+            frames = self._frames()
+
+            async def recorded() -> object:
+                return await self._next_frame(frames)
+
+            await self._pump_with(recorded)
+            return
+        # A live feed's next frame exists only once the exchange sends it: awaiting it in
+        # the pump would hold every timer (cutoffs, equalizer, risk) until then. A reader
+        # task hands frames over and pokes the pump, which waits for whichever comes first.
+        arrived: deque[tuple[int, bytes | None]] = deque()
+        ended = False
+
+        async def read(frames) -> None:  # type: ignore[no-untyped-def]
+            nonlocal ended
+            while (item := await self._next_frame(frames)) is not None:
+                arrived.append(item)
+                self._wake()
+            ended = True
+            self._wake()
+
+        async def live() -> object:
+            if arrived:
+                return arrived.popleft()
+            return None if ended else PENDING
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read, self._frames())
+            await self._pump_with(live)
+            nursery.cancel_scope.cancel()
+
+    async def _pump_with(self, take) -> None:  # type: ignore[no-untyped-def]
+        """Run instants in market-time order: the next frame `take` gives (None: the feed
+        ended; PENDING: none yet, a live feed) against the core's next timer."""
         driver, clock = self.driver, self.clock
-        frames = self._frames()
-        item = await self._next_frame(frames)
+        item = await take()
         probe = self.probe
         backlog = 0  # instants run back to back without yielding
         while True:
@@ -315,11 +352,17 @@ class Window:
                 commands, self._inbox = self._inbox, []
                 await self._run_steps(driver.execute(self._market_now(), commands))
                 self._publish()
-            t_frame = item[0] if item is not None else NEVER
+            if item is PENDING:
+                item = await take()
+            t_frame = item[0] if isinstance(item, tuple) else NEVER
             t_next = min(t_frame, driver.next_instant())
             self.next_due_ns = t_next
             if t_next >= NEVER:
-                return  # settled
+                if item is not PENDING or self.core.mode is Mode.SETTLED:
+                    return  # settled (a live feed may still be open: nothing left for it)
+                await self._poke.wait()  # nothing due until the exchange sends a frame
+                self._poke = trio.Event()
+                continue
             due = clock.trio_time(t_next)
             if trio.current_time() < due:
                 backlog = 0
@@ -335,10 +378,10 @@ class Window:
                     await trio.lowlevel.checkpoint()  # a backlog must not starve the others
             self._measure_lag(t_next)
             try:
-                if item is not None and t_frame == t_next:
+                if isinstance(item, tuple) and t_frame == t_next:
                     if probe is not None:
                         self._frame_arrival_ns = time.perf_counter_ns()
-                    frame, item = item[1], None
+                    frame, item = item[1], CONSUMED
                     await self._run_steps(driver.frame_steps(t_next, frame))
                     self._frame_arrival_ns = 0
                 else:
@@ -357,8 +400,8 @@ class Window:
                         extra={"event": "window_abandoned", "market": self.market_id},
                     )
                     return
-            if item is None and t_frame == t_next:
-                item = await self._next_frame(frames)
+            if item is CONSUMED:
+                item = await take()
             self._publish()
 
     async def _step_failed(self, t_ns: int, exc: Exception) -> None:

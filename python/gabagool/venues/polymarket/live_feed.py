@@ -54,6 +54,10 @@ _END = "end"
 class LiveWindowFeed:
     """One window on the live link: a `FrameSink` for the socket, a `WindowFeed` for the engine."""
 
+    # frames come when the exchange sends them: the engine's window must not wait on the
+    # next one to run its timers
+    arrives_live = True
+
     def __init__(self, window: DiscoveredWindow, owner: LiveMarketData | None = None) -> None:
         self.window = window
         self.header: MarketHeader = window.header()
