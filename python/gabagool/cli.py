@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 # Each name is a module `gabagool.commands.<name>` exposing `register(subparsers)`, which
 # adds its parser and sets `handler` (args -> exit code) as a default.
-COMMAND_MODULES: tuple[str, ...] = ("state", "sim", "run", "config", "replay")
+COMMAND_MODULES: tuple[str, ...] = ("state", "sim", "run", "config", "replay", "backtest")
 
 
 class UsageError(Exception):

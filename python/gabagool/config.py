@@ -48,6 +48,12 @@ class StrategySettings(_Section):
     taker_cutoff: Decimal = Decimal("30")
     min_interval: Decimal = Decimal("0.05")  # accumulator throttle between scans
     equalizer_interval: Decimal = Decimal("1")
+    # bounds on unpaired risk, checked before buying (docs/STRATEGY.md); 0 = off
+    unhedged_cap: Decimal = Decimal("0")  # dollars paid for unpaired shares, per window
+    delta_per_pair_pct: Decimal = Decimal("0")  # |delta| as % of the paired quantity
+    skew_ticks_per_clip: int = 0  # heavy side's bid this many ticks lower per clip of delta
+    lag_bid_ticks: int = 1  # lagging side's bid up to this many ticks over the best bid
+    fee_blind: bool = False  # decide as if no fee were charged (the original rule: baseline)
 
 
 class RiskSettings(_Section):
@@ -141,6 +147,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "taker_cutoff_ms": millis(s.taker_cutoff, "strategy.taker_cutoff"),
             # percent -> parts per million
             "stop_loss_ppm": micros(r.stop_loss_pct / 100, "risk.stop_loss_pct"),
+            "fee_blind": s.fee_blind,
+            "unhedged_cap": picos(s.unhedged_cap, "strategy.unhedged_cap"),
+            "delta_per_pair_ppm": micros(s.delta_per_pair_pct / 100, "strategy.delta_per_pair_pct"),
+            "skew_ticks_per_clip": s.skew_ticks_per_clip,
+            "lag_bid_ticks": s.lag_bid_ticks,
         }
 
     def redacted(self) -> dict[str, dict[str, Any]]:
@@ -321,6 +332,16 @@ def validate(settings: Settings) -> None:
         value = getattr(s, key)
         _check(value >= 0, f"strategy.{key}", value, ">= 0")
     _check(s.equalizer_interval > 0, "strategy.equalizer_interval", s.equalizer_interval, "> 0")
+    _check(s.unhedged_cap >= 0, "strategy.unhedged_cap", s.unhedged_cap, ">= 0")
+    _check(
+        0 <= s.delta_per_pair_pct <= 100,
+        "strategy.delta_per_pair_pct",
+        s.delta_per_pair_pct,
+        "[0, 100]",
+    )
+    for key in ("skew_ticks_per_clip", "lag_bid_ticks"):
+        value = getattr(s, key)
+        _check(0 <= value <= 100, f"strategy.{key}", value, "[0, 100]")
     _check(
         s.quote_cutoff <= s.open_cutoff,
         "strategy.quote_cutoff",
