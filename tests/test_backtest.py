@@ -28,7 +28,9 @@ SHARE = 1_000_000
 PICO = 10**12
 
 
-def fill(outcome: str, action: str, price: float, shares: int, fee: int = 0, maker: bool = True) -> Fill:
+def fill(
+    outcome: str, action: str, price: float, shares: int, fee: int = 0, maker: bool = True
+) -> Fill:
     return Fill(
         order_id="o",
         client_id="c",
@@ -130,7 +132,9 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
 ARGS = ["backtest", "--sim", "2", "--assets", "btc,eth", "--windows", "2", "--no-baselines"]
 
 
-def test_backtest_json_is_identical_under_one_and_two_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_json_is_identical_under_one_and_two_jobs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main([*ARGS, "--json", "--jobs", "1"]) == 0
     one = capsys.readouterr().out
     assert main([*ARGS, "--json", "--jobs", "2"]) == 0
@@ -140,7 +144,10 @@ def test_backtest_json_is_identical_under_one_and_two_jobs(capsys: pytest.Captur
     assert document["windows"] == 4
     (run,) = document["runs"]
     assert [w["window"] for w in run["windows"]] == [
-        "seed 2 btc #0", "seed 2 btc #1", "seed 2 eth #0", "seed 2 eth #1"
+        "seed 2 btc #0",
+        "seed 2 btc #1",
+        "seed 2 eth #0",
+        "seed 2 eth #1",
     ]
     assert len(document["gabagool22"]) == 12
 

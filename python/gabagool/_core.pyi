@@ -307,11 +307,13 @@ class StrategyParams:
         delta_per_pair_ppm: int = 0,
         skew_ticks_per_clip: int = 0,
         lag_bid_ticks: int = 1,
+        mid_edge: int | None = None,
     ) -> Self:
         """Unpaired-risk bounds (0 = off): `unhedged_cap` pico-dollars paid for unpaired
         shares; `delta_per_pair_ppm` |delta| as millionths of the paired quantity (at least
         one trade_size); maker skew `skew_ticks_per_clip` (heavy side lower per clip of
-        |delta|) and `lag_bid_ticks` (lagging side over the best bid). `fee_blind` decides
+        |delta|) and `lag_bid_ticks` (lagging side over the best bid); `mid_edge` (None =
+        off) buys a side only at or under its book mid minus the edge. `fee_blind` decides
         as if no fee were charged (a baseline)."""
     @property
     def mode(self) -> Mode: ...
@@ -349,6 +351,8 @@ class StrategyParams:
     def skew_ticks_per_clip(self) -> int: ...
     @property
     def lag_bid_ticks(self) -> int: ...
+    @property
+    def mid_edge(self) -> int | None: ...
 
 @final
 class Intent:

@@ -54,12 +54,14 @@ class StrategySettings(_Section):
     skew_ticks_per_clip: int = 0  # heavy side's bid this many ticks lower per clip of delta
     lag_bid_ticks: int = 1  # lagging side's bid up to this many ticks over the best bid
     fee_blind: bool = False  # decide as if no fee were charged (the original rule: baseline)
+    mid_rule: bool = False  # buy a side only at or under its book mid minus `mid_edge`
+    mid_edge: Decimal = Decimal("0")
 
 
 class RiskSettings(_Section):
     """DESIGN.md "Risk": money in dollars, sizes in shares, times in seconds."""
 
-    stop_loss_pct: Decimal = Decimal("2")
+    stop_loss_pct: Decimal = Decimal("2")  # 0 = off
     risk_interval: Decimal = Decimal("5")
     daily_loss_limit: Decimal = Decimal("100")
     stale_after: Decimal = Decimal("10")
@@ -152,6 +154,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "delta_per_pair_ppm": micros(s.delta_per_pair_pct / 100, "strategy.delta_per_pair_pct"),
             "skew_ticks_per_clip": s.skew_ticks_per_clip,
             "lag_bid_ticks": s.lag_bid_ticks,
+            "mid_edge": micros(s.mid_edge, "strategy.mid_edge") if s.mid_rule else None,
         }
 
     def redacted(self) -> dict[str, dict[str, Any]]:
@@ -339,6 +342,7 @@ def validate(settings: Settings) -> None:
         s.delta_per_pair_pct,
         "[0, 100]",
     )
+    _check(abs(s.mid_edge) <= Decimal("0.5"), "strategy.mid_edge", s.mid_edge, "[-0.5, 0.5]")
     for key in ("skew_ticks_per_clip", "lag_bid_ticks"):
         value = getattr(s, key)
         _check(0 <= value <= 100, f"strategy.{key}", value, "[0, 100]")

@@ -9,4 +9,12 @@ from gabagool.backtest.result import WindowResult
 from gabagool.backtest.runner import open_executor, run_windows
 from gabagool.backtest.spec import WindowSpec, recording_specs, sim_specs
 
-__all__ = ["WindowResult", "WindowSpec", "open_executor", "recording_specs", "run_one", "run_windows", "sim_specs"]
+__all__ = [
+    "WindowResult",
+    "WindowSpec",
+    "open_executor",
+    "recording_specs",
+    "run_one",
+    "run_windows",
+    "sim_specs",
+]

@@ -11,13 +11,13 @@ gives the same result whatever the machine's load.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 import trio
 import trio.testing
 from trio._core import _run as _trio_run
 
-from gabagool import _core
 from gabagool.backtest.attribution import ledger_of, split
 from gabagool.backtest.result import WindowResult
 from gabagool.backtest.spec import WindowSpec, window_feed
@@ -26,7 +26,7 @@ from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.events import EventFanout
 from gabagool.engine.portfolio import Portfolio
 from gabagool.engine.window import Window
-from gabagool.venues.base import Fill, OrderAck, OrderRequest
+from gabagool.venues.base import Fill, OrderAck, OrderRequest, Outcome
 from gabagool.venues.paper import PaperExchange
 
 SCHEDULER_SEED = 0
@@ -56,6 +56,7 @@ class _TimelineEvents:
         self.timeline = timeline
         self.start = start_trio
         self.resting: dict[str, tuple[str, int, float]] = {}
+        self.remaining: dict[str, int] = {}
 
     def _now(self) -> float:
         return trio.current_time() - self.start
@@ -66,6 +67,7 @@ class _TimelineEvents:
     def order_placed(self, request: OrderRequest, ack: OrderAck) -> None:
         if ack.accepted and ack.resting:
             self.resting[ack.order_id] = (request.outcome, request.price, self._now())
+            self.remaining[ack.order_id] = request.size - ack.filled
 
     def order_cancelled(self, market_id: str, order_id: str, reason: str) -> None:
         self._close(order_id)
@@ -79,6 +81,11 @@ class _TimelineEvents:
         self.timeline.fills.append(
             (self._now(), fill.outcome, fill.action, fill.price, fill.size, fill.maker)
         )
+        left = self.remaining.get(fill.order_id)
+        if left is not None:
+            self.remaining[fill.order_id] = left - fill.size
+            if left - fill.size <= 0:
+                self._close(fill.order_id)  # filled: it rests no more
 
     def risk_action(self, market_id: str, action: str, detail: str) -> None:
         pass
@@ -113,9 +120,7 @@ def _run(
         header = feed.header
         clock = MarketClock.starting_now(header.start * NS)
         line = Timeline() if timeline else None
-        events = (
-            _TimelineEvents(line, trio.current_time()) if line is not None else EventFanout([])
-        )
+        events = _TimelineEvents(line, trio.current_time()) if line is not None else EventFanout([])
         risk = settings.risk
         portfolio = Portfolio(
             max_capital=picos(risk.max_capital, "risk.max_capital"),
@@ -152,7 +157,11 @@ async def _sample(window: Window, line: Timeline) -> None:
     market, position = window.market, window.position
     while True:
         line.t.append(trio.current_time() - start)
-        for outcome, bids, asks in (("up", line.up_bid, line.up_ask), ("down", line.down_bid, line.down_ask)):
+        sides: tuple[tuple[Outcome, list[int | None], list[int | None]], ...] = (
+            ("up", line.up_bid, line.up_ask),
+            ("down", line.down_bid, line.down_ask),
+        )
+        for outcome, bids, asks in sides:
             bid, ask = market.best_bid(outcome), market.best_ask(outcome)
             bids.append(bid[0] if bid is not None else None)
             asks.append(ask[0] if ask is not None else None)
@@ -164,8 +173,7 @@ def _result(spec: WindowSpec, window: Window) -> WindowResult:
     fees = window.fees
     records = window.orders.stats.fills
     ledger = ledger_of(
-        (r.fill, fees.fee(r.fill.price, r.fill.size, False) if r.fill.maker else 0)
-        for r in records
+        (r.fill, fees.fee(r.fill.price, r.fill.size, False) if r.fill.maker else 0) for r in records
     )
     rebate_ppm = micros(_rebate_rate(window), "rebate_rate")
     parts = split(ledger, window.winner, rebate_ppm)
@@ -207,10 +215,6 @@ def _result(spec: WindowSpec, window: Window) -> WindowResult:
     )
 
 
-def _rebate_rate(window: Window):  # type: ignore[no-untyped-def]
-    from decimal import Decimal
-
+def _rebate_rate(window: Window) -> Decimal:
+    # recordings and the simulator carry the schedule's rebate share; a bare header may not
     return Decimal(getattr(window.header.fee_schedule, "rebate_rate", "0") or "0")
-
-
-__all__ = ["Timeline", "run_one", "run_with_timeline", "_core"]

@@ -22,6 +22,8 @@ ORIGINAL_RULE: dict[str, str] = {
     "strategy.delta_per_pair_pct": "0",
     "strategy.unhedged_cap": "0",
     "strategy.skew_ticks_per_clip": "0",
+    "strategy.lag_bid_ticks": "1",
+    "strategy.mid_rule": "false",
     "risk.stop_loss_pct": "2",
 }
 
@@ -38,6 +40,8 @@ PREVIOUS_DEFAULTS: dict[str, str] = {
     "strategy.delta_per_pair_pct": "0",
     "strategy.unhedged_cap": "0",
     "strategy.skew_ticks_per_clip": "0",
+    "strategy.lag_bid_ticks": "1",
+    "strategy.mid_rule": "false",
     "risk.stop_loss_pct": "2",
 }
 
@@ -69,7 +73,10 @@ def sweep_grid(items: Sequence[str]) -> list[dict[str, str]]:
         axes.append((key.strip(), choices))
     if not axes:
         return [{}]
-    return [dict(zip((k for k, _ in axes), combo)) for combo in itertools.product(*(v for _, v in axes))]
+    keys = [key for key, _ in axes]
+    return [
+        dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
+    ]
 
 
 def settings_for(base: Mapping[str, str], extra: Mapping[str, str], config: str | None) -> Settings:

@@ -64,7 +64,9 @@ def read_window(path: Path) -> ReferenceWindow:
             if outcome not in last or at >= last[outcome][0]:
                 last[outcome] = (at, _exact(row["price"]))
     vwap = {o: paid[o] / qty[o] if qty[o] > 0 else None for o in qty}
-    pair = vwap["Up"] + vwap["Down"] if vwap["Up"] is not None and vwap["Down"] is not None else None
+    pair = (
+        vwap["Up"] + vwap["Down"] if vwap["Up"] is not None and vwap["Down"] is not None else None
+    )
     winner = None
     if len(last) == 2 and last["Up"][1] != last["Down"][1]:
         winner = "Up" if last["Up"][1] > last["Down"][1] else "Down"

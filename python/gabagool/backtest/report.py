@@ -62,7 +62,12 @@ def cumulative_pnl(results: Mapping[str, Sequence[WindowResult]]) -> Any:
 def pnl_per_window(windows: Sequence[WindowResult], label: str) -> Any:
     fig, ax = plt.subplots(figsize=(9, 3))
     values = [_usd(r.pnl) for r in windows]
-    ax.bar(range(1, len(values) + 1), values, color=["tab:green" if v >= 0 else "tab:red" for v in values], width=1.0)
+    ax.bar(
+        range(1, len(values) + 1),
+        values,
+        color=["tab:green" if v >= 0 else "tab:red" for v in values],
+        width=1.0,
+    )
     ax.axhline(0, color="grey", linewidth=0.6)
     ax.set_xlabel("window")
     ax.set_ylabel("PnL ($)")
@@ -70,8 +75,13 @@ def pnl_per_window(windows: Sequence[WindowResult], label: str) -> Any:
     return fig
 
 
-SPLIT = (("locked", "locked pairs"), ("unpaired", "unpaired settlement"), ("sells", "sells"),
-         ("fees", "fees"), ("rebates", "rebates (est., not in PnL)"))
+SPLIT = (
+    ("locked", "locked pairs"),
+    ("unpaired", "unpaired settlement"),
+    ("sells", "sells"),
+    ("fees", "fees"),
+    ("rebates", "rebates (est., not in PnL)"),
+)
 
 
 def attribution(results: Mapping[str, Sequence[WindowResult]]) -> Any:
@@ -79,9 +89,16 @@ def attribution(results: Mapping[str, Sequence[WindowResult]]) -> Any:
     fig, ax = plt.subplots(figsize=(9, 0.6 * len(labels) + 2))
     width = 0.8 / len(SPLIT)
     for k, (field, name) in enumerate(SPLIT):
-        values = [_usd(sum(getattr(r, field) for r in results[label])) / max(1, len(results[label])) for label in labels]
+        values = [
+            _usd(sum(getattr(r, field) for r in results[label])) / max(1, len(results[label]))
+            for label in labels
+        ]
         ax.barh([i + k * width for i in range(len(labels))], values, height=width, label=name)
-    ax.set_yticks([i + 0.4 - width / 2 for i in range(len(labels))], [_short(label) for label in labels], fontsize=7)
+    ax.set_yticks(
+        [i + 0.4 - width / 2 for i in range(len(labels))],
+        [_short(label) for label in labels],
+        fontsize=7,
+    )
     ax.axvline(0, color="grey", linewidth=0.6)
     ax.set_xlabel("$ per window")
     ax.legend(fontsize=7)
@@ -115,16 +132,31 @@ def timeline_plot(line: Timeline, result: WindowResult) -> Any:
         return [v / 1e6 if v is not None else float("nan") for v in values]
 
     prices.plot(line.t, series(line.up_bid), color="tab:green", linewidth=0.8, label="Up bid")
-    prices.plot(line.t, series(line.up_ask), color="tab:green", linewidth=0.8, linestyle=":", label="Up ask")
+    prices.plot(
+        line.t, series(line.up_ask), color="tab:green", linewidth=0.8, linestyle=":", label="Up ask"
+    )
     prices.plot(line.t, series(line.down_bid), color="tab:red", linewidth=0.8, label="Down bid")
-    prices.plot(line.t, series(line.down_ask), color="tab:red", linewidth=0.8, linestyle=":", label="Down ask")
+    prices.plot(
+        line.t,
+        series(line.down_ask),
+        color="tab:red",
+        linewidth=0.8,
+        linestyle=":",
+        label="Down ask",
+    )
     for outcome, price, start, end in line.bids:
         color = "tab:green" if outcome == "up" else "tab:red"
         prices.hlines(price / 1e6, start, end, colors=color, linewidth=3, alpha=0.35)
     for t, outcome, action, price, _size, maker in line.fills:
-        prices.scatter([t], [price / 1e6], marker="^" if action == "buy" else "v",
-                       color="tab:green" if outcome == "up" else "tab:red",
-                       edgecolors="black" if maker else "none", s=30, zorder=3)
+        prices.scatter(
+            [t],
+            [price / 1e6],
+            marker="^" if action == "buy" else "v",
+            color="tab:green" if outcome == "up" else "tab:red",
+            edgecolors="black" if maker else "none",
+            s=30,
+            zorder=3,
+        )
     prices.set_ylabel("price ($)")
     prices.legend(fontsize=7, loc="best")
     prices.set_title(f"{result.spec.label}: our bids (bands), fills (triangles; outlined = maker)")
@@ -138,7 +170,9 @@ def timeline_plot(line: Timeline, result: WindowResult) -> Any:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('-' if c is None else str(c))}</td>" for c in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape('-' if c is None else str(c))}</td>" for c in row)
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -176,43 +210,134 @@ def write_report(
     if first:
         worst = min(first, key=lambda r: (r.pnl, r.spec))
         result, line = run_with_timeline(worst.spec, first_settings)
-        add("timeline.png", f"Timeline of the worst window of '{first_label}'", timeline_plot(line, result))
-    (directory / "backtest.json").write_bytes(msgspec.json.format(msgspec.json.encode(document)) + b"\n")
+        add(
+            "timeline.png",
+            f"Timeline of the worst window of '{first_label}'",
+            timeline_plot(line, result),
+        )
+    (directory / "backtest.json").write_bytes(
+        msgspec.json.format(msgspec.json.encode(document)) + b"\n"
+    )
 
     by_label = {r["label"]: r for r in document["runs"]}
     ranking_rows = []
     for label in document["ranking"]:
         t = by_label[label]["totals"]
-        ranking_rows.append([
-            label, t["mean_pnl"], f"[{t['mean_pnl_ci95'][0]}, {t['mean_pnl_ci95'][1]}]", t["pnl"],
-            t["locked"], t["unpaired"], t["sells"], t["fees"], t["rebates_estimated"],
-            t["median_pair_cost"], t["max_pair_cost"], f"{t['balanced_windows']}/{t['windows']}",
-            t["worst_window"], t["max_unhedged_usd"], t["fills"], f"{t['maker_fills']}/{t['taker_fills']}",
-        ])
+        ranking_rows.append(
+            [
+                label,
+                t["mean_pnl"],
+                f"[{t['mean_pnl_ci95'][0]}, {t['mean_pnl_ci95'][1]}]",
+                t["pnl"],
+                t["locked"],
+                t["unpaired"],
+                t["sells"],
+                t["fees"],
+                t["rebates_estimated"],
+                t["median_pair_cost"],
+                t["max_pair_cost"],
+                f"{t['balanced_windows']}/{t['windows']}",
+                t["worst_window"],
+                t["max_unhedged_usd"],
+                t["fills"],
+                f"{t['maker_fills']}/{t['taker_fills']}",
+            ]
+        )
     ranking = _table(
-        ["run", "mean $/window", "95% CI (bootstrap)", "total $", "locked", "unpaired", "sells",
-         "fees", "rebates (est.)", "pair cost (median)", "pair cost (max)", "balanced windows",
-         "worst window $", "largest unhedged $", "fills", "maker/taker"],
+        [
+            "run",
+            "mean $/window",
+            "95% CI (bootstrap)",
+            "total $",
+            "locked",
+            "unpaired",
+            "sells",
+            "fees",
+            "rebates (est.)",
+            "pair cost (median)",
+            "pair cost (max)",
+            "balanced windows",
+            "worst window $",
+            "largest unhedged $",
+            "fills",
+            "maker/taker",
+        ],
         ranking_rows,
     )
     overrides = _table(
         ["run", "settings changed"],
-        [[r["label"], ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(defaults)"] for r in document["runs"]],
+        [
+            [r["label"], ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(defaults)"]
+            for r in document["runs"]
+        ],
     )
     reference = _table(
-        ["window", "fills", "merges", "shares Up", "shares Down", "VWAP Up", "VWAP Down", "pair cost",
-         "final delta", "winner (inferred)", "PnL $"],
-        [[w["slug"], w["fills"], w["merges"], w["shares_up"], w["shares_down"], w["vwap_up"],
-          w["vwap_down"], w["pair_cost"], w["final_delta"], w["winner_inferred"], w["pnl"]]
-         for w in document["gabagool22"]],
+        [
+            "window",
+            "fills",
+            "merges",
+            "shares Up",
+            "shares Down",
+            "VWAP Up",
+            "VWAP Down",
+            "pair cost",
+            "final delta",
+            "winner (inferred)",
+            "PnL $",
+        ],
+        [
+            [
+                w["slug"],
+                w["fills"],
+                w["merges"],
+                w["shares_up"],
+                w["shares_down"],
+                w["vwap_up"],
+                w["vwap_down"],
+                w["pair_cost"],
+                w["final_delta"],
+                w["winner_inferred"],
+                w["pnl"],
+            ]
+            for w in document["gabagool22"]
+        ],
     )
     windows_table = _table(
-        ["window", "winner", "PnL", "locked", "unpaired", "sells", "fees", "pair cost", "final delta",
-         "paired", "fills (maker)", "volume", "largest unhedged $", "halted"],
-        [[w["window"], w["winner"], w["pnl"], w["locked"], w["unpaired"], w["sells"], w["fees"],
-          w["pair_cost"], w["final_delta"], w["paired"], f"{w['fills']} ({w['maker_fills']})",
-          w["volume_shares"], w["max_unhedged_usd"], w["halted"]]
-         for w in by_label[first_label]["windows"]],
+        [
+            "window",
+            "winner",
+            "PnL",
+            "locked",
+            "unpaired",
+            "sells",
+            "fees",
+            "pair cost",
+            "final delta",
+            "paired",
+            "fills (maker)",
+            "volume",
+            "largest unhedged $",
+            "halted",
+        ],
+        [
+            [
+                w["window"],
+                w["winner"],
+                w["pnl"],
+                w["locked"],
+                w["unpaired"],
+                w["sells"],
+                w["fees"],
+                w["pair_cost"],
+                w["final_delta"],
+                w["paired"],
+                f"{w['fills']} ({w['maker_fills']})",
+                w["volume_shares"],
+                w["max_unhedged_usd"],
+                w["halted"],
+            ]
+            for w in by_label[first_label]["windows"]
+        ],
     )
     figures = "".join(
         f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" data-file="{name}" '
@@ -225,9 +350,9 @@ def write_report(
 <html><head><meta charset="utf-8"><title>gabagool backtest</title><style>{STYLE}</style></head>
 <body>
 <h1>gabagool backtest</h1>
-<p>{len(specs)} windows a run ({html.escape(_short(', '.join(sources), 300))}; assets
-{html.escape(', '.join(sorted({s.asset for s in specs})))}). Every run trades the same windows; PnL is
-the settlement PnL (winning shares at $1, minus what was paid, fees included), split into
+<p>{len(specs)} windows a run ({html.escape(_short(", ".join(sources), 300))}; assets
+{html.escape(", ".join(sorted({s.asset for s in specs})))}). Every run trades the same windows;
+PnL is the settlement PnL (winning shares at $1, minus what was paid, fees included), split into
 locked pairs, unpaired settlement, sells and fees; rebates are an estimate, not in the PnL.
 Runs are ranked by the lower bound of the 95% bootstrap interval of the mean PnL per window.</p>
 <h2>Runs</h2>{ranking}{overrides}

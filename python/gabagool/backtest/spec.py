@@ -78,7 +78,9 @@ def sim_specs(
         raise SpecError(f"windows {windows}: expected at least 1")
     parse_variant(variant)
     return sorted(
-        WindowSpec(seed=seed, asset=asset, start=DEFAULT_START + i * WINDOW_SECONDS, variant=variant)
+        WindowSpec(
+            seed=seed, asset=asset, start=DEFAULT_START + i * WINDOW_SECONDS, variant=variant
+        )
         for seed in seeds
         for asset in assets
         for i in range(windows)

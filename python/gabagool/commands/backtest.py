@@ -79,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
     total = len(specs) * len(runs)
     began = time.perf_counter()
     try:
-        with open_executor(args.jobs, args.cluster) as executor, _progress(
-            total, quiet=args.json or not sys.stderr.isatty()
-        ) as progress:
+        with (
+            open_executor(args.jobs, args.cluster) as executor,
+            _progress(total, quiet=args.json or not sys.stderr.isatty()) as progress,
+        ):
             results = run_windows([(label, s) for label, s, _ in runs], specs, executor, progress)
     except OSError as exc:
         raise UsageError(f"--cluster {args.cluster}: {exc}") from None
@@ -133,8 +134,20 @@ def _print_table(document, windows: int, elapsed: float, jobs: int, cluster: str
     from rich.table import Table
 
     table = Table(title=f"{windows} windows a run, best first (by the 95% CI's lower bound)")
-    for name in ("run", "mean $/window", "95% CI", "total $", "locked", "unpaired", "sells",
-                 "fees", "pair cost (med)", "balanced", "worst", "fills"):
+    for name in (
+        "run",
+        "mean $/window",
+        "95% CI",
+        "total $",
+        "locked",
+        "unpaired",
+        "sells",
+        "fees",
+        "pair cost (med)",
+        "balanced",
+        "worst",
+        "fills",
+    ):
         table.add_column(name, justify="left" if name == "run" else "right")
     by_label = {r["label"]: r for r in document["runs"]}
     for label in document["ranking"]:
@@ -168,7 +181,8 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Progress | None]:
     if quiet:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     with Bar(
         "[progress.description]{task.description}",

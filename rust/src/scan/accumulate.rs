@@ -16,6 +16,8 @@
 //! - `unhedged_cap`: what the window has paid for unpaired shares (the heavy side's average
 //!   cost, fees included, times |delta|, plus what the buy would add) stays under the cap; a
 //!   buy over it is shrunk to fit, or dropped;
+//! - `mid_edge`: the book's mid is the fair value when nothing better is known; a side is
+//!   bought only at or under its mid minus the edge (taker: fee included);
 //! - maker skew: the heavy side's bid drops `skew_ticks_per_clip` ticks per `trade_size` of
 //!   |delta| under the usual one tick over the best bid; the lagging side may bid
 //!   `lag_bid_ticks` over it, always under its pair bound.
@@ -170,8 +172,13 @@ fn side_buy(
     // Pairing: (cost/size) + avg_other <= target, i.e. cost q_o + c_o size <= target size q_o;
     // opening: cost/size <= entry_max_price (q_o = 1, c_o = 0).
     let (q_o, c_o) = if other_held > 0 { (other_held as i128, other_cost) } else { (1, 0) };
+    let fair_cap = match params.mid_edge {
+        None => None,
+        Some(edge) => Some(mid(market.book(side))? - edge),
+    };
     let holds = move |cost: i128, size: i64| {
-        wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
+        fair_cap.is_none_or(|cap| cost <= cap as i128 * size as i128)
+            && wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
     };
     // Without a fee the bound is linear: p q_o + c_o <= target q_o (a maker's usual case).
     let hint = i64::try_from((target as i128 * q_o - c_o).div_euclid(q_o)).ok();
@@ -194,6 +201,11 @@ fn side_buy(
         }
     }
     None
+}
+
+/// The book's mid in micro-dollars (floored), when it has both a bid and an ask.
+fn mid(book: &crate::book::Book) -> Option<i64> {
+    Some((book.best_bid()?.micros() + book.best_ask()?.micros()) / 2)
 }
 
 /// The |delta| a buy may leave: `max_delta`, or with `delta_per_pair_ppm` that share of the

@@ -76,6 +76,9 @@ pub struct StrategyParams {
     /// Maker skew: the lagging side may bid this many ticks over the best bid (one is the
     /// usual), still under its pair bound and never crossing.
     pub lag_bid_ticks: i64,
+    /// Fair value from the book alone: the accumulator buys a side only at or under its
+    /// mid minus this edge (micro-dollars, fee included for a taker). None = off.
+    pub mid_edge: Option<i64>,
 }
 
 impl Default for StrategyParams {
@@ -99,6 +102,7 @@ impl Default for StrategyParams {
             delta_per_pair_ppm: 0,
             skew_ticks_per_clip: 0,
             lag_bid_ticks: 1,
+            mid_edge: None,
         }
     }
 }
@@ -185,6 +189,9 @@ impl StrategyParams {
             "in [0, 100]",
         )?;
         check("lag_bid_ticks", self.lag_bid_ticks, (0..=100).contains(&self.lag_bid_ticks), "in [0, 100]")?;
+        if let Some(edge) = self.mid_edge {
+            check("mid_edge", edge, (-MICROS / 2..=MICROS / 2).contains(&edge), "in [-500_000, 500_000]")?;
+        }
         Ok(())
     }
 }
