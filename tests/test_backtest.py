@@ -9,6 +9,7 @@ import pytest
 from gabagool.backtest import plan
 from gabagool.backtest.attribution import ledger_of, split
 from gabagool.backtest.one import run_one
+from gabagool.backtest.result import to_json
 from gabagool.backtest.runner import InlineExecutor, open_executor, run_windows
 from gabagool.backtest.spec import (
     SpecError,
@@ -170,3 +171,23 @@ def test_bad_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown asset 'doge'" in capsys.readouterr().err
     assert main(["backtest", "--sim", "1", "--set", "strategy.max_delta", "--json"]) == 2
     assert "expected section.key=value" in capsys.readouterr().err
+
+
+def test_recordings_are_backtested_window_by_window(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "eth.zst"
+    assert main(["sim", "--out", str(path), "--asset", "eth", "--windows", "2", "--seed", "9"]) == 0
+    capsys.readouterr()
+    args = ["backtest", str(path), "--no-baselines", "--json", "--jobs", "1"]
+    assert main(args) == 0
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    assert [w["start"] for w in run["windows"]] == [DEFAULT_START, DEFAULT_START + 900]
+    assert all(w["settled"] and w["file"] == str(path) for w in run["windows"])
+    # the same windows from the simulator directly trade the same way
+    sim = run_one(
+        WindowSpec(seed=9, asset="eth", start=DEFAULT_START), load_settings(environ={}, dotenv=None)
+    )
+    assert run["windows"][0]["pnl"] == to_json(sim)["pnl"]
+    assert main(["backtest", str(path), "--assets", "btc", "--json"]) == 2
+    assert "no window of the assets" in capsys.readouterr().err

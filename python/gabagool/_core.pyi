@@ -308,12 +308,14 @@ class StrategyParams:
         skew_ticks_per_clip: int = 0,
         lag_bid_ticks: int = 1,
         mid_edge: int | None = None,
+        excess_min_mid: int = 0,
     ) -> Self:
         """Unpaired-risk bounds (0 = off): `unhedged_cap` pico-dollars paid for unpaired
         shares; `delta_per_pair_ppm` |delta| as millionths of the paired quantity (at least
         one trade_size); maker skew `skew_ticks_per_clip` (heavy side lower per clip of
         |delta|) and `lag_bid_ticks` (lagging side over the best bid); `mid_edge` (None =
-        off) buys a side only at or under its book mid minus the edge. `fee_blind` decides
+        off) buys a side only at or under its book mid minus the edge; `excess_min_mid` (0 =
+        off) raises |delta| only on a side whose mid is at least this. `fee_blind` decides
         as if no fee were charged (a baseline)."""
     @property
     def mode(self) -> Mode: ...
@@ -353,6 +355,8 @@ class StrategyParams:
     def lag_bid_ticks(self) -> int: ...
     @property
     def mid_edge(self) -> int | None: ...
+    @property
+    def excess_min_mid(self) -> int: ...
 
 @final
 class Intent:

@@ -16,6 +16,7 @@ ORIGINAL_RULE: dict[str, str] = {
     "strategy.fee_blind": "true",
     "strategy.target_pair_cost": "0.98",
     "strategy.entry_max_price": "0.45",
+    "strategy.open_cutoff": "120",
     "strategy.max_pair_cost": "1.00",
     "strategy.trade_size": "10",
     "strategy.max_delta": "50",
@@ -24,6 +25,7 @@ ORIGINAL_RULE: dict[str, str] = {
     "strategy.skew_ticks_per_clip": "0",
     "strategy.lag_bid_ticks": "1",
     "strategy.mid_rule": "false",
+    "strategy.excess_min_mid": "0",
     "risk.stop_loss_pct": "2",
 }
 
@@ -34,6 +36,7 @@ PREVIOUS_DEFAULTS: dict[str, str] = {
     "strategy.fee_blind": "false",
     "strategy.target_pair_cost": "0.98",
     "strategy.entry_max_price": "0.45",
+    "strategy.open_cutoff": "120",
     "strategy.max_pair_cost": "1.00",
     "strategy.trade_size": "10",
     "strategy.max_delta": "50",
@@ -42,6 +45,7 @@ PREVIOUS_DEFAULTS: dict[str, str] = {
     "strategy.skew_ticks_per_clip": "0",
     "strategy.lag_bid_ticks": "1",
     "strategy.mid_rule": "false",
+    "strategy.excess_min_mid": "0",
     "risk.stop_loss_pct": "2",
 }
 

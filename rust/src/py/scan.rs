@@ -22,7 +22,8 @@ impl PyStrategyParams {
         max_delta = 50_000_000, hedge_slippage = 20_000, liquidity_multiple = 3,
         open_cutoff_ms = 120_000, quote_cutoff_ms = 10_000, taker_cutoff_ms = 30_000,
         stop_loss_ppm = 20_000, fee_blind = false, unhedged_cap = 0, delta_per_pair_ppm = 0,
-        skew_ticks_per_clip = 0, lag_bid_ticks = 1, mid_edge = None
+        skew_ticks_per_clip = 0, lag_bid_ticks = 1, mid_edge = None,
+        excess_min_mid = 0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -45,6 +46,7 @@ impl PyStrategyParams {
         skew_ticks_per_clip: i64,
         lag_bid_ticks: i64,
         mid_edge: Option<i64>,
+        excess_min_mid: i64,
     ) -> PyResult<Self> {
         let params_error = |e: scan::ParamsError| ParamsError::new_err(e.to_string());
         let inner = StrategyParams {
@@ -67,6 +69,7 @@ impl PyStrategyParams {
             skew_ticks_per_clip,
             lag_bid_ticks,
             mid_edge,
+            excess_min_mid,
         };
         inner.validate().map_err(params_error)?;
         Ok(PyStrategyParams { inner })
@@ -147,6 +150,10 @@ impl PyStrategyParams {
     #[getter]
     fn mid_edge(&self) -> Option<i64> {
         self.inner.mid_edge
+    }
+    #[getter]
+    fn excess_min_mid(&self) -> i64 {
+        self.inner.excess_min_mid
     }
 
     fn __repr__(&self) -> String {

@@ -18,6 +18,8 @@
 //!   buy over it is shrunk to fit, or dropped;
 //! - `mid_edge`: the book's mid is the fair value when nothing better is known; a side is
 //!   bought only at or under its mid minus the edge (taker: fee included);
+//! - `excess_min_mid`: shares beyond the pairs are bought only on a side whose mid is at
+//!   least this (the likelier winner): a bid that fills alone is mostly on the loser;
 //! - maker skew: the heavy side's bid drops `skew_ticks_per_clip` ticks per `trade_size` of
 //!   |delta| under the usual one tick over the best bid; the lagging side may bid
 //!   `lag_bid_ticks` over it, always under its pair bound.
@@ -163,6 +165,9 @@ fn side_buy(
         size = size.min(gap);
     }
     if size > gap && !hedgeable(market, params, other) {
+        size = gap;
+    }
+    if size > gap && params.excess_min_mid > 0 && mid(market.book(side)).is_none_or(|m| m < params.excess_min_mid) {
         size = gap;
     }
     let mut size = floor_step(size.max(0));
@@ -500,6 +505,21 @@ mod tests {
         let intents = accumulate(&market, &position, &skewed, &crypto_fees(), OPEN, AccumulateFlags::default());
         assert_eq!(find(&intents, Outcome::Up).unwrap().price.micros(), 360_000);
         assert_eq!(find(&intents, Outcome::Down).unwrap().price.micros(), 580_000);
+    }
+
+    #[test]
+    fn excess_only_on_a_side_whose_mid_is_high_enough() {
+        // Up mid 0.395: with excess_min_mid 0.5 no opening Up bid; Down (mid 0.605) bids.
+        let params = StrategyParams { excess_min_mid: 500_000, entry_max_price: 700_000, ..maker() };
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
+        assert!(find(&intents, Outcome::Down).is_some(), "{intents:?}");
+        // Holding 10 Down, an Up bid that only pairs is still allowed, up to the gap.
+        let mut position = Position::new();
+        position.buy(Outcome::Down, 300_000, 10 * SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().size.micros(), 10 * SHARE);
     }
 
     #[test]

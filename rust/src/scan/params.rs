@@ -79,6 +79,10 @@ pub struct StrategyParams {
     /// Fair value from the book alone: the accumulator buys a side only at or under its
     /// mid minus this edge (micro-dollars, fee included for a taker). None = off.
     pub mid_edge: Option<i64>,
+    /// A buy that raises |delta| (an opening leg, or past the gap) only on a side whose mid is
+    /// at least this (micro-dollars): unpaired shares are held on the likelier winner, never
+    /// on a side the market is giving up on. 0 = off.
+    pub excess_min_mid: i64,
 }
 
 impl Default for StrategyParams {
@@ -103,6 +107,7 @@ impl Default for StrategyParams {
             skew_ticks_per_clip: 0,
             lag_bid_ticks: 1,
             mid_edge: None,
+            excess_min_mid: 0,
         }
     }
 }
@@ -189,6 +194,7 @@ impl StrategyParams {
             "in [0, 100]",
         )?;
         check("lag_bid_ticks", self.lag_bid_ticks, (0..=100).contains(&self.lag_bid_ticks), "in [0, 100]")?;
+        check("excess_min_mid", self.excess_min_mid, (0..MICROS).contains(&self.excess_min_mid), "in [0, 1_000_000)")?;
         if let Some(edge) = self.mid_edge {
             check("mid_edge", edge, (-MICROS / 2..=MICROS / 2).contains(&edge), "in [-500_000, 500_000]")?;
         }
