@@ -2,7 +2,7 @@
 the default settings on every core, as `gabagool backtest --sim 1 --assets btc,eth,sol,xrp
 --windows 96 --no-baselines` runs it. Each window's frames are generated in its worker
 (the simulator's share is measured apart, on a few windows in this process), then the
-engine trades them on a virtual clock.
+engine's window core trades them in a plain loop (`engine.backtest_loop.run_window`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 
 from gabagool.backtest.one import run_one
 from gabagool.backtest.runner import default_jobs, open_executor, run_windows
-from gabagool.backtest.spec import sim_specs, window_feed
+from gabagool.backtest.spec import sim_specs, window_frames
 from gabagool.config import load_settings
 
 ASSETS = ("btc", "eth", "sol", "xrp")
@@ -37,7 +37,7 @@ def run() -> list[dict]:
     sample = specs[:: len(specs) // SAMPLE][:SAMPLE]
     began = time.perf_counter()
     for spec in sample:
-        window_feed(spec)
+        window_frames(spec)
     generate = (time.perf_counter() - began) / len(sample)
     began = time.perf_counter()
     for spec in sample:

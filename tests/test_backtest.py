@@ -17,7 +17,7 @@ from gabagool.backtest.spec import (
     parse_seeds,
     parse_variant,
     sim_specs,
-    window_feed,
+    window_frames,
 )
 from gabagool.backtest.stats import bootstrap_mean_ci
 from gabagool.cli import main
@@ -85,11 +85,11 @@ def test_a_simulated_window_runs_on_the_engine_and_its_split_matches_its_settlem
 
 
 def test_windows_chain_and_variations_change_the_market() -> None:
-    first = window_feed(WindowSpec(seed=4, asset="eth", start=DEFAULT_START))
-    second = window_feed(WindowSpec(seed=4, asset="eth", start=DEFAULT_START + 900))
+    first = window_frames(WindowSpec(seed=4, asset="eth", start=DEFAULT_START))
+    second = window_frames(WindowSpec(seed=4, asset="eth", start=DEFAULT_START + 900))
     assert second.header.start == first.header.end
-    calm = window_feed(WindowSpec(seed=4, asset="eth", start=DEFAULT_START, variant="vol=0.5"))
-    assert calm._frames != first._frames
+    calm = window_frames(WindowSpec(seed=4, asset="eth", start=DEFAULT_START, variant="vol=0.5"))
+    assert calm.frames != first.frames
     assert parse_variant("vol=2,informed=0.5") == {"vol": 2, "informed": Fraction(1, 2)}
     with pytest.raises(SpecError, match="vol=X or informed=X"):
         parse_variant("speed=2")

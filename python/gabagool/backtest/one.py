@@ -1,36 +1,35 @@
 """The seam: one backtest window in, its result out. `run_one` is the only function the
-runner calls, so the engine under it can change (today the Trio engine's window tasks on
-a MockClock; next, the synchronous window core in a plain loop) without touching the rest.
+runner calls, so the engine under it can change without touching the rest.
 
-Today: the window's frames are generated (or read) first, then the engine's own `Window`
-(feed, accumulator, equalizer, risk, order manager) trades them on the paper exchange
-under `trio.testing.MockClock(autojump_threshold=0)`: no wall clock is read, so a run
-gives the same result whatever the machine's load.
+The window's frames are generated (or read) first, then the engine's synchronous window
+core trades them on the paper venue in a plain loop (`engine.backtest_loop.run_window`):
+no clock, no scheduler, no I/O, so a run gives the same result whatever the machine's load
+and whatever the process ran before.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-import trio
-import trio.testing
-from trio._core import _run as _trio_run
-
 from gabagool.backtest.attribution import ledger_of, split
 from gabagool.backtest.result import WindowResult
-from gabagool.backtest.spec import WindowSpec, window_feed
-from gabagool.config import Settings, micros, picos
-from gabagool.engine.clock import NS, MarketClock
-from gabagool.engine.events import EventFanout
-from gabagool.engine.portfolio import Portfolio
-from gabagool.engine.window import Window
-from gabagool.venues.base import Fill, OrderAck, OrderRequest, Outcome
-from gabagool.venues.paper import PaperExchange
+from gabagool.backtest.spec import WindowFrames, WindowSpec, window_frames
+from gabagool.config import Settings, micros
+from gabagool.engine.backtest_loop import WindowResult as EngineResult
+from gabagool.engine.backtest_loop import WindowSettings, run_window
+from gabagool.engine.core import FillEntry, OrderIntent, OrderUpdate, WindowCore
+from gabagool.types import NS, Outcome
+from gabagool.venues.base import Fill
 
-SCHEDULER_SEED = 0
-TIMELINE_STEP_S = 1.0  # market seconds between samples of the books (timelines only)
+TIMELINE_STEP_NS = NS  # market time between samples of the books (timelines only)
+MICROS = 1_000_000
+# an order's journaled status that ends its life on the book
+_CLOSED = ("filled", "cancelled", "rejected", "unknown")
+
+Tops = tuple[int | None, int | None, int | None, int | None]  # up bid/ask, down bid/ask
 
 
 @dataclass
@@ -49,172 +48,164 @@ class Timeline:
     fills: list[tuple[float, str, str, int, int, bool]] = field(default_factory=list)
 
 
-class _TimelineEvents:
-    """An `EngineEvents` sink that keeps our orders' lives and fills, in market seconds."""
+class _Books:
+    """A read-only watch on the core: both books' tops after every frame."""
 
-    def __init__(self, timeline: Timeline, start_trio: float) -> None:
-        self.timeline = timeline
-        self.start = start_trio
-        self.resting: dict[str, tuple[str, int, float]] = {}
-        self.remaining: dict[str, int] = {}
+    def __init__(self) -> None:
+        self.t_ns: list[int] = []
+        self.tops: list[Tops] = []
 
-    def _now(self) -> float:
-        return trio.current_time() - self.start
+    def __call__(self, t_ns: int, core: WindowCore) -> None:
+        market = core.market
+        tops: list[int | None] = []
+        for outcome in ("up", "down"):
+            bid, ask = market.best_bid(outcome), market.best_ask(outcome)
+            tops.append(bid[0] if bid is not None else None)
+            tops.append(ask[0] if ask is not None else None)
+        top = (tops[0], tops[1], tops[2], tops[3])
+        if not self.tops or self.tops[-1] != top:
+            self.t_ns.append(t_ns)
+            self.tops.append(top)
 
-    def window_opened(self, market_id: str, slug: str, start: int, end: int) -> None:
-        pass
-
-    def order_placed(self, request: OrderRequest, ack: OrderAck) -> None:
-        if ack.accepted and ack.resting:
-            self.resting[ack.order_id] = (request.outcome, request.price, self._now())
-            self.remaining[ack.order_id] = request.size - ack.filled
-
-    def order_cancelled(self, market_id: str, order_id: str, reason: str) -> None:
-        self._close(order_id)
-
-    def _close(self, order_id: str) -> None:
-        live = self.resting.pop(order_id, None)
-        if live is not None:
-            self.timeline.bids.append((live[0], live[1], live[2], self._now()))
-
-    def fill(self, fill: Fill, delta: int, pair_cost: str | None) -> None:
-        self.timeline.fills.append(
-            (self._now(), fill.outcome, fill.action, fill.price, fill.size, fill.maker)
-        )
-        left = self.remaining.get(fill.order_id)
-        if left is not None:
-            self.remaining[fill.order_id] = left - fill.size
-            if left - fill.size <= 0:
-                self._close(fill.order_id)  # filled: it rests no more
-
-    def risk_action(self, market_id: str, action: str, detail: str) -> None:
-        pass
-
-    def task_failed(self, market_id: str, task: str, error: BaseException) -> None:
-        pass
-
-    def window_settled(self, market_id: str, slug: str, winner: str | None, pnl: int) -> None:
-        for order_id in list(self.resting):
-            self._close(order_id)
+    def at(self, t_ns: int) -> Tops:
+        i = bisect_right(self.t_ns, t_ns)
+        return self.tops[i - 1] if i else (None, None, None, None)
 
 
 def run_one(spec: WindowSpec, settings: Settings) -> WindowResult:
     """Backtest one window; deterministic for a given (spec, settings)."""
-    result, _ = _run(spec, settings, timeline=False)
-    return result
+    window = window_frames(spec)
+    engine = _run(window, settings)
+    return _result(spec, window, settings, engine)
 
 
 def run_with_timeline(spec: WindowSpec, settings: Settings) -> tuple[WindowResult, Timeline]:
-    result, timeline = _run(spec, settings, timeline=True)
-    assert timeline is not None
-    return result, timeline
+    window = window_frames(spec)
+    books = _Books()
+    engine = _run(window, settings, books)
+    result = _result(spec, window, settings, engine)
+    return result, _timeline(window, engine, books)
 
 
-def _run(
-    spec: WindowSpec, settings: Settings, *, timeline: bool
-) -> tuple[WindowResult, Timeline | None]:
-    feed = window_feed(spec)
-    holder: list[tuple[Window, Timeline | None]] = []
-
-    async def main() -> None:
-        header = feed.header
-        clock = MarketClock.starting_now(header.start * NS)
-        line = Timeline() if timeline else None
-        events = _TimelineEvents(line, trio.current_time()) if line is not None else EventFanout([])
-        risk = settings.risk
-        portfolio = Portfolio(
-            max_capital=picos(risk.max_capital, "risk.max_capital"),
-            max_unhedged=micros(risk.max_unhedged, "risk.max_unhedged"),
-            daily_loss_limit=picos(risk.daily_loss_limit, "risk.daily_loss_limit"),
-            events=events,  # type: ignore[arg-type]
-        )
-        window = Window(
-            feed=feed,
-            exchange=PaperExchange(session="backtest"),
-            settings=settings,
-            portfolio=portfolio,
-            events=events,  # type: ignore[arg-type]
-            clock=clock,
-        )
-        holder.append((window, line))
-        async with trio.open_nursery() as nursery:
-            if line is not None:
-                nursery.start_soon(_sample, window, line)
-            await window.run()
-            nursery.cancel_scope.cancel()
-
-    # Trio runs a batch of ready tasks forwards or backwards at random, from one generator
-    # for the process: seeded here, a window's run no longer depends on what the process
-    # ran before it (a worker's earlier windows) — the virtual clock does the rest
-    _trio_run._r.seed(SCHEDULER_SEED)
-    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    window, line = holder[0]
-    return _result(spec, window), line
+def _run(window: WindowFrames, settings: Settings, books: _Books | None = None) -> EngineResult:
+    return run_window(window.frames, window.header, settings, outcome=window.outcome, watch=books)
 
 
-async def _sample(window: Window, line: Timeline) -> None:
-    start = trio.current_time()
-    market, position = window.market, window.position
-    while True:
-        line.t.append(trio.current_time() - start)
-        sides: tuple[tuple[Outcome, list[int | None], list[int | None]], ...] = (
-            ("up", line.up_bid, line.up_ask),
-            ("down", line.down_bid, line.down_ask),
-        )
-        for outcome, bids, asks in sides:
-            bid, ask = market.best_bid(outcome), market.best_ask(outcome)
-            bids.append(bid[0] if bid is not None else None)
-            asks.append(ask[0] if ask is not None else None)
-        line.delta.append(position.delta)
-        await trio.sleep(TIMELINE_STEP_S)
+def _timeline(window: WindowFrames, engine: EngineResult, books: _Books) -> Timeline:
+    start = window.header.start * NS
+    last = max([start, *books.t_ns, *(f.t_ns for f in engine.fills)])
+
+    def seconds(t_ns: int) -> float:
+        return (t_ns - start) / NS
+
+    line = Timeline()
+    fills = engine.fills
+    delta, next_fill = 0, 0
+    for t_ns in range(start, last + 1, TIMELINE_STEP_NS):
+        while next_fill < len(fills) and fills[next_fill].t_ns <= t_ns:
+            fill = fills[next_fill]
+            signed = fill.size if (fill.outcome == "up") == (fill.side == "buy") else -fill.size
+            delta += signed
+            next_fill += 1
+        up_bid, up_ask, down_bid, down_ask = books.at(t_ns)
+        line.t.append(seconds(t_ns))
+        line.up_bid.append(up_bid)
+        line.up_ask.append(up_ask)
+        line.down_bid.append(down_bid)
+        line.down_ask.append(down_ask)
+        line.delta.append(delta)
+    # our bids' lives on the book, from what the engine journaled
+    bids: dict[str, tuple[str, int]] = {}
+    resting: dict[str, tuple[str, int, int]] = {}
+    for entry in engine.journal:
+        if isinstance(entry, OrderIntent):
+            request = entry.request
+            if request.action == "buy":
+                bids[request.client_id] = (request.outcome, request.price)
+        elif isinstance(entry, OrderUpdate) and entry.client_id in bids:
+            if entry.status == "open" and entry.client_id not in resting:
+                outcome, price = bids[entry.client_id]
+                resting[entry.client_id] = (outcome, price, entry.t_ns)
+            elif entry.status in _CLOSED and entry.client_id in resting:
+                outcome, price, since = resting.pop(entry.client_id)
+                line.bids.append((outcome, price, seconds(since), seconds(entry.t_ns)))
+    for outcome, price, since in resting.values():
+        line.bids.append((outcome, price, seconds(since), seconds(last)))
+    line.fills = [
+        (seconds(f.t_ns), f.outcome, f.side, f.price, f.size, f.maker) for f in engine.fills
+    ]
+    return line
 
 
-def _result(spec: WindowSpec, window: Window) -> WindowResult:
-    fees = window.fees
-    records = window.orders.stats.fills
+def _as_fill(entry: FillEntry) -> Fill:
+    return Fill(
+        order_id=entry.venue_id,
+        client_id=entry.client_id,
+        market_id="",
+        outcome=entry.outcome,
+        action=entry.side,  # type: ignore[arg-type]
+        price=entry.price,
+        size=entry.size,
+        fee=entry.fee,
+        maker=entry.maker,
+        rule=entry.rule,
+        fill_id=entry.fill_id,
+    )
+
+
+def _result(
+    spec: WindowSpec, window: WindowFrames, settings: Settings, engine: EngineResult
+) -> WindowResult:
+    fees = WindowSettings(settings, window.header).fees
     ledger = ledger_of(
-        (r.fill, fees.fee(r.fill.price, r.fill.size, False) if r.fill.maker else 0) for r in records
+        (_as_fill(f), fees.fee(f.price, f.size, False) if f.maker else 0) for f in engine.fills
     )
     rebate_ppm = micros(_rebate_rate(window), "rebate_rate")
-    parts = split(ledger, window.winner, rebate_ppm)
-    settled = window.settlement_pnl is not None
-    if settled and parts.total != window.settlement_pnl:
+    winner: Outcome | None = engine.winner
+    parts = split(ledger, winner, rebate_ppm)
+    pnl = engine.settlement_pnl
+    settled = pnl is not None
+    if pnl is not None and not parts.total == pnl == engine.paper_cash:
         raise AssertionError(
-            f"{spec.label}: attribution {parts.total} != settlement {window.settlement_pnl} pico$"
+            f"{spec.label}: attribution {parts.total} pico$, engine settlement {pnl} pico$ "
+            f"and paper cash {engine.paper_cash} pico$ differ"
         )
-    position = window.position
-    pair = position.pair_cost
-    stats = window.orders.stats
+    p = engine.position
+    pair = (
+        Fraction(p.cost_up * p.qty_down + p.cost_down * p.qty_up, MICROS * p.qty_up * p.qty_down)
+        if p.qty_up and p.qty_down
+        else None
+    )
     return WindowResult(
         spec=spec,
-        slug=window.slug,
-        winner=window.winner,
+        slug=engine.slug,
+        winner=winner,
         settled=settled,
-        pnl=window.settlement_pnl or 0,
+        pnl=pnl or 0,
         locked=parts.locked,
         unpaired=parts.unpaired,
         sells=parts.sells,
         fees=parts.fees,
         rebates=parts.rebates,
-        qty_up=position.qty_up,
-        qty_down=position.qty_down,
-        hedged=position.hedged,
-        delta=position.delta,
-        pair_cost=(pair.numerator, pair.denominator) if isinstance(pair, Fraction) else None,
-        fills=len(records),
+        qty_up=p.qty_up,
+        qty_down=p.qty_down,
+        hedged=min(p.qty_up, p.qty_down),
+        delta=p.qty_up - p.qty_down,
+        pair_cost=(pair.numerator, pair.denominator) if pair is not None else None,
+        fills=len(engine.fills),
         maker_fills=ledger.maker_fills,
         taker_fills=ledger.taker_fills,
         volume=ledger.volume,
         volume_notional=ledger.volume_notional,
         max_unhedged=ledger.max_unhedged,
         max_unhedged_cost=ledger.max_unhedged_cost,
-        orders_placed=stats.placed,
-        orders_rejected=stats.rejected,
-        rule_breaches=stats.breaches,
-        halted=window.halt_reason,
+        orders_placed=engine.orders_placed,
+        orders_rejected=engine.orders_rejected,
+        rule_breaches=engine.rule_breaches,
+        halted=engine.halted,
     )
 
 
-def _rebate_rate(window: Window) -> Decimal:
+def _rebate_rate(window: WindowFrames) -> Decimal:
     # recordings and the simulator carry the schedule's rebate share; a bare header may not
     return Decimal(getattr(window.header.fee_schedule, "rebate_rate", "0") or "0")

@@ -7,18 +7,17 @@ not depend on which worker finished first.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
 
 import msgspec
 
 from gabagool import sim
-from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, WindowSimulator
-from gabagool.venues.sim_feed import ListWindowFeed, ReplayMarketData
+from gabagool.recording import MarketHeader
+from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, MarketParams, WindowSimulator
+from gabagool.types import Outcome
+from gabagool.venues.sim_feed import ReplayMarketData
 
 
 class SpecError(ValueError):
@@ -135,46 +134,45 @@ def parse_variant(text: str) -> dict[str, Fraction]:
     return out
 
 
-# The simulator keeps its model as module constants; a variation swaps them while one
-# window's frames are generated. The lock keeps threads (a Dask worker's) from mixing them.
-_SIM_LOCK = threading.Lock()
-
-
-@contextmanager
-def _sim_variation(variant: str) -> Iterator[None]:
+def sim_params(variant: str) -> MarketParams:
+    """The simulator's (calibrated) market with the variation's scales applied."""
     scales = parse_variant(variant)
-    if not scales:
-        yield
-        return
-    with _SIM_LOCK:
-        assets, informed = sim.ASSETS, sim.INFORMED_PROBABILITY
-        vol = float(scales.get("vol", 1))
-        sim.ASSETS = {
-            name: replace(model, annual_volatility=model.annual_volatility * vol)
-            for name, model in assets.items()
-        }
-        sim.INFORMED_PROBABILITY = min(1.0, informed * float(scales.get("informed", 1)))
-        try:
-            yield
-        finally:
-            sim.ASSETS, sim.INFORMED_PROBABILITY = assets, informed
+    return MarketParams(
+        volatility_scale=float(scales.get("vol", 1)),
+        informed_scale=float(scales.get("informed", 1)),
+    )
 
 
-def window_feed(spec: WindowSpec) -> ListWindowFeed:
+class WindowFrames(msgspec.Struct, frozen=True, kw_only=True):
+    """One window's input to the engine: its header, its frames in time order, and the
+    winner when no `market_resolved` frame says it (the simulator knows it; a recording says
+    it in its frames)."""
+
+    header: MarketHeader
+    frames: list[tuple[int, bytes]]  # (market ns, raw market-channel frame)
+    outcome: Outcome | None = None
+
+
+def window_frames(spec: WindowSpec) -> WindowFrames:
     """The window's frames, generated (or read) up front: the backtest times the engine."""
     if spec.file:
-        return _recording(spec.file).window(spec.asset, spec.start)
+        replay = _recording(spec.file)
+        header = replay.headers.get((spec.asset, spec.start))
+        if header is None:
+            raise SpecError(f"{spec.file} holds no {spec.asset} window starting at {spec.start}")
+        return WindowFrames(header=header, frames=replay.frames[header.condition_id])
     if spec.start < DEFAULT_START or (spec.start - DEFAULT_START) % WINDOW_SECONDS:
         raise SpecError(f"{spec.label}: start {spec.start} is not a simulated window")
-    with _sim_variation(spec.variant):
-        chain = None
-        # each window opens where the previous one closed: walk the plans (cheap) up to it
-        for start in range(DEFAULT_START, spec.start + 1, WINDOW_SECONDS):
-            open_price = chain.close_price if chain is not None else None
-            chain = WindowSimulator(spec.asset, start, spec.seed, open_price=open_price)
-        assert chain is not None
-        frames = [(t, text.encode()) for t, text in chain.frames()]
-    return ListWindowFeed(chain.header, frames, outcome=chain.outcome)  # type: ignore[arg-type]
+    params = sim_params(spec.variant)
+    chain = None
+    # each window opens where the previous one closed: walk the plans (cheap) up to it
+    for start in range(DEFAULT_START, spec.start + 1, WINDOW_SECONDS):
+        open_price = chain.close_price if chain is not None else None
+        chain = WindowSimulator(spec.asset, start, spec.seed, open_price=open_price, params=params)
+    assert chain is not None
+    frames = [(t, text.encode()) for t, text in chain.frames()]
+    outcome: Outcome | None = "up" if chain.up_wins else "down"
+    return WindowFrames(header=chain.header, frames=frames, outcome=outcome)
 
 
 @lru_cache(maxsize=4)
