@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import msgspec
 import pytest
-from gabagool.backtest import plan
+from gabagool.backtest import one, plan
 from gabagool.backtest.attribution import ledger_of, split
-from gabagool.backtest.one import run_one
+from gabagool.backtest.one import run_one, run_with_timeline
 from gabagool.backtest.result import to_json
 from gabagool.backtest.runner import InlineExecutor, open_executor, run_windows
 from gabagool.backtest.spec import (
@@ -82,6 +83,46 @@ def test_a_simulated_window_runs_on_the_engine_and_its_split_matches_its_settlem
     # run_one refuses a split that does not add up to the engine's own settlement PnL
     assert result.pnl == result.locked + result.unpaired + result.sells + result.fees
     assert run_one(spec, settings) == result
+
+
+def test_a_window_gives_the_same_result_whatever_the_process_ran_before() -> None:
+    settings = load_settings(environ={}, dotenv=None)
+    spec = WindowSpec(seed=6, asset="sol", start=DEFAULT_START)
+    fresh = run_one(spec, settings)
+    for other in sim_specs([7], ["btc"], 2):
+        run_one(other, settings)
+    assert run_one(spec, settings) == fresh
+
+
+def test_the_timeline_follows_the_engines_fills_and_bids() -> None:
+    settings = load_settings(environ={}, dotenv=None)
+    spec = WindowSpec(seed=1000, asset="btc", start=DEFAULT_START)
+    result, line = run_with_timeline(spec, settings)
+    assert result == run_one(spec, settings)
+    assert len(line.t) == len(line.up_bid) == len(line.down_ask) == len(line.delta)
+    assert line.t[0] == 0 and line.t[-1] >= 890  # sampled every second to the last frame
+    assert len(line.fills) == result.fills > 0
+    assert line.delta[-1] == result.delta
+    assert line.bids and all(start <= end for _, _, start, end in line.bids)
+    assert any(b is not None for b in line.up_bid) and any(a is not None for a in line.down_ask)
+    # a maker fill happens at one of our bids, while it rests
+    for t, outcome, action, price, _, maker in line.fills:
+        if maker and action == "buy":
+            assert any(
+                o == outcome and p == price and start <= t <= end for o, p, start, end in line.bids
+            )
+
+
+def test_an_attribution_that_does_not_add_up_is_refused() -> None:
+    settings = load_settings(environ={}, dotenv=None)
+    spec = WindowSpec(seed=3, asset="btc", start=DEFAULT_START + 900)
+    window = window_frames(spec)
+    engine = one._run(window, settings)
+    assert engine.settlement_pnl is not None
+    one._result(spec, window, settings, engine)
+    wrong = msgspec.structs.replace(engine, settlement_pnl=engine.settlement_pnl + 1)
+    with pytest.raises(AssertionError, match="attribution"):
+        one._result(spec, window, settings, wrong)
 
 
 def test_windows_chain_and_variations_change_the_market() -> None:

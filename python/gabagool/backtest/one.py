@@ -52,10 +52,12 @@ class _Books:
     """A read-only watch on the core: both books' tops after every frame."""
 
     def __init__(self) -> None:
-        self.t_ns: list[int] = []
+        self.t_ns: list[int] = []  # when the tops changed
         self.tops: list[Tops] = []
+        self.last_ns = 0  # the last frame (keepalives included)
 
     def __call__(self, t_ns: int, core: WindowCore) -> None:
+        self.last_ns = t_ns
         market = core.market
         tops: list[int | None] = []
         for outcome in ("up", "down"):
@@ -93,7 +95,7 @@ def _run(window: WindowFrames, settings: Settings, books: _Books | None = None) 
 
 def _timeline(window: WindowFrames, engine: EngineResult, books: _Books) -> Timeline:
     start = window.header.start * NS
-    last = max([start, *books.t_ns, *(f.t_ns for f in engine.fills)])
+    last = max([start, books.last_ns, *(f.t_ns for f in engine.fills)])
 
     def seconds(t_ns: int) -> float:
         return (t_ns - start) / NS
