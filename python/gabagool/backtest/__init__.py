@@ -1,4 +1,4 @@
-"""Backtests: the engine over many windows on a virtual clock, in parallel, with the PnL
+"""Backtests: the engine's window core over many windows in a plain loop, in parallel, with the PnL
 split, sweeps, baselines and an HTML report (`gabagool backtest`).
 
 `run_one(spec, settings)` is the one seam between the runner and the engine.

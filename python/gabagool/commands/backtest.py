@@ -27,9 +27,9 @@ DEFAULT_WINDOWS = 96  # a simulated day per seed and asset
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "backtest",
-        help="the engine over many simulated or recorded windows, on a virtual clock",
-        description="Backtest the engine (its own window tasks and the paper venue, on a "
-        "virtual clock: deterministic, whatever the load) over simulator seeds x assets x "
+        help="the engine over many simulated or recorded windows, in a plain loop",
+        description="Backtest the engine (its window core and the paper venue, in a plain "
+        "loop: deterministic, whatever the load) over simulator seeds x assets x "
         "windows, or over recordings. Prints totals with the PnL split, or JSON.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="recordings (instead of --sim)")
