@@ -19,17 +19,24 @@ def test_defaults_are_the_design_parameters_in_core_units() -> None:
     assert params == {
         "mode": "maker",
         "target_pair_cost": 980_000,
-        "entry_max_price": 450_000,
+        "entry_max_price": 600_000,
         "max_pair_cost": 1_000_000,
         "trade_size": 10_000_000,
         "min_order_size": 5_000_000,
         "max_delta": 50_000_000,
         "hedge_slippage": 20_000,
         "liquidity_multiple": 3,
-        "open_cutoff_ms": 120_000,
+        "open_cutoff_ms": 300_000,
         "quote_cutoff_ms": 10_000,
         "taker_cutoff_ms": 30_000,
-        "stop_loss_ppm": 20_000,
+        "stop_loss_ppm": 0,  # off: no forced selling by default (docs/STRATEGY.md)
+        "fee_blind": False,
+        "unhedged_cap": 3_000_000_000_000,
+        "delta_per_pair_ppm": 100_000,
+        "skew_ticks_per_clip": 0,
+        "lag_bid_ticks": 1,
+        "mid_edge": None,
+        "excess_min_mid": 600_000,
     }
 
 

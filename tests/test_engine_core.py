@@ -158,11 +158,24 @@ def test_unparseable_frames_are_counted_and_the_window_still_settles() -> None:
 # ---- the order lifecycle, scripted --------------------------------------------------------
 
 
+# The design's pair rules, which the scripted books exercise (an opening bid at 0.40); the
+# defaults add the backtests' bounds on unpaired risk (docs/STRATEGY.md), which have their
+# own scan tests.
+DESIGN_PAIR_RULES = {
+    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
+    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
+    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
+    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
+    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
+}
+
+
 class Script:
     """A core on scripted books, whose commands are collected instead of executed."""
 
     def __init__(self) -> None:
-        self.core = WindowCore(header(), load_settings(None), fallback_outcome=lambda: "up")
+        settings = load_settings(environ=DESIGN_PAIR_RULES, dotenv=None)
+        self.core = WindowCore(header(), settings, fallback_outcome=lambda: "up")
         self.t = at(1)
         self.core.on_frame(self.t, stamped([(self.t, books("0.40", "0.41"))])[0][1].encode())
 

@@ -24,12 +24,23 @@ KILLS = 5
 HALTED_RUN = 3  # the run started with the halt flag set (counted from 0)
 
 
+# The design's pair rules, under which this test's windows trade; the defaults add the
+# backtests' bounds on unpaired risk and sit out many windows (docs/STRATEGY.md).
+DESIGN_PAIR_RULES = {
+    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
+    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
+    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
+    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
+    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
+}
+
+
 def engine(
     data_dir: Path, *extra: str, env: dict[str, str] | None = None, speed: str = SPEED
 ) -> subprocess.Popen:
     args = [sys.executable, "-m", "gabagool", "run", "--no-view", "--speed", speed]
     args += ["--start", str(START), "--seed", "3", "--data-dir", str(data_dir), *extra]
-    environment = {**os.environ, **(env or {})}
+    environment = {**os.environ, **DESIGN_PAIR_RULES, **(env or {})}
     return subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, cwd=data_dir
     )

@@ -103,10 +103,22 @@ def resolved(winner: str) -> str:
     )
 
 
+# The design's pair rules these scenarios exercise; the defaults add the backtests' bounds on
+# unpaired risk (docs/STRATEGY.md), which each have their own scan tests.
+DESIGN_PAIR_RULES = {
+    "strategy_entry_max_price": "0.45",
+    "strategy_open_cutoff": "120",
+    "strategy_excess_min_mid": "0",
+    "strategy_unhedged_cap": "0",
+    "strategy_delta_per_pair_pct": "0",
+}
+
+
 def settings(**env: str) -> Settings:
-    """Defaults, but a stop-loss only where a test is about it: at 2% of the capital in the
-    window it fires on the first tick against a lone opening leg (its exit fee included)."""
-    env = {"risk_stop_loss_pct": "50", **env}
+    """The design's pair rules, and a stop-loss only where a test is about it: at 2% of the
+    capital in the window it fires on the first tick against a lone opening leg (its exit fee
+    included)."""
+    env = {"risk_stop_loss_pct": "50", **DESIGN_PAIR_RULES, **env}
     return load_settings(environ={f"GABAGOOL_{k.upper()}": v for k, v in env.items()}, dotenv=None)
 
 

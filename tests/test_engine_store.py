@@ -39,6 +39,17 @@ class DirectStore(ThreadedStore):
         return fn(*args, **kwargs)
 
 
+# The design's pair rules, under which this test's windows trade; the defaults add the
+# backtests' bounds on unpaired risk and sit out many windows (docs/STRATEGY.md).
+DESIGN_PAIR_RULES = {
+    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
+    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
+    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
+    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
+    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
+}
+
+
 def direct_store(path: Path) -> DirectStore:
     return DirectStore(open_journal(str(path / "journal.sqlite3")))
 
@@ -428,6 +439,8 @@ def test_a_restarted_window_names_its_orders_apart_from_the_run_before() -> None
 
 def test_gabagool_run_journals_into_the_store_it_is_given(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
+    for name, value in DESIGN_PAIR_RULES.items():
+        monkeypatch.setenv(name, value)
     path = tmp_path / "elsewhere.sqlite3"
     args = ["run", "--assets", "btc", "--speed", "1000", "--duration", "300", "--no-view"]
     args += ["--data-dir", str(tmp_path), "--start", str(START), "--store", f"sqlite://{path}"]

@@ -54,6 +54,17 @@ class ScriptedMarketData:
         return ListWindowFeed(h, stamped(frames))
 
 
+# The design's pair rules, under which this test's windows trade; the defaults add the
+# backtests' bounds on unpaired risk and sit out many windows (docs/STRATEGY.md).
+DESIGN_PAIR_RULES = {
+    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
+    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
+    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
+    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
+    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
+}
+
+
 def engine_for(data, **env: str) -> tuple[Engine, PaperExchange, Recorder]:  # type: ignore[no-untyped-def]
     exchange, events = PaperExchange(), Recorder()
     engine = Engine(
@@ -138,6 +149,8 @@ async def test_simulated_windows_settle_with_the_simulators_outcome(autojump_clo
 
 def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
+    for name, value in DESIGN_PAIR_RULES.items():
+        monkeypatch.setenv(name, value)
     out = tmp_path / "summary.json"
     code = main(
         [

@@ -519,7 +519,8 @@ def test_risk_metrics_match_the_reference(case: Case) -> None:
     assert risk.unhedged_mark_loss == max(0, int(loss * PICO // 1))
     # The stop's base never falls below what the window may hold unhedged.
     base = max(Fraction(risk.capital_deployed, PICO), dollars(params.max_delta))
-    assert risk.stop_loss_triggered == (loss > Fraction(params.stop_loss_ppm, MICRO) * base)
+    threshold = Fraction(params.stop_loss_ppm, MICRO) * base
+    assert risk.stop_loss_triggered == (params.stop_loss_ppm > 0 and loss > threshold)  # 0: off
 
 
 def fill_through(case: Case, outcome: str, side: str, size: int) -> _core.Position | None:

@@ -384,7 +384,21 @@ class StrategyParams:
         quote_cutoff_ms: int = 10_000,
         taker_cutoff_ms: int = 30_000,
         stop_loss_ppm: int = 20_000,
-    ) -> Self: ...
+        fee_blind: bool = False,
+        unhedged_cap: int = 0,
+        delta_per_pair_ppm: int = 0,
+        skew_ticks_per_clip: int = 0,
+        lag_bid_ticks: int = 1,
+        mid_edge: int | None = None,
+        excess_min_mid: int = 0,
+    ) -> Self:
+        """Unpaired-risk bounds (0 = off): `unhedged_cap` pico-dollars paid for unpaired
+        shares; `delta_per_pair_ppm` |delta| as millionths of the paired quantity (at least
+        one trade_size); maker skew `skew_ticks_per_clip` (heavy side lower per clip of
+        |delta|) and `lag_bid_ticks` (lagging side over the best bid); `mid_edge` (None =
+        off) buys a side only at or under its book mid minus the edge; `excess_min_mid` (0 =
+        off) raises |delta| only on a side whose mid is at least this. `fee_blind` decides
+        as if no fee were charged (a baseline)."""
     @property
     def mode(self) -> Mode: ...
     @property
@@ -411,6 +425,20 @@ class StrategyParams:
     def taker_cutoff_ms(self) -> int: ...
     @property
     def stop_loss_ppm(self) -> int: ...
+    @property
+    def fee_blind(self) -> bool: ...
+    @property
+    def unhedged_cap(self) -> int: ...
+    @property
+    def delta_per_pair_ppm(self) -> int: ...
+    @property
+    def skew_ticks_per_clip(self) -> int: ...
+    @property
+    def lag_bid_ticks(self) -> int: ...
+    @property
+    def mid_edge(self) -> int | None: ...
+    @property
+    def excess_min_mid(self) -> int: ...
 
 @final
 class Intent:

@@ -18,7 +18,7 @@ from typing import NoReturn
 # Each name is a module `gabagool.commands.<name>` exposing `register(subparsers)`, which
 # adds its parser and sets `handler` (args -> exit code) as a default.
 COMMAND_MODULES: tuple[str, ...] = (
-    "state", "sim", "run", "config", "replay", "markets", "record"
+    "state", "sim", "run", "config", "replay", "markets", "record", "backtest"
 )
 TRACEBACK_ENV = "GABAGOOL_TRACEBACK"
 

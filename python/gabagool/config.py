@@ -56,24 +56,33 @@ class StrategySettings(_Section):
 
     mode: Literal["auto", "maker", "taker"] = "auto"  # auto: maker where takers pay fees
     target_pair_cost: Decimal = Decimal("0.98")
-    entry_max_price: Decimal = Decimal("0.45")
+    entry_max_price: Decimal = Decimal("0.60")  # docs/STRATEGY.md: with excess_min_mid
     max_pair_cost: Decimal = Decimal("1.00")
     trade_size: Decimal = Decimal("10")
     min_order_size: Decimal = Decimal("5")
     max_delta: Decimal = Decimal("50")
     hedge_slippage: Decimal = Decimal("0.02")
     liquidity_multiple: int = 3
-    open_cutoff: Decimal = Decimal("120")
+    open_cutoff: Decimal = Decimal("300")  # docs/STRATEGY.md: late lone legs lose
     quote_cutoff: Decimal = Decimal("10")
     taker_cutoff: Decimal = Decimal("30")
     min_interval: Decimal = Decimal("0.05")  # accumulator throttle between scans
     equalizer_interval: Decimal = Decimal("1")
+    # bounds on unpaired risk, checked before buying (docs/STRATEGY.md); 0 = off
+    unhedged_cap: Decimal = Decimal("3")  # dollars paid for unpaired shares, per window
+    delta_per_pair_pct: Decimal = Decimal("10")  # |delta| as % of the paired quantity
+    skew_ticks_per_clip: int = 0  # heavy side's bid this many ticks lower per clip of delta
+    lag_bid_ticks: int = 1  # lagging side's bid up to this many ticks over the best bid
+    fee_blind: bool = False  # decide as if no fee were charged (the original rule: baseline)
+    mid_rule: bool = False  # buy a side only at or under its book mid minus `mid_edge`
+    mid_edge: Decimal = Decimal("0")
+    excess_min_mid: Decimal = Decimal("0.60")  # raise |delta| only on a side whose mid >= this
 
 
 class RiskSettings(_Section):
     """DESIGN.md "Risk": money in dollars, sizes in shares, times in seconds."""
 
-    stop_loss_pct: Decimal = Decimal("2")
+    stop_loss_pct: Decimal = Decimal("0")  # 0 = off (the default: no forced selling)
     risk_interval: Decimal = Decimal("5")
     daily_loss_limit: Decimal = Decimal("100")
     stale_after: Decimal = Decimal("10")
@@ -192,6 +201,13 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "taker_cutoff_ms": millis(s.taker_cutoff, "strategy.taker_cutoff"),
             # percent -> parts per million
             "stop_loss_ppm": micros(r.stop_loss_pct / 100, "risk.stop_loss_pct"),
+            "fee_blind": s.fee_blind,
+            "unhedged_cap": picos(s.unhedged_cap, "strategy.unhedged_cap"),
+            "delta_per_pair_ppm": micros(s.delta_per_pair_pct / 100, "strategy.delta_per_pair_pct"),
+            "skew_ticks_per_clip": s.skew_ticks_per_clip,
+            "lag_bid_ticks": s.lag_bid_ticks,
+            "mid_edge": micros(s.mid_edge, "strategy.mid_edge") if s.mid_rule else None,
+            "excess_min_mid": micros(s.excess_min_mid, "strategy.excess_min_mid"),
         }
 
     def redacted(self) -> dict[str, dict[str, Any]]:
@@ -415,7 +431,10 @@ def validate(settings: Settings) -> None:
     for key in ("target_pair_cost", "entry_max_price", "hedge_slippage"):
         value = getattr(s, key)
         _check(0 < value < 1, f"strategy.{key}", value, "0 < value < 1")
-    _check(0 < s.max_pair_cost <= 1, "strategy.max_pair_cost", s.max_pair_cost, "(0, 1]")
+    # above 1: pairing a lone leg at a small loss beats holding it to a likely total loss
+    _check(
+        0 < s.max_pair_cost <= Decimal("1.1"), "strategy.max_pair_cost", s.max_pair_cost, "(0, 1.1]"
+    )
     _check(
         s.max_pair_cost >= s.target_pair_cost,
         "strategy.max_pair_cost",
@@ -450,6 +469,21 @@ def validate(settings: Settings) -> None:
     _at_most(s, "min_interval", "strategy.min_interval", MAX_INTERVAL, "seconds")
     _check(s.equalizer_interval > 0, "strategy.equalizer_interval", s.equalizer_interval, "> 0")
     _at_most(s, "equalizer_interval", "strategy.equalizer_interval", MAX_INTERVAL, "seconds")
+    _check(
+        0 <= s.unhedged_cap <= MAX_DOLLARS, "strategy.unhedged_cap", s.unhedged_cap,
+        f"[0, {MAX_DOLLARS}]",
+    )
+    _check(
+        0 <= s.delta_per_pair_pct <= 100,
+        "strategy.delta_per_pair_pct",
+        s.delta_per_pair_pct,
+        "[0, 100]",
+    )
+    _check(abs(s.mid_edge) <= Decimal("0.5"), "strategy.mid_edge", s.mid_edge, "[-0.5, 0.5]")
+    _check(0 <= s.excess_min_mid < 1, "strategy.excess_min_mid", s.excess_min_mid, "[0, 1)")
+    for key in ("skew_ticks_per_clip", "lag_bid_ticks"):
+        value = getattr(s, key)
+        _check(0 <= value <= 100, f"strategy.{key}", value, "[0, 100]")
     _check(
         s.quote_cutoff <= s.open_cutoff,
         "strategy.quote_cutoff",

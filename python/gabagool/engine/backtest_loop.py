@@ -9,7 +9,7 @@ the settlement. Same inputs, same result, on any machine, at any load: this is w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -70,6 +70,7 @@ def run_window(
     max_capital: int | None = None,
     max_unhedged: int | None = None,
     keepalive: bool = True,
+    watch: Callable[[int, WindowCore], None] | None = None,
 ) -> WindowResult:
     """Trade one window on the paper venue.
 
@@ -82,6 +83,8 @@ def run_window(
     and cancel. `max_capital` (pico-dollars) / `max_unhedged` (micro-shares): the portfolio
     caps applied to this window alone (None: `settings.risk`'s). `keepalive`: a silent
     stretch counts as a live, quiet link (as the live feed's PONGs say), not a dead one.
+    `watch(t_ns, core)`: called after every frame's work is done (books, position), to
+    read the window over time (the backtest's timeline); it must not change the core.
     """
     risk = settings.risk
     limits = NoLimits(
@@ -102,6 +105,8 @@ def run_window(
     paced: Iterable[tuple[int, bytes | ReferenceFrame | None]] = (
         with_keepalives(stream, header.start * NS) if keepalive else stream
     )
+    if watch is not None:
+        paced = _watched(paced, core, watch)
     run_to_end(driver, paced)
     p = core.position
     if core.winner is not None:
@@ -136,6 +141,17 @@ def run_window(
         paper_cash=venue.cash,
         snapshot=core.snapshot(),
     )
+
+
+def _watched(
+    frames: Iterable[tuple[int, bytes | None]],
+    core: WindowCore,
+    watch: Callable[[int, WindowCore], None],
+) -> Iterator[tuple[int, bytes | None]]:
+    # resumed only once the driver has done all of the frame's work
+    for t_ns, frame in frames:
+        yield t_ns, frame
+        watch(t_ns, core)
 
 
 __all__ = ["FinalPosition", "WindowResult", "WindowSettings", "run_window"]

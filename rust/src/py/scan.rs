@@ -24,7 +24,9 @@ impl PyStrategyParams {
         max_pair_cost = 1_000_000, trade_size = 10_000_000, min_order_size = 5_000_000,
         max_delta = 50_000_000, hedge_slippage = 20_000, liquidity_multiple = 3,
         open_cutoff_ms = 120_000, quote_cutoff_ms = 10_000, taker_cutoff_ms = 30_000,
-        stop_loss_ppm = 20_000
+        stop_loss_ppm = 20_000, fee_blind = false, unhedged_cap = 0, delta_per_pair_ppm = 0,
+        skew_ticks_per_clip = 0, lag_bid_ticks = 1, mid_edge = None,
+        excess_min_mid = 0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -41,6 +43,13 @@ impl PyStrategyParams {
         quote_cutoff_ms: i64,
         taker_cutoff_ms: i64,
         stop_loss_ppm: i64,
+        fee_blind: bool,
+        unhedged_cap: i64,
+        delta_per_pair_ppm: i64,
+        skew_ticks_per_clip: i64,
+        lag_bid_ticks: i64,
+        mid_edge: Option<i64>,
+        excess_min_mid: i64,
     ) -> PyResult<Self> {
         let params_error = |e: scan::ParamsError| ParamsError::new_err(e.to_string());
         let inner = StrategyParams {
@@ -57,6 +66,13 @@ impl PyStrategyParams {
             quote_cutoff_ms,
             taker_cutoff_ms,
             stop_loss_ppm,
+            fee_blind,
+            unhedged_cap,
+            delta_per_pair_ppm,
+            skew_ticks_per_clip,
+            lag_bid_ticks,
+            mid_edge,
+            excess_min_mid,
         };
         inner.validate().map_err(params_error)?;
         Ok(PyStrategyParams { inner })
@@ -113,6 +129,34 @@ impl PyStrategyParams {
     #[getter]
     fn stop_loss_ppm(&self) -> i64 {
         self.inner.stop_loss_ppm
+    }
+    #[getter]
+    fn fee_blind(&self) -> bool {
+        self.inner.fee_blind
+    }
+    #[getter]
+    fn unhedged_cap(&self) -> i64 {
+        self.inner.unhedged_cap
+    }
+    #[getter]
+    fn delta_per_pair_ppm(&self) -> i64 {
+        self.inner.delta_per_pair_ppm
+    }
+    #[getter]
+    fn skew_ticks_per_clip(&self) -> i64 {
+        self.inner.skew_ticks_per_clip
+    }
+    #[getter]
+    fn lag_bid_ticks(&self) -> i64 {
+        self.inner.lag_bid_ticks
+    }
+    #[getter]
+    fn mid_edge(&self) -> Option<i64> {
+        self.inner.mid_edge
+    }
+    #[getter]
+    fn excess_min_mid(&self) -> i64 {
+        self.inner.excess_min_mid
     }
 
     fn __repr__(&self) -> String {

@@ -8,12 +8,27 @@
 //! - the instant pair takes both best asks with FAK orders (taker fees included) in either
 //!   mode, and when it fires it is the whole answer for this scan;
 //! - a FAK buy must be worth $1 at its limit (the exchange's minimum for marketable buys).
+//!
+//! Bounds on unpaired risk, checked before a buy is sent (issue 11's backtests: the loss
+//! comes from unpaired shares bought as the price falls through the bids, not from pairs):
+//! - `delta_per_pair_ppm`: |delta| after a buy at most that share of the paired quantity,
+//!   but always one `trade_size` (the opening leg), never over `max_delta`;
+//! - `unhedged_cap`: what the window has paid for unpaired shares (the heavy side's average
+//!   cost, fees included, times |delta|, plus what the buy would add) stays under the cap; a
+//!   buy over it is shrunk to fit, or dropped;
+//! - `mid_edge`: the book's mid is the fair value when nothing better is known; a side is
+//!   bought only at or under its mid minus the edge (taker: fee included);
+//! - `excess_min_mid`: shares beyond the pairs are bought only on a side whose mid is at
+//!   least this (the likelier winner): a bid that fills alone is mostly on the loser;
+//! - maker skew: the heavy side's bid drops `skew_ticks_per_clip` ticks per `trade_size` of
+//!   |delta| under the usual one tick over the best bid; the lagging side may bid
+//!   `lag_bid_ticks` over it, always under its pair bound.
 
 use super::pricing::{buy_cost, maker_bid, marketable, max_buy_cost, taker_buy, wide, Holds};
 use super::{floor_step, Action, Intent, Mode, Rule, StrategyParams};
 use crate::book::BookSide;
 use crate::fees::FeeSchedule;
-use crate::fixed::{Price, Size};
+use crate::fixed::{Price, Size, MICROS};
 use crate::market::{Market, Outcome};
 use crate::position::Position;
 
@@ -41,6 +56,8 @@ pub fn accumulate(
     if flags.halted || flags.feed_stale || ms_to_end <= params.quote_cutoff_ms {
         return Vec::new();
     }
+    let free = FeeSchedule::free();
+    let fees = if params.fee_blind { &free } else { fees };
     if position.delta().unsigned_abs() > params.max_delta as u64 {
         return Vec::new();
     }
@@ -98,7 +115,7 @@ fn instant_pair(
 ) -> Option<[Intent; 2]> {
     let (up, down) = (market.book(Outcome::Up).best(BookSide::Ask)?, market.book(Outcome::Down).best(BookSide::Ask)?);
     // If only one leg fills, delta moves by the size either way.
-    let delta_room = params.max_delta - position.delta().abs();
+    let delta_room = delta_bound(params, position) - position.delta().abs();
     let mut size = floor_step(params.trade_size.min(up.1.micros()).min(down.1.micros()).min(delta_room));
     for _ in 0..4 {
         if size < params.min_order_size || !marketable(up.0, size) || !marketable(down.0, size) {
@@ -141,13 +158,16 @@ fn side_buy(
     let other = side.other();
     let (held, other_held) = (position.qty(side), position.qty(other));
     let gap = (other_held - held).max(0);
-    // Filled in full, the buy leaves |delta| <= max_delta.
-    let mut size = params.trade_size.min(params.max_delta + other_held - held);
+    // Filled in full, the buy leaves |delta| within its bound.
+    let mut size = params.trade_size.min(delta_bound(params, position) + other_held - held);
     if !opening_window {
         // Inside the open cutoff only |delta|-reducing bids: never past the gap.
         size = size.min(gap);
     }
     if size > gap && !hedgeable(market, params, other) {
+        size = gap;
+    }
+    if size > gap && params.excess_min_mid > 0 && mid(market.book(side)).is_none_or(|m| m < params.excess_min_mid) {
         size = gap;
     }
     let mut size = floor_step(size.max(0));
@@ -157,28 +177,100 @@ fn side_buy(
     // Pairing: (cost/size) + avg_other <= target, i.e. cost q_o + c_o size <= target size q_o;
     // opening: cost/size <= entry_max_price (q_o = 1, c_o = 0).
     let (q_o, c_o) = if other_held > 0 { (other_held as i128, other_cost) } else { (1, 0) };
+    let fair_cap = match params.mid_edge {
+        None => None,
+        Some(edge) => Some(mid(market.book(side))? - edge),
+    };
     let holds = move |cost: i128, size: i64| {
-        wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
+        fair_cap.is_none_or(|cap| cost <= cap as i128 * size as i128)
+            && wide(cost, q_o).plus(wide(c_o, size as i128)) <= wide(target as i128 * size as i128, q_o)
     };
     // Without a fee the bound is linear: p q_o + c_o <= target q_o (a maker's usual case).
     let hint = i64::try_from((target as i128 * q_o - c_o).div_euclid(q_o)).ok();
     let book = market.book(side);
+    let over_ticks = skew_ticks(params, held, other_held);
     for _ in 0..4 {
         if size < params.min_order_size {
             return None;
         }
-        let intent = order(book, fees, params.mode, side, size, &holds, rule, hint)?;
+        let intent = order(book, fees, params.mode, side, size, &holds, rule, hint, over_ticks)?;
         if intent.size.micros() < params.min_order_size {
             // A taker's order shrinks to the depth the rule allows, which may be less.
             return None;
         }
         let worst = max_buy_cost(fees, &intent);
-        match room {
-            Some(room) if worst > room => size = shrink(intent.size.micros(), room, worst),
-            _ => return Some(intent),
+        if let Some(room) = room.filter(|&room| worst > room) {
+            size = shrink(intent.size.micros(), room, worst);
+            continue;
+        }
+        match unhedged_fit(position, params, side, &intent, worst) {
+            Some(fit) if fit < intent.size.micros() => size = fit,
+            Some(_) => return Some(intent),
+            None => return None,
         }
     }
     None
+}
+
+/// The book's mid in micro-dollars (floored), when it has both a bid and an ask.
+fn mid(book: &crate::book::Book) -> Option<i64> {
+    Some((book.best_bid()?.micros() + book.best_ask()?.micros()) / 2)
+}
+
+/// The |delta| a buy may leave: `max_delta`, or with `delta_per_pair_ppm` that share of the
+/// paired quantity (but at least one `trade_size`, at most `max_delta`).
+fn delta_bound(params: &StrategyParams, position: &Position) -> i64 {
+    if params.delta_per_pair_ppm == 0 {
+        return params.max_delta;
+    }
+    let scaled = (position.hedged() as i128 * params.delta_per_pair_ppm as i128 / MICROS as i128) as i64;
+    scaled.max(params.trade_size).min(params.max_delta)
+}
+
+/// Ticks over the best bid side `held` may bid (see the module's notes on the skew).
+fn skew_ticks(params: &StrategyParams, held: i64, other_held: i64) -> i64 {
+    if held > other_held {
+        1 - params.skew_ticks_per_clip * ((held - other_held) / params.trade_size)
+    } else if held < other_held {
+        params.lag_bid_ticks
+    } else {
+        1
+    }
+}
+
+/// Pico-dollars paid for the shares not paired: the heavy side's cost times |delta| over
+/// its quantity (fees included, floored).
+fn unhedged_cost(position: &Position) -> i128 {
+    match position.heavy() {
+        None => 0,
+        Some(heavy) => {
+            let q = position.qty(heavy) as i128;
+            position.cost(heavy) * position.delta().unsigned_abs() as i128 / q
+        }
+    }
+}
+
+/// Checks `intent` (costing `worst` at most) against `unhedged_cap`: Some(its size) when it
+/// fits, Some(a smaller size) to try instead, None when no buy of this side fits.
+fn unhedged_fit(position: &Position, params: &StrategyParams, side: Outcome, intent: &Intent, worst: i128) -> Option<i64> {
+    let size = intent.size.micros();
+    if params.unhedged_cap == 0 {
+        return Some(size);
+    }
+    let gap = (position.qty(side.other()) - position.qty(side)).max(0);
+    if size <= gap {
+        return Some(size); // it only pairs: the unpaired cost falls
+    }
+    // Past the gap the buy's shares are unpaired; before it, the other side's excess was.
+    let added = worst * (size - gap) as i128 / size as i128;
+    let before = if gap > 0 { 0 } else { unhedged_cost(position) };
+    let cap = params.unhedged_cap as i128;
+    if before + added <= cap {
+        return Some(size);
+    }
+    let room = (cap - before).max(0);
+    let fit = gap + floor_step((((size - gap) as i128) * room / added.max(1)) as i64);
+    (fit >= params.min_order_size && fit < size).then_some(fit)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -191,10 +283,11 @@ fn order(
     holds: Holds<'_>,
     rule: Rule,
     hint: Option<i64>,
+    over_ticks: i64,
 ) -> Option<Intent> {
     match mode {
         Mode::Maker => {
-            maker_bid(book, fees, size, holds, hint).map(|price| Intent::maker_bid(side, price, sized(size), rule))
+            maker_bid(book, fees, size, holds, hint, over_ticks).map(|price| Intent::maker_bid(side, price, sized(size), rule))
         }
         Mode::Taker => {
             let (limit, offered) = taker_buy(book, fees, size, holds)?;
@@ -384,6 +477,89 @@ mod tests {
         let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
         let down = find(&intents, Outcome::Down).expect("3 shares offered: the buy goes");
         assert_eq!((down.price.micros(), down.size.micros()), (500_000, 3 * SHARE));
+    }
+
+    #[test]
+    fn delta_bound_scales_with_the_paired_quantity() {
+        // 20% of the pairs, at least one clip: 30 paired + 10 Up allow no more Up at first.
+        let params = StrategyParams { delta_per_pair_ppm: 200_000, ..maker() };
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 40 * SHARE, 0).unwrap();
+        position.buy(Outcome::Down, 500_000, 30 * SHARE, 0).unwrap();
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
+        assert_eq!(find(&intents, Outcome::Down).unwrap().size.micros(), 10 * SHARE);
+        // 100 paired: |delta| may reach 20, so 10 more Up fit.
+        position.buy(Outcome::Up, 400_000, 60 * SHARE, 0).unwrap();
+        position.buy(Outcome::Down, 500_000, 70 * SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().size.micros(), 10 * SHARE);
+        // Flat and empty: one clip a side (the opening legs).
+        let intents = accumulate(&market, &Position::new(), &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(intents.len(), 2, "{intents:?}");
+    }
+
+    #[test]
+    fn unhedged_cap_shrinks_or_drops_buys_that_add_unpaired_cost() {
+        // $3 cap: an opening Up bid at 0.39 for 10 shares ($3.90) shrinks to 7.69 shares.
+        let params = StrategyParams { unhedged_cap: 3 * crate::fixed::PICOS as i64, ..maker() };
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        let up = find(&intents, Outcome::Up).unwrap();
+        assert_eq!((up.price.micros(), up.size.micros()), (390_000, 7_690_000));
+        // Holding 8 unpaired Up at 0.35 ($2.80): no more Up (0.20 left buys under 5 shares),
+        // but the Down bid that pairs them is untouched.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 350_000, 8 * SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
+        assert_eq!(find(&intents, Outcome::Down).unwrap().size.micros(), 10 * SHARE);
+    }
+
+    #[test]
+    fn skew_lowers_the_heavy_bid_and_raises_the_lagging_one() {
+        // Spread 0.37 - 0.45 on Up: Up usually bids 0.38, Down (bid 0.55) 0.56.
+        let market = mirrored(&[(370_000, 100)], &[(450_000, 100)]);
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 300_000, 20 * SHARE, 0).unwrap();
+        position.buy(Outcome::Down, 300_000, 10 * SHARE, 0).unwrap();
+        let plain = StrategyParams { target_pair_cost: 990_000, entry_max_price: 600_000, ..maker() };
+        let intents = accumulate(&market, &position, &plain, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().price.micros(), 380_000);
+        assert_eq!(find(&intents, Outcome::Down).unwrap().price.micros(), 560_000);
+        // One clip of delta, two ticks per clip: Up one tick under its best bid; Down three
+        // ticks over its bid.
+        let skewed = StrategyParams { skew_ticks_per_clip: 2, lag_bid_ticks: 3, ..plain };
+        let intents = accumulate(&market, &position, &skewed, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().price.micros(), 360_000);
+        assert_eq!(find(&intents, Outcome::Down).unwrap().price.micros(), 580_000);
+    }
+
+    #[test]
+    fn excess_only_on_a_side_whose_mid_is_high_enough() {
+        // Up mid 0.395: with excess_min_mid 0.5 no opening Up bid; Down (mid 0.605) bids.
+        let params = StrategyParams { excess_min_mid: 500_000, entry_max_price: 700_000, ..maker() };
+        let market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        let intents = accumulate(&market, &Position::new(), &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
+        assert!(find(&intents, Outcome::Down).is_some(), "{intents:?}");
+        // Holding 10 Down, an Up bid that only pairs is still allowed, up to the gap.
+        let mut position = Position::new();
+        position.buy(Outcome::Down, 300_000, 10 * SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().size.micros(), 10 * SHARE);
+    }
+
+    #[test]
+    fn fee_blind_takes_what_the_fee_would_have_forbidden() {
+        // Holding 10 Up at 0.40, Down ask 0.57: with the fee 0.98764 > 0.98, without 0.97.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 400_000, 10 * SHARE, 0).unwrap();
+        let market = mirrored(&[(430_000, 100)], &[(440_000, 100)]);
+        let blind = StrategyParams { fee_blind: true, ..taker() };
+        let intents = accumulate(&market, &position, &blind, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Down).unwrap().price.micros(), 570_000);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub fn equalize(
     if flags.halted || ms_to_end <= params.quote_cutoff_ms {
         return Vec::new();
     }
+    let free = FeeSchedule::free();
+    let fees = if params.fee_blind { &free } else { fees };
     let Some(heavy) = position.heavy() else {
         return Vec::new();
     };
@@ -63,7 +65,7 @@ pub fn equalize(
             }
         }
     }
-    maker_bid(book, fees, size, &holds, None)
+    maker_bid(book, fees, size, &holds, None, 1)
         .map(|price| vec![Intent::maker_bid(side, price, sized(size), Rule::EqualizeMaker)])
         .unwrap_or_default()
 }

@@ -62,6 +62,27 @@ pub struct StrategyParams {
     pub quote_cutoff_ms: i64,
     pub taker_cutoff_ms: i64,
     pub stop_loss_ppm: i64,
+    /// Decide as if no fee were charged (the first design's rule; a baseline, never a default).
+    pub fee_blind: bool,
+    /// Pico-dollars the window may have paid for shares not paired: a buy that would raise
+    /// it past the cap is shrunk or dropped before it is sent. 0 = no cap.
+    pub unhedged_cap: i64,
+    /// |delta| allowed after a buy: at most this many millionths of the paired quantity,
+    /// but always one `trade_size` (the opening leg) and never over `max_delta`. 0 = off.
+    pub delta_per_pair_ppm: i64,
+    /// Maker skew: the heavy side's bid drops this many ticks below the usual price per
+    /// `trade_size` of |delta|; 0 = off.
+    pub skew_ticks_per_clip: i64,
+    /// Maker skew: the lagging side may bid this many ticks over the best bid (one is the
+    /// usual), still under its pair bound and never crossing.
+    pub lag_bid_ticks: i64,
+    /// Fair value from the book alone: the accumulator buys a side only at or under its
+    /// mid minus this edge (micro-dollars, fee included for a taker). None = off.
+    pub mid_edge: Option<i64>,
+    /// A buy that raises |delta| (an opening leg, or past the gap) only on a side whose mid is
+    /// at least this (micro-dollars): unpaired shares are held on the likelier winner, never
+    /// on a side the market is giving up on. 0 = off.
+    pub excess_min_mid: i64,
 }
 
 impl Default for StrategyParams {
@@ -80,6 +101,13 @@ impl Default for StrategyParams {
             quote_cutoff_ms: 10_000,
             taker_cutoff_ms: 30_000,
             stop_loss_ppm: 20_000,
+            fee_blind: false,
+            unhedged_cap: 0,
+            delta_per_pair_ppm: 0,
+            skew_ticks_per_clip: 0,
+            lag_bid_ticks: 1,
+            mid_edge: None,
+            excess_min_mid: 0,
         }
     }
 }
@@ -147,6 +175,29 @@ impl StrategyParams {
         )?;
         check("taker_cutoff_ms", self.taker_cutoff_ms, (0..=DAY_MS).contains(&self.taker_cutoff_ms), "in [0, 1 day]")?;
         check("stop_loss_ppm", self.stop_loss_ppm, (0..=MICROS).contains(&self.stop_loss_ppm), "in [0, 1_000_000]")?;
+        check(
+            "unhedged_cap",
+            self.unhedged_cap,
+            (0..=1_000_000 * crate::fixed::PICOS as i64).contains(&self.unhedged_cap),
+            "in [0, $1,000,000] pico-dollars",
+        )?;
+        check(
+            "delta_per_pair_ppm",
+            self.delta_per_pair_ppm,
+            (0..=MICROS).contains(&self.delta_per_pair_ppm),
+            "in [0, 1_000_000]",
+        )?;
+        check(
+            "skew_ticks_per_clip",
+            self.skew_ticks_per_clip,
+            (0..=100).contains(&self.skew_ticks_per_clip),
+            "in [0, 100]",
+        )?;
+        check("lag_bid_ticks", self.lag_bid_ticks, (0..=100).contains(&self.lag_bid_ticks), "in [0, 100]")?;
+        check("excess_min_mid", self.excess_min_mid, (0..MICROS).contains(&self.excess_min_mid), "in [0, 1_000_000)")?;
+        if let Some(edge) = self.mid_edge {
+            check("mid_edge", edge, (-MICROS / 2..=MICROS / 2).contains(&edge), "in [-500_000, 500_000]")?;
+        }
         Ok(())
     }
 }

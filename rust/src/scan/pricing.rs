@@ -57,19 +57,21 @@ fn highest_price(tick: i64, upper: i64, hint: Option<i64>, ok: &dyn Fn(i64) -> b
 }
 
 /// The post-only bid for `size` on `book`: the highest price the rule allows, but never more
-/// than one tick over the best bid (joining when the spread is one tick) and never at or
-/// over the best ask, where it would cross and be rejected.
+/// than `over_ticks` ticks over the best bid (one: joining when the spread is one tick; fewer,
+/// or negative, for a side the inventory skew holds back) and never at or over the best ask,
+/// where it would cross and be rejected.
 pub(crate) fn maker_bid(
     book: &Book,
     fees: &FeeSchedule,
     size: i64,
     holds: Holds<'_>,
     hint: Option<i64>,
+    over_ticks: i64,
 ) -> Option<Price> {
     let tick = book.tick_micros();
     let mut upper = MICROS - tick;
     if let Some(bid) = book.best_bid() {
-        upper = upper.min(bid.micros() + tick);
+        upper = upper.min(bid.micros() + over_ticks * tick);
     }
     if let Some(ask) = book.best_ask() {
         upper = upper.min(ask.micros() - tick);

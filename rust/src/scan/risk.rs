@@ -9,7 +9,9 @@
 //! opening leg alone, 2% is less than one tick, and every leg would be sold as soon as the
 //! price twitched, paying the spread and the taker fee each time, while the strategy is to
 //! hold it until the other side gets cheap (the measured gabagool22 record has one SELL in
-//! 12.9 M fills). A flatten smaller than `min_order_size` is not sent (the exchange would refuse
+//! 12.9 M fills). `stop_loss_ppm` 0 turns the stop off: issue 11's backtests showed the
+//! forced sells realising the unpaired legs' dips and paying the taker fee on top, so the
+//! default bounds unpaired risk before buying instead. A flatten smaller than `min_order_size` is not sent (the exchange would refuse
 //! it), so a dust excess is held to settlement.
 
 use super::pricing::{marketable, wide};
@@ -70,7 +72,9 @@ pub fn risk_metrics(market: &Market, position: &Position, params: &StrategyParam
             let loss_times_q = excess_cost_times_q - value * q_h;
             let loss = if loss_times_q > 0 { loss_times_q / q_h } else { 0 };
             let threshold = value * MICROS as i128 + params.stop_loss_ppm as i128 * stop_base(position, params);
-            let triggered = wide(excess_cost_times_q, MICROS as i128) > wide(threshold, q_h);
+            // 0 turns the stop off (the default: no forced selling, see the module notes)
+            let triggered =
+                params.stop_loss_ppm > 0 && wide(excess_cost_times_q, MICROS as i128) > wide(threshold, q_h);
             (loss, triggered)
         }
     };
@@ -201,6 +205,15 @@ mod tests {
         assert!(!risk_metrics(&at_the_stop, &leg, &params).stop_loss_triggered, "$1 is not beyond $1");
         let slump = mirrored(&[(290_000, 100)], &[(300_000, 100)]);
         assert!(risk_metrics(&slump, &leg, &params).stop_loss_triggered);
+    }
+
+    #[test]
+    fn a_zero_stop_never_triggers() {
+        let market = mirrored(&[(10_000, 50)], &[(20_000, 50)]);
+        let off = StrategyParams { stop_loss_ppm: 0, ..StrategyParams::default() };
+        let m = risk_metrics(&market, &up_heavy(), &off);
+        assert!(m.unhedged_mark_loss > 0 && !m.stop_loss_triggered);
+        assert!(risk_metrics(&market, &up_heavy(), &StrategyParams::default()).stop_loss_triggered);
     }
 
     #[test]

@@ -1,0 +1,144 @@
+"""Where a window's money went: its fills split into locked pair profit, unpaired
+settlement, sells, fees and (estimated) rebates, exactly, in pico-dollars.
+
+Average-cost accounting over the fills, every division floored to a pico in one place so
+that the parts add up to the settlement PnL to the pico:
+- each side's bought notional `N_s` (fees apart), the cost of what was sold `floor(S_s N_s /
+  B_s)`, the rest is what is held;
+- the paired shares `h = min(q_up, q_down)` carry `floor(h held_cost_s / q_s)` of each side's
+  held cost: locked = h x $1 - both paired costs;
+- unpaired = what the excess pays at settlement ($1 a share if its side won) - the held cost
+  not paired;
+- sells = proceeds (fees apart) - the cost of what was sold; fees = - every fee paid.
+Rebates are an estimate (the paper venue pays none, and the exchange shares its pool among
+all makers): the pool's share (`rebate_rate`) of the taker fee our maker fills' counterparties
+paid. They are shown beside the PnL, never added to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gabagool.venues.base import Fill
+
+MICROS = 1_000_000
+PICOS_PER_SHARE = MICROS  # a micro-share paid out at $1 is 1e6 pico-dollars
+
+
+@dataclass
+class _Side:
+    bought: int = 0  # micro-shares
+    notional: int = 0  # pico-dollars paid, fees apart
+    sold: int = 0
+    proceeds: int = 0  # pico-dollars received, fees apart
+
+    @property
+    def qty(self) -> int:
+        return self.bought - self.sold
+
+    def sold_cost(self) -> int:
+        return self.sold * self.notional // self.bought if self.bought else 0
+
+
+@dataclass
+class Ledger:
+    """The fills of one window, in the order they happened."""
+
+    up: _Side = field(default_factory=_Side)
+    down: _Side = field(default_factory=_Side)
+    fees: int = 0  # micro-dollars
+    maker_fills: int = 0
+    taker_fills: int = 0
+    volume: int = 0  # micro-shares bought and sold
+    volume_notional: int = 0  # pico-dollars
+    max_unhedged: int = 0  # micro-shares of |delta|, the largest reached
+    max_unhedged_cost: int = 0  # pico-dollars paid for the unpaired shares, the largest
+    rebate_base: int = 0  # micro-dollars a taker would have paid on our maker fills
+
+    def side(self, outcome: str) -> _Side:
+        return self.up if outcome == "up" else self.down
+
+    def add(self, fill: Fill, taker_fee: int = 0) -> None:
+        side = self.side(fill.outcome)
+        notional = fill.price * fill.size
+        if fill.action == "buy":
+            side.bought += fill.size
+            side.notional += notional
+        else:
+            side.sold += fill.size
+            side.proceeds += notional
+        self.fees += fill.fee
+        self.volume += fill.size
+        self.volume_notional += notional
+        if fill.maker:
+            self.maker_fills += 1
+            self.rebate_base += taker_fee
+        else:
+            self.taker_fills += 1
+        delta = self.delta
+        if abs(delta) > self.max_unhedged:
+            self.max_unhedged = abs(delta)
+        self.max_unhedged_cost = max(self.max_unhedged_cost, self.unhedged_cost())
+
+    @property
+    def delta(self) -> int:
+        return self.up.qty - self.down.qty
+
+    @property
+    def hedged(self) -> int:
+        return min(self.up.qty, self.down.qty)
+
+    def _held_cost(self, side: _Side) -> int:
+        return side.notional - side.sold_cost()
+
+    def _paired_cost(self, side: _Side) -> int:
+        qty = side.qty
+        return self.hedged * self._held_cost(side) // qty if qty else 0
+
+    def unhedged_cost(self) -> int:
+        """Pico-dollars paid (fees apart) for the shares not paired: what settlement can lose."""
+        return sum(self._held_cost(s) - self._paired_cost(s) for s in (self.up, self.down))
+
+
+@dataclass(frozen=True)
+class Split:
+    """A window's settlement PnL in parts, pico-dollars; `total` is their sum."""
+
+    locked: int
+    unpaired: int
+    sells: int
+    fees: int
+    rebates: int  # estimated, not in `total`
+
+    @property
+    def total(self) -> int:
+        return self.locked + self.unpaired + self.sells + self.fees
+
+
+def split(ledger: Ledger, winner: str | None, rebate_rate_ppm: int) -> Split:
+    """The parts of the settlement PnL; an unknown winner pays nothing on the excess."""
+    up, down = ledger.up, ledger.down
+    h = ledger.hedged
+    paired = ledger._paired_cost(up) + ledger._paired_cost(down)
+    locked = h * PICOS_PER_SHARE - paired
+    excess_payout = 0
+    if winner in ("up", "down"):
+        excess_payout = (ledger.side(winner).qty - h) * PICOS_PER_SHARE
+    unpaired = excess_payout - ledger.unhedged_cost()
+    sells = sum(s.proceeds - s.sold_cost() for s in (up, down))
+    return Split(
+        locked=locked,
+        unpaired=unpaired,
+        sells=sells,
+        fees=-ledger.fees * MICROS,
+        rebates=ledger.rebate_base * rebate_rate_ppm,  # micro$ x ppm = pico$
+    )
+
+
+def ledger_of(fills: Iterable[tuple[Fill, int]]) -> Ledger:
+    """A ledger from (fill, taker fee of the same fill) pairs, in order."""
+    ledger = Ledger()
+    for fill, taker_fee in fills:
+        ledger.add(fill, taker_fee)
+    return ledger
