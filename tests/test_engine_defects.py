@@ -209,7 +209,8 @@ def test_a_control_signal_during_start_up_is_kept_not_fatal(tmp_path: Path) -> N
     # the moment `run` has its handlers, before settings, store and Trio: once, SIGUSR1
     # killed the engine here (the default action) with nothing cancelled and no summary
     wait_for(lambda: _catches(proc.pid, signal.SIGUSR1), timeout=30)
-    assert not _started(tmp_path)
+    # usually still starting up here; on a busy machine it may have started already, and
+    # the signal must not be fatal then either
     proc.send_signal(signal.SIGUSR1)
     wait_for(lambda: _started(tmp_path) or proc.poll() is not None, timeout=30)
     assert proc.poll() is None

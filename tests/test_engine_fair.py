@@ -127,7 +127,8 @@ def _falling(settings: Any, keep_first: bool = False) -> Scripted:
 def test_the_gate_keeps_every_up_buy_at_or_below_fair_minus_the_edge() -> None:
     s = _falling(_settings())
     value = s.core.fair_value()
-    assert value is not None and not value.stale and value.up < 300_000
+    # far under Up's 0.40 bid (the model's half of the mix says 0.38, the anchored half less)
+    assert value is not None and not value.stale and value.up < 350_000
     limit = value.up - 10_000
     ungated = _falling(_settings(reference_source="off"), keep_first=True)
     assert ungated.buys("up") and max(ungated.buys("up")) > limit  # the test can fail
