@@ -73,6 +73,7 @@ LAG_WARN_NS = 1 * NS  # market time behind the market before the shell says so
 MAX_FEED_RESTARTS = 3
 MAX_BACKLOG_RUN = 64  # instants already due run back to back before the pump yields
 PUBLISH_EVERY_NS = NS  # a snapshot at least this often; at once after a fill or a change
+LAG_EVERY_NS = NS // 10  # market time between two lag readings (a reading costs a clock read)
 
 
 class LatencyProbe:
@@ -127,13 +128,15 @@ class Window:
         self._failures = 0  # steps that raised
         self._journaled = 0  # core journal entries made durable
         self._inbox: list[Command] = []  # commands from other tasks, run by the pump
-        self._poke = trio.Event()
+        self._poked = False  # a command or a risk check is waiting for the pump
+        self._sleeper: trio.lowlevel.Task | None = None  # the pump, while it waits
         self._requests: dict[str, OrderRequest] = {}
         self._cleared: set[str] = set()  # buys the shared ledgers made room for
         self._frame_arrival_ns = 0
         self.snapshot_now = self.core.snapshot()
         self._published: tuple[object, ...] = ()
         self._publish_due = 0
+        self._lag_due = 0  # market ns of the next lag reading
         portfolio.listen(self.poke_risk)
 
     # ---- what others read --------------------------------------------------------------
@@ -270,7 +273,22 @@ class Window:
         self._wake()
 
     def _wake(self) -> None:
-        self._poke.set()
+        self._poked = True
+        sleeper, self._sleeper = self._sleeper, None
+        if sleeper is not None:
+            trio.lowlevel.reschedule(sleeper)
+
+    async def _sleep_until(self, due: float) -> None:
+        """Park the pump until `due` (Trio time) or a `_wake`, whichever comes first: one
+        cancel scope and no Event a wait, as this runs once an instant."""
+        self._sleeper = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._sleeper = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        with trio.CancelScope(deadline=due):
+            await trio.lowlevel.wait_task_rescheduled(abort)
 
     # ---- life ----------------------------------------------------------------------------
 
@@ -322,17 +340,20 @@ class Window:
             due = clock.trio_time(t_next)
             if trio.current_time() < due:
                 backlog = 0
-                with trio.move_on_at(due):
-                    await self._poke.wait()
-                if self._poke.is_set():
-                    self._poke = trio.Event()
+                if self._poked:
+                    await trio.lowlevel.checkpoint()  # as a wait that is over at once
+                else:
+                    await self._sleep_until(due)
+                if self._poked:
+                    self._poked = False
                     continue  # something from outside: run it first, then look again
             else:
                 backlog += 1
                 if backlog >= MAX_BACKLOG_RUN:
                     backlog = 0
                     await trio.lowlevel.checkpoint()  # a backlog must not starve the others
-            self._measure_lag(t_next)
+            if t_next >= self._lag_due:
+                self._measure_lag(t_next)
             try:
                 if item is not None and t_frame == t_next:
                     if probe is not None:
@@ -492,7 +513,9 @@ class Window:
 
     def _publish(self, force: bool = False) -> None:
         core = self.core
-        mark = (core.orders.stats.fills, core.mode, core.halt_reason, len(core.journal))
+        # what the portfolio reads (position, marked P&L) changes with a fill, a mode or a
+        # halt; the books move the mark too, and those wait for PUBLISH_EVERY_NS
+        mark = (core.orders.stats.fills, core.mode, core.halt_reason)
         if not force and mark == self._published and core.now_ns < self._publish_due:
             return  # nothing a reader counts has changed: the books' tops can wait
         self._published = mark
@@ -511,6 +534,7 @@ class Window:
     def _measure_lag(self, t_ns: int) -> None:
         if t_ns < self.core.resume_ns:
             return  # a restarted window replays its past on purpose
+        self._lag_due = t_ns + LAG_EVERY_NS
         lag = self.clock.now_ns() - t_ns
         self.lag_ns = lag
         if lag > self.max_lag_ns:
