@@ -281,13 +281,20 @@ class Window:
     async def _sleep_until(self, due: float) -> None:
         """Park the pump until `due` (Trio time) or a `_wake`, whichever comes first: one
         cancel scope and no Event a wait, as this runs once an instant."""
-        self._sleeper = trio.lowlevel.current_task()
+        task = self._sleeper = trio.lowlevel.current_task()
+        scope = trio.CancelScope(deadline=due)
 
         def abort(_: object) -> trio.lowlevel.Abort:
             self._sleeper = None
+            if scope.cancel_called:
+                # our own deadline: wake as a plain reschedule, which spares Trio raising
+                # and catching Cancelled once an instant; a cancel from outside stays
+                # pending and is delivered at the next checkpoint
+                trio.lowlevel.reschedule(task)
+                return trio.lowlevel.Abort.FAILED
             return trio.lowlevel.Abort.SUCCEEDED
 
-        with trio.CancelScope(deadline=due):
+        with scope:
             await trio.lowlevel.wait_task_rescheduled(abort)
 
     # ---- life ----------------------------------------------------------------------------
