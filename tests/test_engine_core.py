@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from design_rules import DESIGN_PAIR_RULES
 from gabagool.config import load_settings
 from gabagool.engine.backtest_loop import run_window
 from gabagool.engine.core import (
@@ -158,16 +159,6 @@ def test_unparseable_frames_are_counted_and_the_window_still_settles() -> None:
 # ---- the order lifecycle, scripted --------------------------------------------------------
 
 
-# The design's pair rules, which the scripted books exercise (an opening bid at 0.40); the
-# defaults add the backtests' bounds on unpaired risk (docs/STRATEGY.md), which have their
-# own scan tests.
-DESIGN_PAIR_RULES = {
-    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
-    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
-    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
-    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
-    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
-}
 
 
 class Script:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from design_rules import DESIGN_PAIR_RULES
 from gabagool.store import Journal, PositionSnapshot, fold_fills, open_journal
 
 START = 1_767_225_600
@@ -24,15 +25,6 @@ KILLS = 5
 HALTED_RUN = 3  # the run started with the halt flag set (counted from 0)
 
 
-# The design's pair rules, under which this test's windows trade; the defaults add the
-# backtests' bounds on unpaired risk and sit out many windows (docs/STRATEGY.md).
-DESIGN_PAIR_RULES = {
-    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
-    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
-    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
-    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
-    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
-}
 
 
 def engine(

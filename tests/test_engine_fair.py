@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import trio
+from design_rules import DESIGN_PAIR_RULES
 from gabagool.cli import main
 from gabagool.config import load_settings
 from gabagool.core import parse_reference_price
@@ -33,7 +34,8 @@ def _fair_text(up: int) -> str:
 
 
 def _settings(**env: str) -> Any:
-    return load_settings(environ={f"GABAGOOL_{k.upper()}": v for k, v in env.items()}, dotenv=None)
+    environ = {**DESIGN_PAIR_RULES, **{f"GABAGOOL_{k.upper()}": v for k, v in env.items()}}
+    return load_settings(environ=environ, dotenv=None)
 
 
 def _header_beat(price: str) -> MarketHeader:

@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 import trio
+from design_rules import DESIGN_PAIR_RULES as DESIGN_ENV
 from gabagool.config import Settings, load_settings, micros, picos
 from gabagool.engine.clock import NS, MarketClock
 from gabagool.engine.portfolio import Portfolio
@@ -103,14 +104,8 @@ def resolved(winner: str) -> str:
     )
 
 
-# The design's pair rules these scenarios exercise; the defaults add the backtests' bounds on
-# unpaired risk (docs/STRATEGY.md), which each have their own scan tests.
 DESIGN_PAIR_RULES = {
-    "strategy_entry_max_price": "0.45",
-    "strategy_open_cutoff": "120",
-    "strategy_excess_min_mid": "0",
-    "strategy_unhedged_cap": "0",
-    "strategy_delta_per_pair_pct": "0",
+    k.removeprefix("GABAGOOL_").lower(): v for k, v in DESIGN_ENV.items()
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import trio
+from design_rules import DESIGN_PAIR_RULES
 from gabagool.cli import main
 from gabagool.config import load_settings, redact_url
 from gabagool.engine.clock import NS
@@ -39,15 +40,6 @@ class DirectStore(ThreadedStore):
         return fn(*args, **kwargs)
 
 
-# The design's pair rules, under which this test's windows trade; the defaults add the
-# backtests' bounds on unpaired risk and sit out many windows (docs/STRATEGY.md).
-DESIGN_PAIR_RULES = {
-    "GABAGOOL_STRATEGY_ENTRY_MAX_PRICE": "0.45",
-    "GABAGOOL_STRATEGY_OPEN_CUTOFF": "120",
-    "GABAGOOL_STRATEGY_EXCESS_MIN_MID": "0",
-    "GABAGOOL_STRATEGY_UNHEDGED_CAP": "0",
-    "GABAGOOL_STRATEGY_DELTA_PER_PAIR_PCT": "0",
-}
 
 
 def direct_store(path: Path) -> DirectStore:

@@ -15,6 +15,7 @@ Other tasks (control, the portfolio) reach a window only through `halt`, `resume
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -77,6 +78,7 @@ PENDING = object()  # a live feed has no frame yet
 CONSUMED = object()  # the pump ran the frame it held
 MAX_BACKLOG_RUN = 64  # instants already due run back to back before the pump yields
 PUBLISH_EVERY_NS = NS  # a snapshot at least this often; at once after a fill or a change
+LAG_EVERY_NS = NS // 10  # market time between two lag readings (a reading costs a clock read)
 
 
 class LatencyProbe:
@@ -131,13 +133,15 @@ class Window:
         self._failures = 0  # steps that raised
         self._journaled = 0  # core journal entries made durable
         self._inbox: list[Command] = []  # commands from other tasks, run by the pump
-        self._poke = trio.Event()
+        self._poked = False  # a command or a risk check is waiting for the pump
+        self._sleeper: trio.lowlevel.Task | None = None  # the pump, while it waits
         self._requests: dict[str, OrderRequest] = {}
         self._cleared: set[str] = set()  # buys the shared ledgers made room for
         self._frame_arrival_ns = 0
         self.snapshot_now = self.core.snapshot()
         self._published: tuple[object, ...] = ()
         self._publish_due = 0
+        self._lag_due = 0  # market ns of the next lag reading
         portfolio.listen(self.poke_risk)
 
     # ---- what others read --------------------------------------------------------------
@@ -274,7 +278,29 @@ class Window:
         self._wake()
 
     def _wake(self) -> None:
-        self._poke.set()
+        self._poked = True
+        sleeper, self._sleeper = self._sleeper, None
+        if sleeper is not None:
+            trio.lowlevel.reschedule(sleeper)
+
+    async def _sleep_until(self, due: float) -> None:
+        """Park the pump until `due` (Trio time) or a `_wake`, whichever comes first: one
+        cancel scope and no Event a wait, as this runs once an instant."""
+        task = self._sleeper = trio.lowlevel.current_task()
+        scope = trio.CancelScope(deadline=due)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._sleeper = None
+            if scope.cancel_called:
+                # our own deadline: wake as a plain reschedule, which spares Trio raising
+                # and catching Cancelled once an instant; a cancel from outside stays
+                # pending and is delivered at the next checkpoint
+                trio.lowlevel.reschedule(task)
+                return trio.lowlevel.Abort.FAILED
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        with scope:
+            await trio.lowlevel.wait_task_rescheduled(abort)
 
     # ---- life ----------------------------------------------------------------------------
 
@@ -360,23 +386,27 @@ class Window:
             if t_next >= NEVER:
                 if item is not PENDING or self.core.mode is Mode.SETTLED:
                     return  # settled (a live feed may still be open: nothing left for it)
-                await self._poke.wait()  # nothing due until the exchange sends a frame
-                self._poke = trio.Event()
+                if not self._poked:  # nothing due until the exchange sends a frame
+                    await self._sleep_until(math.inf)
+                self._poked = False
                 continue
             due = clock.trio_time(t_next)
             if trio.current_time() < due:
                 backlog = 0
-                with trio.move_on_at(due):
-                    await self._poke.wait()
-                if self._poke.is_set():
-                    self._poke = trio.Event()
+                if self._poked:
+                    await trio.lowlevel.checkpoint()  # as a wait that is over at once
+                else:
+                    await self._sleep_until(due)
+                if self._poked:
+                    self._poked = False
                     continue  # something from outside: run it first, then look again
             else:
                 backlog += 1
                 if backlog >= MAX_BACKLOG_RUN:
                     backlog = 0
                     await trio.lowlevel.checkpoint()  # a backlog must not starve the others
-            self._measure_lag(t_next)
+            if t_next >= self._lag_due:
+                self._measure_lag(t_next)
             try:
                 if isinstance(item, tuple) and t_frame == t_next:
                     if probe is not None:
@@ -541,7 +571,9 @@ class Window:
 
     def _publish(self, force: bool = False) -> None:
         core = self.core
-        mark = (core.orders.stats.fills, core.mode, core.halt_reason, len(core.journal))
+        # what the portfolio reads (position, marked P&L) changes with a fill, a mode or a
+        # halt; the books move the mark too, and those wait for PUBLISH_EVERY_NS
+        mark = (core.orders.stats.fills, core.mode, core.halt_reason)
         if not force and mark == self._published and core.now_ns < self._publish_due:
             return  # nothing a reader counts has changed: the books' tops can wait
         self._published = mark
@@ -560,6 +592,7 @@ class Window:
     def _measure_lag(self, t_ns: int) -> None:
         if t_ns < self.core.resume_ns:
             return  # a restarted window replays its past on purpose
+        self._lag_due = t_ns + LAG_EVERY_NS
         lag = self.clock.now_ns() - t_ns
         self.lag_ns = lag
         if lag > self.max_lag_ns:

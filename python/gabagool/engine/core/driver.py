@@ -78,19 +78,27 @@ class WindowDriver:
     def frame_steps(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> Steps:
         """A frame at `t_ns` (every earlier step already done). A reference frame goes to
         the core alone: the venue matches orders against the market's frames only."""
-        yield from self._venue_calls(t_ns)
+        # the guards below skip building generators for the common empty case: this runs
+        # once an instant
+        if self._due and self._due[0][0] <= t_ns:
+            yield from self._venue_calls(t_ns)
         core = self.core
         if frame is not None and not isinstance(frame, ReferenceFrame):
             for event in self.venue.on_frame(frame):
                 commands = core.on_order_event(t_ns, event)
                 self.on_event(t_ns, event)
-                yield from self.execute(t_ns, commands)
-        yield from self.execute(t_ns, core.on_frame(t_ns, frame))
-        yield from self._decide(t_ns)
+                if commands:
+                    yield from self.execute(t_ns, commands)
+        commands = core.on_frame(t_ns, frame)
+        if commands:
+            yield from self.execute(t_ns, commands)
+        if core.next_deadline() <= t_ns:
+            yield from self._decide(t_ns)
 
     def steps(self, t_ns: int) -> Steps:
         """The venue calls and decisions due at `t_ns`, without a frame."""
-        yield from self._venue_calls(t_ns)
+        if self._due and self._due[0][0] <= t_ns:
+            yield from self._venue_calls(t_ns)
         yield from self._decide(t_ns)
 
     def execute(self, t_ns: int, commands: list[Command]) -> Steps:
@@ -137,14 +145,17 @@ class WindowDriver:
             for event in self.call_venue(command, allowed is not False):
                 commands = core.on_order_event(t_ns, event)
                 self.on_event(t_ns, event)
-                yield from self.execute(t_ns, commands)
+                if commands:
+                    yield from self.execute(t_ns, commands)
 
     def _decide(self, t_ns: int) -> Steps:
         core = self.core
         for _ in range(MAX_STEPS_AT_ONE_INSTANT):
             if core.next_deadline() > t_ns:
                 return
-            yield from self.execute(t_ns, core.on_timer(t_ns))
+            commands = core.on_timer(t_ns)
+            if commands:
+                yield from self.execute(t_ns, commands)
         raise RuntimeError(f"window {core.slug}: decisions never settle at {t_ns}")
 
 
