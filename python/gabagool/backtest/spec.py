@@ -17,7 +17,8 @@ from gabagool import sim
 from gabagool.recording import MarketHeader
 from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, MarketParams, WindowSimulator
 from gabagool.types import Outcome
-from gabagool.venues.sim_feed import ReplayMarketData
+from gabagool.venues.base import ReferenceFrame
+from gabagool.venues.sim_feed import ReplayMarketData, sim_frames
 
 
 class SpecError(ValueError):
@@ -149,7 +150,8 @@ class WindowFrames(msgspec.Struct, frozen=True, kw_only=True):
     it in its frames)."""
 
     header: MarketHeader
-    frames: list[tuple[int, bytes]]  # (market ns, raw market-channel frame)
+    # (market ns, raw market-channel frame or the underlying's reference frame)
+    frames: list[tuple[int, bytes | ReferenceFrame]]
     outcome: Outcome | None = None
 
 
@@ -170,7 +172,7 @@ def window_frames(spec: WindowSpec) -> WindowFrames:
         open_price = chain.close_price if chain is not None else None
         chain = WindowSimulator(spec.asset, start, spec.seed, open_price=open_price, params=params)
     assert chain is not None
-    frames = [(t, text.encode()) for t, text in chain.frames()]
+    frames = list(sim_frames(chain))  # the market and the reference feed, as the engine sees them
     outcome: Outcome | None = "up" if chain.up_wins else "down"
     return WindowFrames(header=chain.header, frames=frames, outcome=outcome)
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from gabagool.cli import CommandFailed, UsageError
 from gabagool.commands.run_args import check_run_args
-from gabagool.config import ConfigError, Settings, load_settings
+from gabagool.config import Settings
 from gabagool.engine.clock import MarketClock
 from gabagool.engine.events import EngineEvents, EventFanout, LogEvents
 from gabagool.engine.summary import Summary, summarize, write_summary_json
@@ -151,23 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, signals: Signals) -> int:
-    check_run_args(args)  # every flag and setting, before anything starts (returns Settings)
-    overrides = {
-        "engine.assets": args.assets,
-        "engine.venue": args.venue,
-        "engine.feed": args.feed,
-        "engine.speed": args.speed,
-        "engine.duration": args.duration,
-        "engine.summary_json": args.summary_json,
-        "engine.data_dir": args.data_dir,
-        "engine.seed": args.seed,
-        "engine.view": False if args.no_view else None,
-        "store.url": args.store,
-    }
-    try:
-        settings = load_settings(args.config, overrides=overrides)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    settings = check_run_args(args)  # every flag and setting, before anything starts
     engine_settings = settings.engine
     if args.start is not None and args.start % WINDOW_SECONDS:
         raise UsageError(f"--start {args.start} is not a multiple of {WINDOW_SECONDS}")

@@ -144,10 +144,10 @@ def run_window(
 
 
 def _watched(
-    frames: Iterable[tuple[int, bytes | None]],
+    frames: Iterable[tuple[int, bytes | ReferenceFrame | None]],
     core: WindowCore,
     watch: Callable[[int, WindowCore], None],
-) -> Iterator[tuple[int, bytes | None]]:
+) -> Iterator[tuple[int, bytes | ReferenceFrame | None]]:
     # resumed only once the driver has done all of the frame's work
     for t_ns, frame in frames:
         yield t_ns, frame
