@@ -184,11 +184,12 @@ async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
 
 # ---- one fault a run: the engine, through the feed, past settlement -------------------------
 
-# one window, joined as it opens (the strategy enters only early in a window), the fault a
-# few minutes in, so there is time left to trade once the feed has recovered
-JOIN = START + 5
+# one window, the engine started five minutes before it opens: the clock jumps while the
+# loopback handshakes work (minutes at start-up on a busy machine), and a window joined late
+# is not entered; the fault comes a few minutes in, leaving time to trade after recovery
+JOIN = START - 300
 FAULT_AT = START + 200
-SPAN = str(900 - 5 + 60 + 60)
+SPAN = str(300 + 900 + 60 + 60)
 
 
 async def subscribed(fake: FakePolymarket, clock: UnixClock, unix_s: int) -> FakeWindow:
