@@ -7,10 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from gabagool.backtest.reference import FIXTURES, reference_windows
+from gabagool.backtest.reference import reference_windows
 from gabagool.cli import main
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gabagool22"
 
 
 def test_report_is_self_contained_with_every_plot(
@@ -49,9 +47,3 @@ def test_gabagool22_reference_matches_its_readme() -> None:
     deltas = sorted(float(w.final_delta) for w in windows)
     assert (deltas[0], deltas[-1]) == (-319.01, 329.16)
     assert sum(w.fills for w in windows) == 2793
-
-
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared data folder is not beside the repo")
-def test_gabagool22_fixtures_are_the_shared_files_byte_for_byte() -> None:
-    for path in sorted(SHARED.iterdir()):
-        assert (FIXTURES / path.name).read_bytes() == path.read_bytes(), path.name
