@@ -98,6 +98,14 @@ def _wait_for_trading(tmp_path: Path, process: subprocess.Popen[str]) -> None:
     raise AssertionError("the engine never opened a window")
 
 
+def _another_run(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A short btc run on the journal in `data_dir`, beside the engine already there."""
+    return gabagool(
+        "run", "--speed", "5", "--no-view", "--assets", "btc", "--data-dir", str(data_dir),
+        "--start", str(START), "--duration", "5", cwd=data_dir, env=env or None,
+    )
+
+
 def test_clear_and_a_second_engine_refuse_while_an_engine_holds_the_journal(
     tmp_path: Path,
 ) -> None:
@@ -110,39 +118,10 @@ def test_clear_and_a_second_engine_refuse_while_an_engine_holds_the_journal(
         line = assert_one_line_failure(cleared, "in use by", "engine-btc", f"pid {process.pid}")
         assert "--force" in line
         # defect 13: a second engine with the same id and asset on the same journal
-        second = gabagool(
-            "run",
-            "--speed",
-            "5",
-            "--no-view",
-            "--assets",
-            "btc",
-            "--data-dir",
-            str(tmp_path),
-            "--start",
-            str(START),
-            "--duration",
-            "5",
-            cwd=tmp_path,
-        )
+        second = _another_run(tmp_path)
         assert_one_line_failure(second, "in use by", f"pid {process.pid}", code=1)
         # another engine id on the same asset is refused too: their positions would merge
-        other = gabagool(
-            "run",
-            "--speed",
-            "5",
-            "--no-view",
-            "--assets",
-            "btc",
-            "--data-dir",
-            str(tmp_path),
-            "--start",
-            str(START),
-            "--duration",
-            "5",
-            cwd=tmp_path,
-            env={"GABAGOOL_STORE_ENGINE_ID": "other"},
-        )
+        other = _another_run(tmp_path, GABAGOOL_STORE_ENGINE_ID="other")
         assert_one_line_failure(other, "it trades btc there already", code=1)
         assert journal.exists()
         process.send_signal(signal.SIGTERM)

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import msgspec  # noqa: E402
 
 from gabagool.backtest.one import Timeline, run_with_timeline  # noqa: E402
+from gabagool.backtest.ranking import ranking_table  # noqa: E402
 from gabagool.backtest.result import PICOS, WindowResult  # noqa: E402
 from gabagool.backtest.spec import WindowSpec  # noqa: E402
 from gabagool.config import Settings  # noqa: E402
@@ -220,50 +221,7 @@ def write_report(
     )
 
     by_label = {r["label"]: r for r in document["runs"]}
-    ranking_rows = []
-    for label in document["ranking"]:
-        t = by_label[label]["totals"]
-        ranking_rows.append(
-            [
-                label,
-                t["mean_pnl"],
-                f"[{t['mean_pnl_ci95'][0]}, {t['mean_pnl_ci95'][1]}]",
-                t["pnl"],
-                t["locked"],
-                t["unpaired"],
-                t["sells"],
-                t["fees"],
-                t["rebates_estimated"],
-                t["median_pair_cost"],
-                t["max_pair_cost"],
-                f"{t['balanced_windows']}/{t['windows']}",
-                t["worst_window"],
-                t["max_unhedged_usd"],
-                t["fills"],
-                f"{t['maker_fills']}/{t['taker_fills']}",
-            ]
-        )
-    ranking = _table(
-        [
-            "run",
-            "mean $/window",
-            "95% CI (bootstrap)",
-            "total $",
-            "locked",
-            "unpaired",
-            "sells",
-            "fees",
-            "rebates (est.)",
-            "pair cost (median)",
-            "pair cost (max)",
-            "balanced windows",
-            "worst window $",
-            "largest unhedged $",
-            "fills",
-            "maker/taker",
-        ],
-        ranking_rows,
-    )
+    ranking = _table(*ranking_table(document, terminal=False))
     overrides = _table(
         ["run", "settings changed"],
         [

@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from gabagool.backtest import plan
+from gabagool.backtest.ranking import ranking_table
 from gabagool.backtest.reference import reference_windows
 from gabagool.backtest.result import dollars, to_json
 from gabagool.backtest.runner import Progress, default_jobs, open_executor, run_windows
@@ -134,38 +135,11 @@ def _print_table(document, windows: int, elapsed: float, jobs: int, cluster: str
     from rich.table import Table
 
     table = Table(title=f"{windows} windows a run, best first (by the 95% CI's lower bound)")
-    for name in (
-        "run",
-        "mean $/window",
-        "95% CI",
-        "total $",
-        "locked",
-        "unpaired",
-        "sells",
-        "fees",
-        "pair cost (med)",
-        "balanced",
-        "worst",
-        "fills",
-    ):
+    headers, rows = ranking_table(document, terminal=True)
+    for name in headers:
         table.add_column(name, justify="left" if name == "run" else "right")
-    by_label = {r["label"]: r for r in document["runs"]}
-    for label in document["ranking"]:
-        t = by_label[label]["totals"]
-        table.add_row(
-            label,
-            t["mean_pnl"],
-            f"[{t['mean_pnl_ci95'][0]}, {t['mean_pnl_ci95'][1]}]",
-            t["pnl"],
-            t["locked"],
-            t["unpaired"],
-            t["sells"],
-            t["fees"],
-            t["median_pair_cost"] or "-",
-            f"{t['balanced_windows']}/{t['windows']}",
-            t["worst_window"],
-            str(t["fills"]),
-        )
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
     console = Console()
     console.print(table)
     where = cluster or f"{jobs} job(s)"

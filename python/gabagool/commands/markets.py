@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gabagool.cli import UsageError
-from gabagool.config import ConfigError, PolymarketSettings, load_settings
+from gabagool.config import ConfigError, PolymarketSettings, Settings, load_settings
 
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
     from gabagool.venues.polymarket.discovery import DiscoveredWindow
@@ -29,6 +29,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--assets", help="comma-separated, e.g. btc,eth (default: settings)")
     parser.add_argument("--json", action="store_true", help="print one JSON list instead")
     parser.set_defaults(handler=run)
+
+
+def settings_and_assets(args: argparse.Namespace) -> tuple[Settings, list[str]]:
+    """The settings from `--config` and the assets from `--assets` (default: the settings')."""
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return settings, parse_assets(args.assets, settings.engine.assets)
 
 
 def parse_assets(text: str | None, default: list[str]) -> list[str]:
@@ -82,11 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gabagool.venues.polymarket.rest import Unavailable
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    assets = parse_assets(args.assets, settings.engine.assets)
+    settings, assets = settings_and_assets(args)
     logging.getLogger("gabagool.polymarket").setLevel(logging.ERROR)  # skips are listed below
     try:
         windows = trio.run(discover, settings.polymarket, assets)

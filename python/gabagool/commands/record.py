@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from gabagool.cli import UsageError
-from gabagool.commands.markets import parse_assets
-from gabagool.config import ConfigError, load_settings
+from gabagool.commands.markets import settings_and_assets
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,11 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from gabagool.recorder import Recorder
     from gabagool.venues.polymarket.rest import Unavailable
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    assets = parse_assets(args.assets, settings.engine.assets)
+    settings, assets = settings_and_assets(args)
     out = Path(args.out)
     if not out.is_dir():
         raise UsageError(f"--out {str(out)!r} is not a directory")
