@@ -314,4 +314,11 @@ def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group
 
 
-__all__ = ["LiveStart", "LiveWindows", "ReferenceHub", "ResyncRelay", "live_market", "reference_hub"]
+__all__ = [
+    "LiveStart",
+    "LiveWindows",
+    "ReferenceHub",
+    "ResyncRelay",
+    "live_market",
+    "reference_hub",
+]
