@@ -106,3 +106,22 @@ def test_the_hub_is_what_reference_source_asks_for(tmp_path: Path) -> None:
                     polymarket_api_secret=SECRET, polymarket_api_passphrase=PASSPHRASE)
     assert with_keys is not None and with_keys.feed.name == "PolyBolt"
     assert SECRET not in repr(with_keys.feed.__dict__)
+
+
+async def test_the_live_window_feed_passes_reference_frames_in_arrival_order() -> None:
+    from gabagool.venues.polymarket.reference_frames import ReferenceTick, TickFrame
+    from test_polymarket_feed import UP, Owner, book, make_feed
+
+    feed = make_feed(Owner())
+    ref = TickFrame((ReferenceTick("btc", "polybolt", "spot", 10**23, 5),))
+    feed.deliver(1, book(UP, 1000, [("0.40", "10")], [("0.60", "10")]))
+    feed.deliver_reference(2, ref)
+    feed.alive(3)  # only a reference frame waits: the market's link still says it is alive
+    frames = feed.frames()
+    t, frame = await frames.__anext__()
+    assert t == 1 and isinstance(frame, bytes)
+    assert feed.shadow.best_bid("up") == (400_000, 10_000_000)
+    assert await frames.__anext__() == (2, ref)
+    assert await frames.__anext__() == (3, None)
+    feed.close()
+    assert [item async for item in frames] == []

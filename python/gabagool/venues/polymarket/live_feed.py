@@ -91,8 +91,11 @@ class LiveWindowFeed:
         self._wake.set()
 
     def alive(self, t_ns: int) -> None:
-        if not self._inbox:  # a keep-alive matters only when nothing else is queued
-            self._inbox.append((t_ns, None))
+        inbox = self._inbox
+        # a keep-alive matters only when no market frame is queued (a reference frame does
+        # not speak for the market's link)
+        if not inbox or isinstance(inbox[-1][-1], ReferenceFrame):
+            inbox.append((t_ns, None))
             self._wake.set()
 
     def link_down(self, reason: str) -> None:
