@@ -125,3 +125,60 @@ async def test_the_live_window_feed_passes_reference_frames_in_arrival_order() -
     assert await frames.__anext__() == (3, None)
     feed.close()
     assert [item async for item in frames] == []
+
+
+class _StubFeed:
+    """A window feed as the hub sees one: its header, whether it is detached, and what it
+    was handed."""
+
+    def __init__(self, asset: str, start: int, price_to_beat: str | None = None) -> None:
+        from types import SimpleNamespace
+
+        self.header = SimpleNamespace(asset=asset, start=start, price_to_beat=price_to_beat,
+                                      slug=f"{asset}-updown-15m-{start}")
+        self.detached = False
+        self.got: list[tuple[int, object]] = []
+
+    def deliver_reference(self, t_ns: int, frame: object) -> None:
+        self.got.append((t_ns, frame))
+
+
+async def test_the_hub_routes_ticks_by_asset_primes_late_windows_and_hands_a_late_price_to_beat(
+) -> None:
+    from types import SimpleNamespace
+
+    from gabagool.venues.polymarket.reference_frames import ReferenceTick, TickFrame
+
+    clock = UnixClock.starting_at(START * NS)
+    data = SimpleNamespace(clock=clock, feeds={}, discovered={})
+    hub = ReferenceHub(data, feed=None)  # type: ignore[arg-type]
+
+    def tick(asset: str, ts_ms: int) -> ReferenceTick:
+        return ReferenceTick(asset, "polybolt", "spot", 10**23 + ts_ms, ts_ms)
+
+    btc, eth = _StubFeed("btc", START), _StubFeed("eth", START, price_to_beat="3000.5")
+    for key, feed in ((("btc", START), btc), (("eth", START), eth)):
+        data.feeds[key] = feed
+        hub.prime(key, feed)  # type: ignore[arg-type]
+    assert btc.got == [] and eth.got == []  # nothing seen yet, Gamma's price in the header
+    old, new = tick("btc", START * 1000 - 400_000), tick("btc", START * 1000 + 1_000)
+    hub._take([old, new, tick("eth", START * 1000 + 1_000)])
+    [(_, frame)] = btc.got
+    assert isinstance(frame, TickFrame) and frame.ticks == (old, new)
+    assert len(eth.got) == 1
+    # a window handed out later gets the last five minutes of its asset first
+    late = _StubFeed("btc", START + 900)
+    data.feeds[("btc", START + 900)] = late
+    hub.prime(("btc", START + 900), late)  # type: ignore[arg-type]
+    [(_, frame)] = late.got
+    assert isinstance(frame, TickFrame) and frame.ticks == (new,)
+    # Gamma's price to beat, once a later discovery has it, handed over once
+    data.discovered[("btc", START + 900)] = SimpleNamespace(price_to_beat="100123.45")
+    for _ in range(2):
+        hub._price_to_beat(("btc", START + 900), late)  # type: ignore[arg-type]
+    beats = [f for _, f in late.got if isinstance(f, TickFrame) and f.price_to_beat]
+    assert [f.price_to_beat for f in beats] == [parse_reference_price("100123.45")]
+    # a detached window is forgotten
+    btc.detached = True
+    hub._take([tick("btc", START * 1000 + 2_000)])
+    assert len(btc.got) == 1 and len(late.got) == 3
