@@ -337,3 +337,35 @@ def test_replay_json_reports_the_reference_frames(
     assert main(["replay", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["reference"]["frames"] == ReplayMarketData(str(path)).reference_frames > 800
+
+
+def test_live_ticks_and_a_late_price_to_beat_reach_the_window() -> None:
+    """The live run hands windows ticks its socket client read (`TickFrame`), and Gamma's
+    price to beat when discovery learnt it after the window's feed started: it replaces
+    the open read from the feed, and is journaled as such."""
+    from gabagool.venues.polymarket.reference_frames import ReferenceTick, TickFrame
+
+    s = Scripted(_settings(), beat=None)
+    start_ms = at(0) // MS
+
+    def tick(offset_ms: int, price: str) -> ReferenceTick:
+        return ReferenceTick("btc", "polybolt", "spot", parse_reference_price(price),
+                             start_ms + offset_ms)
+
+    s.out += s.core.on_frame(at(1), TickFrame((tick(-500, "99990"), tick(400, "100020"))))
+    state = s.core.reference
+    assert state is not None and state.ticks == 2
+    assert state.fair.open_price == parse_reference_price("100020")
+    opens = [e for e in s.core.journal if isinstance(e, WindowOpenEntry)]
+    assert [e.how for e in opens] == ["reference"]
+    s.out += s.core.on_frame(at(5), TickFrame(price_to_beat=parse_reference_price("100000")))
+    assert state.fair.open_price == parse_reference_price("100000")
+    s.out += s.core.on_frame(at(6), TickFrame(price_to_beat=parse_reference_price("100001")))
+    assert state.fair.open_price == parse_reference_price("100000")  # final once known
+    opens = [e for e in s.core.journal if isinstance(e, WindowOpenEntry)]
+    assert [(e.how, e.open) for e in opens] == [
+        ("reference", parse_reference_price("100020")),
+        ("price to beat", parse_reference_price("100000")),
+    ]
+    value = s.core.fair_value()
+    assert value is not None and value.open == parse_reference_price("100000")

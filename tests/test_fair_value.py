@@ -95,6 +95,38 @@ def test_anchored_on_the_mid_moved_by_the_reference_since_the_book_moved() -> No
     assert later is not None and later.up > 520_000
 
 
+def test_a_price_sampled_before_the_book_moved_but_received_after_is_its_anchor() -> None:
+    # the feed lags: the book moved at +2.5 s, the price sampled at +2.0 s arrives later
+    fair = WindowFair("btc", START, END, FairSettings(model_weight=0))
+    fair.on_tick(spot(START, OPEN))
+    fair.on_tick(spot(START + 1_000, usd("100010")))
+    fair.on_mid(455_000, START + 2_500)
+    fair.on_tick(spot(START + 2_000, usd("100030")))
+    value = fair.value(START + 2_500)
+    assert value is not None and value.up == 455_000  # the book had seen that move
+    fair.on_tick(spot(START + 3_000, usd("100050")))  # sampled after: a move the book missed
+    value = fair.value(START + 3_100)
+    sigma = fair.volatility.sigma_ppb
+    assert value is not None and value.up > 455_000
+    assert (value.up, value.down) == fair_anchored(
+        455_000, usd("100030"), usd("100050"), OPEN, sigma, END - START - 3_100,
+        book_ms_left=END - START - 2_500)
+
+
+def test_model_weight_is_a_setting_in_thousandths_between_0_and_1() -> None:
+    from gabagool.config import ConfigError
+
+    def weight(text: str) -> int:
+        environ = {"GABAGOOL_REFERENCE_MODEL_WEIGHT": text}
+        return FairSettings.from_settings(load_settings(dotenv=None, environ=environ)
+                                          .reference).model_weight
+
+    assert (weight("0"), weight("0.25"), weight("1")) == (0, 250, 1000)
+    for bad in ("1.001", "-0.1", "0.0005"):
+        with pytest.raises(ConfigError, match="reference.model_weight"):
+            weight(bad)
+
+
 def test_the_fair_value_mixes_the_anchored_value_and_the_model_per_mille() -> None:
     values = {}
     for weight in (0, 500, 1000):

@@ -39,6 +39,7 @@ def live_settings(fake: FakePolymarket, tmp_path: Path, **env: str) -> Settings:
         "polymarket_gamma_url": fake.gamma_url,
         "polymarket_clob_url": fake.clob_url,
         "polymarket_market_ws_url": fake.ws_url,
+        "reference_source": "off",  # the reference feed's own run test: test_run_live_reference
         **env,
     }
     return load_settings(

@@ -157,6 +157,9 @@ class ReferenceSettings(_Section):
     vol_initial: Decimal = Decimal("0.00005")
     vol_floor: Decimal = Decimal("0.00002")
     vol_cap: Decimal = Decimal("0.0005")
+    # the share of the fair value taken from the model alone, the rest from the value
+    # anchored on the book's mid; [0, 1] in steps of 0.001 (docs/FAIR_VALUE.md)
+    model_weight: Decimal = Decimal("0.5")
     connect_timeout: Decimal = Decimal("10")
     reconnect_min: Decimal = Decimal("0.5")
     reconnect_max: Decimal = Decimal("30")
@@ -605,3 +608,7 @@ def validate_reference(ref: ReferenceSettings) -> None:
                "at most 9 decimal places")
     for key in ("stale_after", "twap_window", "vol_halflife"):
         millis(getattr(ref, key), f"reference.{key}")
+    weight = ref.model_weight
+    _check(0 <= weight <= 1, "reference.model_weight", weight, "[0, 1]")
+    _check(weight * 1000 == (weight * 1000).to_integral_value(), "reference.model_weight",
+           weight, "at most 3 decimal places")

@@ -57,8 +57,9 @@ class FairSettings:
     vol_floor_ppb: int = 20_000
     vol_cap_ppb: int = 500_000
     # per mille of the fair value taken from the model alone, the rest from the anchored
-    # value: the mid re-anchors on every maker's stale re-quote, the model lags the price by
-    # the feed's second; their errors are independent, so half of each beats either
+    # value (`reference.model_weight`): the mid re-anchors on every maker's stale re-quote,
+    # the model lags the price by the feed's second; their errors are independent, so half
+    # of each beats either (tuned on seed 7000, docs/FAIR_VALUE.md)
     model_weight: int = 500
 
     def __post_init__(self) -> None:
@@ -76,6 +77,7 @@ class FairSettings:
             vol_initial_ppb=_ppb(reference.vol_initial),
             vol_floor_ppb=_ppb(reference.vol_floor),
             vol_cap_ppb=_ppb(reference.vol_cap),
+            model_weight=int(reference.model_weight * 1000),
         )
 
 
@@ -204,6 +206,12 @@ class WindowFair:
         self.spot, self.spot_ms = tick.price, tick.ts_ms
         if self._spot_at_book is None:
             self._spot_at_book, self._book_ms = tick.price, tick.ts_ms
+        elif self._book_ms is not None and tick.ts_ms < self._book_ms:
+            # sampled before the book last moved, received after: the feed lags the world
+            # the book's makers quote from by up to ~1.5 s, so this is the reference as it
+            # stood when the book moved, and the anchoring's move is counted from it
+            # (`python -m gabagool.fair_eval`: MAE 1.51 -> 1.49 c on seed 7000)
+            self._spot_at_book = tick.price
         self.volatility.update(tick.ts_ms, tick.price)
         self.opening.observe(tick.ts_ms, tick.price)
 

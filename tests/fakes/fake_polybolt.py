@@ -20,13 +20,23 @@ class Session:
     frames: list[Any] = field(default_factory=list)  # sent after the subscription acks
     close_code: int | None = None  # then close with it; None: stay open and silent
     ping: bool = False  # send an `op: ping` before the frames
+    # (unix ns, text) sent when `FakePolyBolt.clock` reaches each; those already past when
+    # the connection subscribes are skipped, as a live server's would be
+    stream: list[tuple[int, str]] = field(default_factory=list)
 
 
 class FakePolyBolt:
     def __init__(self, api_key: str, secret: str, passphrase: str,
-                 sessions: list[Session]) -> None:
+                 sessions: list[Session], clock: Any = None, dies_at_ns: int | None = None) -> None:
+        """`clock`: a `UnixClock` for the sessions' `stream`; `dies_at_ns`: from then on
+        the server is gone (its connection closed 1011 at its next frame, new ones refused)."""
         self.expected = {"apiKey": api_key, "secret": secret, "passphrase": passphrase}
         self.sessions = sessions
+        self.clock = clock
+        self.dies_at_ns = dies_at_ns
+        self.dead = False
+        self.streamed = 0
+        self.refused = 0
         self.connections = 0
         self.received: list[dict[str, Any]] = []
         self.connected_at: list[float] = []
@@ -42,6 +52,10 @@ class FakePolyBolt:
         return op
 
     async def _handle(self, request: WebSocketRequest) -> None:
+        if self.dead:
+            self.refused += 1
+            await request.reject(503)
+            return
         ws = await request.accept()
         script = self.sessions[min(self.connections, len(self.sessions) - 1)]
         self.connections += 1
@@ -70,6 +84,16 @@ class FakePolyBolt:
                 await ws.send_message(json.dumps({"op": "ping", "rid": "srv1"}))
             for frame in script.frames:
                 await ws.send_message(frame if isinstance(frame, str) else json.dumps(frame))
+            for t_ns, text in script.stream:
+                if t_ns < self.clock.now_ns():
+                    continue
+                await trio.sleep_until(self.clock.trio_time(t_ns))
+                if self.dies_at_ns is not None and t_ns >= self.dies_at_ns:
+                    self.dead = True
+                    await ws.aclose(1011, "server gone")
+                    return
+                await ws.send_message(text)
+                self.streamed += 1
             if script.close_code is not None:
                 await ws.aclose(script.close_code, "scripted close")
                 return

@@ -280,7 +280,7 @@ async def _main(
         from gabagool.venues.polymarket.live_feed import LiveMarketData
 
         assert isinstance(market_data, LiveMarketData)
-        async with live_market(market_data) as live:
+        async with live_market(market_data, settings) as live:
             log.info(
                 "live market data from %s: windows of %s discovered",
                 settings.polymarket.gamma_url,

@@ -29,6 +29,7 @@ from gabagool.venues.polymarket.reference_frames import (
     PolyBoltReader,
     ReferenceTick,
     RtdsReader,
+    TickFrame,
 )
 
 MS = 1_000_000  # ns in a ms
@@ -74,7 +75,7 @@ class ReferenceState:
         self.absent_said = False
         self.gate_blocks = 0  # accumulator intents dropped by the gate
         self.gate_clamps = 0  # accumulator intents whose price the gate lowered
-        self._key: tuple[int, int, int | None, int | None] | None = None
+        self._key: tuple[int, int, int | None, int | None, int | None] | None = None
         self._value: FairValue | None = None
 
     @staticmethod
@@ -84,17 +85,31 @@ class ReferenceState:
     def on_frame(self, frame: ReferenceFrame) -> list[ReferenceTick]:
         """The ticks of one frame, applied; malformed frames are counted by the reader."""
         self.frames += 1
-        text = frame.text
-        if self._is_rtds(text):
-            ticks = self._rtds.read(text)
-        else:
-            ticks, _control = self._polybolt.read(text)
         fair = self.fair
+        if isinstance(frame, TickFrame):  # read by a live socket client already
+            ticks = list(frame.ticks)
+            if frame.price_to_beat is not None:
+                self._price_to_beat(frame.price_to_beat)
+        elif self._is_rtds(frame.text):
+            ticks = self._rtds.read(frame.text)
+        else:
+            ticks, _control = self._polybolt.read(frame.text)
         mine = [t for t in ticks if t.asset == fair.asset]
         for tick in mine:
             fair.on_tick(tick)
         self.ticks += len(mine)
         return mine
+
+    def _price_to_beat(self, price: int) -> None:
+        """Gamma's price to beat, learnt after the window's feed started: it replaces an
+        open read from the feed (journaled again, as the price to beat), once."""
+        opening = self.fair.opening
+        if opening.source == "price_to_beat":
+            return
+        before = opening.price
+        self.fair.set_price_to_beat(price)
+        if before is not None:
+            self.open_recorded = False  # the window journals the open it now has
 
     @property
     def seen(self) -> bool:
@@ -105,7 +120,7 @@ class ReferenceState:
         """Fair value at `t_ns`, computed once per ms, tick and book move (the scan and
         every published snapshot ask for it)."""
         fair = self.fair
-        key = (t_ns // MS, self.ticks, fair._mid, fair._spot_at_book)
+        key = (t_ns // MS, self.ticks, fair._mid, fair._spot_at_book, fair.opening.price)
         if key != self._key:
             self._key = key
             self._value = fair.value(key[0])

@@ -1176,7 +1176,7 @@ class WindowCore:
             if self.reference is not None:
                 bid, ask = self.market.best_bid("up"), self.market.best_ask("up")
                 mid = (bid[0] + ask[0]) // 2 if bid is not None and ask is not None else None
-                self.reference.fair.on_mid(mid)
+                self.reference.fair.on_mid(mid, self.now_ns // 1_000_000)
         if summary.resolved is not None and self.resolved is None:
             self.resolved = summary.resolved
             if self.mode is Mode.ENDED:

@@ -31,7 +31,7 @@ from gabagool import _core
 from gabagool.config import PolymarketSettings
 from gabagool.errors import CoreError
 from gabagool.recording import MarketHeader
-from gabagool.venues.base import Outcome
+from gabagool.venues.base import Outcome, ReferenceFrame
 from gabagool.venues.polymarket.clob_public import ClobPublic
 from gabagool.venues.polymarket.clock import NS, UnixClock
 from gabagool.venues.polymarket.discovery import DiscoveredWindow, Discovery
@@ -91,12 +91,20 @@ class LiveWindowFeed:
         self._wake.set()
 
     def alive(self, t_ns: int) -> None:
-        if not self._inbox:  # a keep-alive matters only when nothing else is queued
-            self._inbox.append((t_ns, None))
+        inbox = self._inbox
+        # a keep-alive matters only when no market frame is queued (a reference frame does
+        # not speak for the market's link)
+        if not inbox or isinstance(inbox[-1][-1], ReferenceFrame):
+            inbox.append((t_ns, None))
             self._wake.set()
 
     def link_down(self, reason: str) -> None:
         self._inbox.append((_LINK_DOWN, reason))
+        self._wake.set()
+
+    def deliver_reference(self, t_ns: int, frame: ReferenceFrame) -> None:
+        """A reference-price frame for the engine, in arrival order with the market's."""
+        self._inbox.append((t_ns, frame))
         self._wake.set()
 
     def resubscribed(self, token: str) -> None:
@@ -127,7 +135,7 @@ class LiveWindowFeed:
     def __aiter__(self) -> LiveWindowFeed:
         return self
 
-    async def __anext__(self) -> tuple[int, bytes | None]:
+    async def __anext__(self) -> tuple[int, bytes | ReferenceFrame | None]:
         inbox = self._inbox
         while True:
             while not inbox:
@@ -140,7 +148,7 @@ class LiveWindowFeed:
             if type(kind) is int:
                 frame = item[1]
                 self._last_ns = kind
-                if frame is None or self._apply(frame):
+                if frame is None or isinstance(frame, ReferenceFrame) or self._apply(frame):
                     return item  # type: ignore[no-any-return]
                 continue
             if kind == "rest":
@@ -167,7 +175,8 @@ class LiveWindowFeed:
         self.frames_seen += 1
         if summary.resolved is not None and self.resolved is None:
             self.resolved = summary.resolved
-        if not self._inbox:
+        inbox = self._inbox
+        if not inbox or isinstance(inbox[0][-1], ReferenceFrame):
             shadow.end_batch()  # the received batch ends: burst checks are due
         needs = shadow.needs_resync()
         if needs != self._resyncing:

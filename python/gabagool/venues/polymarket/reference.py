@@ -47,7 +47,6 @@ from gabagool.venues.polymarket.reference_frames import (
     RtdsReader,
     polybolt_symbol,
     rtds_symbol,
-    worth_logging,
 )
 
 log = logging.getLogger(__name__)
@@ -144,6 +143,7 @@ class _SocketFeed:
         good (then `state == "failed"`, `failure` says why, and `send` is closed)."""
         async with send:
             attempt = 0
+            outage = False  # said already: the rest of this run of failures is DEBUG
             while True:
                 end = await self._connection(send)
                 if end.stopped:
@@ -155,15 +155,16 @@ class _SocketFeed:
                     log.error("%s feed stopped: %s", self.name, end.why)
                     return
                 if self._delivered:
-                    attempt = 0
+                    attempt, outage = 0, False
                 delay = end.delay if end.delay is not None else self._backoff(attempt)
                 attempt += 1
                 self.counters.reconnects += 1
                 if self.state != "stale":
                     self.state = "connecting"
-                # the first failure of a run of them, then the 2nd, 4th, 8th...: a long outage
-                # stays a few lines
-                level = logging.WARNING if worth_logging(attempt) else logging.DEBUG
+                # the first failure of an outage is news; the retries until the feed
+                # delivers again are not (the windows say when their price goes stale)
+                level = logging.DEBUG if outage else logging.WARNING
+                outage = True
                 log.log(level, "%s feed: %s; reconnecting in %.1f s (attempt %d)", self.name,
                         end.why, delay, attempt)
                 await trio.sleep(delay)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gabagool.core import ParseError, parse_reference_price
+from gabagool.venues.base import ReferenceFrame
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,24 @@ class ReferenceTick:
     kind: Kind
     price: int
     ts_ms: int
+
+
+class TickFrame(ReferenceFrame):
+    """Reference prices a live socket client already read (its own `seq` checks done), in a
+    window's frame stream: a window reads the ticks instead of parsing `text` again. The
+    live run also hands a window Gamma's `price_to_beat` (atto-dollars) this way when
+    discovery learns it after the window's feed started. `text` says what it carries, for
+    logs and equality."""
+
+    __slots__ = ("price_to_beat", "ticks")
+
+    def __init__(self, ticks: tuple[ReferenceTick, ...] = (),
+                 price_to_beat: int | None = None) -> None:
+        super().__init__(json.dumps({
+            "ticks": [[t.asset, t.source, t.kind, t.price, t.ts_ms] for t in ticks],
+            "price_to_beat": price_to_beat}, separators=(",", ":")))
+        self.ticks = ticks
+        self.price_to_beat = price_to_beat
 
 
 @dataclass(slots=True)
