@@ -16,14 +16,16 @@ import trio
 from gabagool._core import parse_reference_price
 from gabagool.cli import main as cli_main
 from gabagool.engine.clock import NS
+from gabagool.engine.core.commands import FillReversal
 from gabagool.engine.recovery import reconcile_orders
 from gabagool.engine.supervisor import RESTART_REASON, RESTING_REASON, Engine
-from gabagool.store import OrderRecord, fold_fills, open_journal
+from gabagool.store import FillRecord, OrderRecord, fold_fills, open_journal
 from gabagool.venues.base import Filled, FillReversed, OrderReport, OrderRequest, Unknown
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import SimMarketData
+from test_engine_core import SHARE, Script, _up
 from test_engine_fair import _settings as fair_settings
-from test_engine_scenarios import START, Recorder
+from test_engine_scenarios import CONDITION, START, Recorder
 from test_engine_store import SLUG, DirectStore, direct_store, engine_on, run_until
 
 Spy = Callable[[list[Any]], list[Any]]
@@ -359,3 +361,43 @@ async def test_the_windows_open_and_resolution_check_are_journaled_and_shown(
     assert f"${whole:,}.{cents:02d} (priceToBeat)" in out
     assert f"agree ({record.winner})" in out
     store.journal.close()
+
+
+# ---- the core resumed from journaled fills ------------------------------------------------------
+
+
+def _journaled(trade_id: str, order_id: str, size: int, reversed_ns: int | None = None) -> Any:
+    return FillRecord(
+        trade_id=trade_id,
+        order_id=order_id,
+        window_id=SLUG,
+        outcome="up",
+        side="buy",
+        price_micros=400_000,
+        size_micros=size,
+        fee_micros=0,
+        liquidity="maker",
+        ts_ns=1,
+        reversed_ns=reversed_ns,
+    )
+
+
+def test_a_resumed_core_keeps_its_journaled_fills_through_a_later_reversal() -> None:
+    s = Script()
+    s.core.restore(
+        [_journaled("old", "old-o", 5 * SHARE), _journaled("gone", "gone-o", 2 * SHARE, 9)]
+    )
+    assert s.core.position.qty_up == 5 * SHARE  # the reversed one adds nothing
+    place = _up(s.tick(1))
+    cid = place.request.client_id
+    s.event(s.fill(cid, "t1", size=4 * SHARE, final=False))
+    s.event(FillReversed(market_id=CONDITION, client_id=cid, fill_id="t1", detail="FAILED"))
+    assert s.core.position.qty_up == 5 * SHARE  # the journaled fill is still there
+    # a journaled fill reversed after the restart leaves the position, under its journal key
+    s.event(FillReversed(market_id=CONDITION, client_id="old-o", fill_id="old"))
+    assert s.core.position.qty_up == 0
+    (reversal,) = [e for e in s.core.journal if isinstance(e, FillReversal) and e.fill_id == "old"]
+    assert (reversal.fill_id, reversal.client_id) == _journaled("old", "old-o", 1).key
+    # the fill reversed before the crash, delivered again, is a duplicate, not a new fill
+    s.event(s.fill("gone-o", "gone", size=2 * SHARE))
+    assert s.core.position.qty_up == 0 and s.core.orders.stats.duplicate_fills == 1
