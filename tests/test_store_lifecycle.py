@@ -97,7 +97,9 @@ def test_state_show_names_each_resting_order_by_both_ids(
 # ---- a reversed fill ------------------------------------------------------------------------
 
 
-def test_a_reversed_fill_leaves_the_position_once_and_for_good(location: str) -> None:
+def test_a_reversed_fill_leaves_the_position_once_and_for_good(
+    location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     journal = open_journal(location)
     journal.record_window_opened(window())
     journal.record_fill(fill("t1", size=4_000_000))
@@ -126,6 +128,8 @@ def test_a_reversed_fill_leaves_the_position_once_and_for_good(location: str) ->
         assert settled.payout_pico == 3_000_000 * 10**6
     finally:
         journal.close()
+    assert cli_main(["state", "show", "--store", location]) == 0
+    assert "fills 1 (and 1 reversed)" in capsys.readouterr().out
 
 
 def test_reversing_the_last_fill_leaves_an_empty_position(journal: Journal) -> None:

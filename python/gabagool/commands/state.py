@@ -190,6 +190,8 @@ def summary(journal: Journal, location: str) -> dict[str, Any]:
                          totals.reserved_pico},
         "windows": windows,
         "resting_orders": msgspec.to_builtins(journal.resting_orders()),
+        # kept in the journal, counted in no position
+        "reversed_fills": sum(1 for fill in journal.all_fills() if not fill.stands),
     }
 
 
@@ -200,9 +202,12 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"halt      HALTED by {halt['set_by'] or '?'}: {halt['reason'] or 'no reason'}")
     else:
         print("halt      off")
+    reversed_fills = data.get("reversed_fills", 0)
     print(
         f"windows   {totals['windows_open']} open, {totals['windows_settled']} settled; "
-        f"fills {totals['fill_count']}; fees {dollars(totals['fees_micros'] * PICOS_PER_MICRO)}"
+        f"fills {totals['fill_count']}"
+        + (f" (and {reversed_fills} reversed)" if reversed_fills else "")
+        + f"; fees {dollars(totals['fees_micros'] * PICOS_PER_MICRO)}"
     )
     print(
         f"money     open cost {dollars(totals['open_net_cost_pico'])}; "
