@@ -12,6 +12,7 @@ import msgspec
 import pytest
 from gabagool.cli import main as cli_main
 from gabagool.store import (
+    FillRecord,
     Journal,
     ResolutionRecord,
     StoreError,
@@ -21,7 +22,9 @@ from gabagool.store import (
 from gabagool.store import redis as redis_backend
 from gabagool.store import sqlite as sqlite_backend
 from gabagool.store.sqlite import JOURNAL_FILENAME, SqliteJournal
-from test_store import WINDOW, fill, order, window
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_store import OTHER_WINDOW, WINDOW, fill, fill_strategy, order, window
 
 OPEN_ATTO = 97_012_345_678_900_000_000_000  # $97,012.3456789
 SETTLE_ATTO = 97_100 * 10**18
@@ -138,6 +141,49 @@ def test_reversing_the_last_fill_leaves_an_empty_position(journal: Journal) -> N
     assert journal.record_fill_reversal(WINDOW, ("t1", "o-1"), 5)
     position = journal.position_snapshot(WINDOW)
     assert (position.qty_up_micros, position.cost_up_pico, position.fill_count) == (0, 0, 0)
+
+
+reversal_strategy = st.tuples(
+    st.sampled_from([WINDOW, OTHER_WINDOW]),
+    st.sampled_from([f"t{i}" for i in range(12)]),
+    st.sampled_from(["o-1", "o-2"]),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.one_of(fill_strategy, reversal_strategy), max_size=30))
+def test_positions_are_the_fills_that_stand_whatever_the_order_of_fills_and_reversals(
+    journal: Journal, steps: list[FillRecord | tuple[str, str, str]]
+) -> None:
+    journal.clear()
+    journal.record_window_opened(window())
+    journal.record_window_opened(window(OTHER_WINDOW))
+    first_seen: dict[tuple[str, str], FillRecord] = {}
+    undone: set[tuple[str, str]] = set()
+    for n, step in enumerate(steps):
+        if isinstance(step, tuple):
+            window_id, trade_id, order_id = step
+            key = (trade_id, order_id)
+            known = key in first_seen and first_seen[key].window_id == window_id
+            expected = known and key not in undone
+            assert journal.record_fill_reversal(window_id, key, n + 1) == expected
+            if expected:
+                undone.add(key)
+        else:
+            assert journal.record_fill(step) == (step.key not in first_seen)
+            first_seen.setdefault(step.key, step)
+    for window_id in (WINDOW, OTHER_WINDOW):
+        mine = {key: f for key, f in first_seen.items() if f.window_id == window_id}
+        standing = [f for key, f in mine.items() if key not in undone]
+        expected_position = fold_fills(window_id, standing)
+        assert journal.position_snapshot(window_id) == expected_position
+        assert journal.rebuild_positions()[window_id] == expected_position
+        assert [f.key for f in journal.fills(window_id) if not f.stands] == [
+            key for key in mine if key in undone
+        ]
+    assert journal.totals().fill_count == len(first_seen) - len(undone)
 
 
 # ---- the window's open and its resolution check -------------------------------------------------
