@@ -142,15 +142,16 @@ def resolution(window: dict[str, Any]) -> str:
     if check is None:
         return "-"
     ours, exchange = check["ours"], check["exchange"]
-    if ours is not None and exchange is not None:
-        return f"agree ({ours})" if ours == exchange else (
-            f"DISAGREE: ours {ours}, exchange {exchange}"
-        )
-    return f"unchecked: ours {ours or '-'}, exchange {exchange or '-'}"
+    if ours is None or exchange is None:
+        return f"unchecked: ours {ours or '-'}, exchange {exchange or '-'}"
+    if ours == exchange:
+        return f"agree ({ours})"
+    return f"DISAGREE: ours {ours}, exchange {exchange}"
 
 
 def describe_resting(order: dict[str, Any]) -> str:
-    """`o-1 (venue 0xab12) buy up 10 @ 0.44 open`: what may still rest, by both ids."""
+    """`o-1 (0xab12) buy up 10 @ 0.44 open`: what may still rest, by our id and the
+    exchange's (`no venue id yet` before it acknowledged the order)."""
     venue = order.get("venue_id") or "no venue id yet"
     return (
         f"{order['order_id']} ({venue}) {order['side']} {order['outcome']} "
