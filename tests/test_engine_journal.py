@@ -327,6 +327,8 @@ async def test_the_windows_open_and_resolution_check_are_journaled_and_shown(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = store_on(backend, tmp_path, request)
+    # halted from the start: no orders to write, the window still opens and settles
+    store.journal.set_halt(True, "watch only", "test", 0)
     data = SimMarketData(seed=7)
     header = data.window("btc", START).header
     engine = Engine(
