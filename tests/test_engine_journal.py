@@ -390,6 +390,7 @@ def test_a_resumed_core_keeps_its_journaled_fills_through_a_later_reversal() -> 
         [_journaled("old", "old-o", 5 * SHARE), _journaled("gone", "gone-o", 2 * SHARE, 9)]
     )
     assert s.core.position.qty_up == 5 * SHARE  # the reversed one adds nothing
+    assert s.core.orders.stats.fills == 1
     place = _up(s.tick(1))
     cid = place.request.client_id
     s.event(s.fill(cid, "t1", size=4 * SHARE, final=False))
@@ -397,7 +398,7 @@ def test_a_resumed_core_keeps_its_journaled_fills_through_a_later_reversal() -> 
     assert s.core.position.qty_up == 5 * SHARE  # the journaled fill is still there
     # a journaled fill reversed after the restart leaves the position, under its journal key
     s.event(FillReversed(market_id=CONDITION, client_id="old-o", fill_id="old"))
-    assert s.core.position.qty_up == 0
+    assert s.core.position.qty_up == 0 and s.core.orders.stats.fills == 0
     (reversal,) = [e for e in s.core.journal if isinstance(e, FillReversal) and e.fill_id == "old"]
     assert (reversal.fill_id, reversal.client_id) == _journaled("old", "old-o", 1).key
     # the fill reversed before the crash, delivered again, is a duplicate, not a new fill

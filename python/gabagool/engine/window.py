@@ -237,16 +237,17 @@ class Window:
         core.resume_ns = resume_ns
         core._id_prefix = f"{core.slug}-r{resume_ns}"
         p = core.position
+        standing = sum(1 for f in fills if f.stands)  # a reversed fill is journaled, not held
         log.info(
             "window %s resumed from %d journaled fill(s): up %s down %s",
             self.slug,
-            len(fills),
+            standing,
             decimal_shares(p.qty_up),
             decimal_shares(p.qty_down),
             extra={
                 "event": "window_resumed",
                 "market": self.market_id,
-                "fills": len(fills),
+                "fills": standing,
                 "qty_up": p.qty_up,
                 "qty_down": p.qty_down,
                 "cost_up": p.cost_up,

@@ -398,13 +398,18 @@ class WindowCore:
     def restore(self, fills: Iterable[Any]) -> None:
         """Continue from journaled fills (a restart): `store.FillRecord`s, in journal order.
 
-        They join `fills` as applied (a later reversal re-folds the position from that
-        list); one the exchange reversed adds nothing, and its id stays known, so the fill
+        They join `fills` as applied and count in the stats like the position they make (a
+        later reversal re-folds the position from that list and takes one off the count);
+        one the exchange reversed adds nothing, and its id stays known, so the fill
         delivered again is a duplicate."""
+        stats = self.orders.stats
         for fill in fills:
             self.orders.fill_ids.add(fill.trade_id)
             if getattr(fill, "reversed_ns", None) is not None:
                 continue
+            stats.fills += 1
+            if fill.liquidity == "maker":
+                stats.maker_fills += 1
             self.fills.append(
                 FillEntry(
                     t_ns=fill.ts_ns,
