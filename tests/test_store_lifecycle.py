@@ -351,3 +351,28 @@ def test_a_layout_1_redis_journal_opens_upgraded_with_its_records_intact(
             assert journal.window(WINDOW).open_atto is None  # type: ignore[union-attr]
         finally:
             journal.close()
+
+
+def test_the_export_carries_venue_ids_reversals_opens_and_checks(location: str) -> None:
+    journal = open_journal(location)
+    try:
+        journal.record_window_opened(window())
+        journal.record_order(order("o-1", status="pending"))
+        journal.update_order("o-1", "filled", 2, venue_id="0xv1")
+        journal.record_fill(fill("t1"))
+        journal.record_fill(fill("t2"))
+        journal.record_fill_reversal(WINDOW, ("t2", "o-1"), 3, "FAILED")
+        journal.record_window_open(WINDOW, OPEN_ATTO, "reference", 4)
+        journal.record_resolution(
+            WINDOW, ResolutionRecord(checked_ns=5, ours="up", exchange=None, open_atto=OPEN_ATTO)
+        )
+        dump = journal.export()
+    finally:
+        journal.close()
+    assert msgspec.json.decode(msgspec.json.encode(dump), type=type(dump)) == dump
+    assert dump.orders[0].venue_id == "0xv1"
+    assert [f.reversal for f in dump.fills] == ["", "FAILED"]
+    (shown,) = dump.windows
+    assert shown.open_source == "reference" and shown.resolution is not None
+    assert shown.resolution.agree is None  # the exchange said nothing
+    assert dump.totals.fill_count == 1
