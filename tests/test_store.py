@@ -35,6 +35,7 @@ from gabagool.store import (
     open_store,
     watch_halt,
 )
+from gabagool.store import redis as redis_backend
 from gabagool.store import sqlite as sqlite_backend
 from gabagool.store.redis import RedisJournal, redact_url
 from gabagool.store.sqlite import JOURNAL_FILENAME, SqliteJournal
@@ -663,7 +664,8 @@ def test_sqlite_journal_from_a_newer_gabagool_is_refused(tmp_path: Path) -> None
 
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(SchemaError, match="schema version 99, newer than this gabagool's 1"):
+    newest = sqlite_backend.SCHEMA_VERSION
+    with pytest.raises(SchemaError, match=f"version 99, newer than this gabagool's {newest}"):
         SqliteJournal(path)
 
 
@@ -682,7 +684,7 @@ def test_sqlite_pending_migrations_apply_in_order_and_keep_data(
     )
     journal = SqliteJournal(path)
     try:
-        assert journal.schema_version() == 2
+        assert journal.schema_version() == sqlite_backend.SCHEMA_VERSION + 1
         assert journal._db.execute("SELECT note FROM windows").fetchall() == [("migrated",)]
         assert journal.window(WINDOW) == window()
     finally:
@@ -702,7 +704,8 @@ def test_redis_layout_from_a_newer_gabagool_is_refused(redis_server: str) -> Non
     with redis.Redis.from_url(redis_server) as client:
         client.flushdb()
         client.set("gabagool:schema", 7)
-    with pytest.raises(SchemaError, match="layout version 7, this gabagool knows 1"):
+    known = redis_backend.SCHEMA_VERSION
+    with pytest.raises(SchemaError, match=f"layout version 7, this gabagool knows {known}"):
         RedisJournal(redis_server)
 
 

@@ -24,6 +24,7 @@ from gabagool.store.sqlite import JOURNAL_FILENAME
 
 PICOS_PER_DOLLAR = 10**12
 MICROS_PER_UNIT = 10**6
+ATTOS_PER_CENT = 10**16
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,6 +120,45 @@ def shares(micros: int) -> str:
     return f"{'-' if micros < 0 else ''}{text}"
 
 
+def reference_dollars(atto: int) -> str:
+    """A reference price (atto-dollars) to the cent, half up: `$97,012.35`. Display only:
+    `--json` and `export` keep the exact integer."""
+    cents = (abs(atto) + ATTOS_PER_CENT // 2) // ATTOS_PER_CENT
+    whole, frac = divmod(cents, 100)
+    return f"{'-' if atto < 0 and cents else ''}${whole:,}.{frac:02d}"
+
+
+def window_open(window: dict[str, Any]) -> str:
+    """`$97,012.35 (priceToBeat)`, or `-` before the open is known."""
+    if window.get("open_atto") is None:
+        return "-"
+    return f"{reference_dollars(window['open_atto'])} ({window.get('open_source') or '?'})"
+
+
+def resolution(window: dict[str, Any]) -> str:
+    """Our winner (settlement TWAP vs open) beside the exchange's: `agree (up)`,
+    `DISAGREE: ours down, exchange up`, `unchecked: ours -, exchange up`, `-` before."""
+    check = window.get("resolution")
+    if check is None:
+        return "-"
+    ours, exchange = check["ours"], check["exchange"]
+    if ours is None or exchange is None:
+        return f"unchecked: ours {ours or '-'}, exchange {exchange or '-'}"
+    if ours == exchange:
+        return f"agree ({ours})"
+    return f"DISAGREE: ours {ours}, exchange {exchange}"
+
+
+def describe_resting(order: dict[str, Any]) -> str:
+    """`o-1 (0xab12) buy up 10 @ 0.44 open`: what may still rest, by our id and the
+    exchange's (`no venue id yet` before it acknowledged the order)."""
+    venue = order.get("venue_id") or "no venue id yet"
+    return (
+        f"{order['order_id']} ({venue}) {order['side']} {order['outcome']} "
+        f"{shares(order['size_micros'])} @ {shares(order['price_micros'])} {order['status']}"
+    )
+
+
 def ledger_amount(ledger: str, amount: int) -> str:
     """A ledger's reservation in its own unit: dollars, or shares for the unhedged cap."""
     if LEDGER_UNITS.get(ledger) == "micro-shares":
@@ -151,6 +191,8 @@ def summary(journal: Journal, location: str) -> dict[str, Any]:
                          totals.reserved_pico},
         "windows": windows,
         "resting_orders": msgspec.to_builtins(journal.resting_orders()),
+        # kept in the journal, counted in no position
+        "reversed_fills": sum(1 for fill in journal.all_fills() if not fill.stands),
     }
 
 
@@ -161,9 +203,12 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"halt      HALTED by {halt['set_by'] or '?'}: {halt['reason'] or 'no reason'}")
     else:
         print("halt      off")
+    reversed_fills = data.get("reversed_fills", 0)
     print(
         f"windows   {totals['windows_open']} open, {totals['windows_settled']} settled; "
-        f"fills {totals['fill_count']}; fees {dollars(totals['fees_micros'] * PICOS_PER_MICRO)}"
+        f"fills {totals['fill_count']}"
+        + (f" (and {reversed_fills} reversed)" if reversed_fills else "")
+        + f"; fees {dollars(totals['fees_micros'] * PICOS_PER_MICRO)}"
     )
     print(
         f"money     open cost {dollars(totals['open_net_cost_pico'])}; "
@@ -173,7 +218,7 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"reserved  {ledger}: {ledger_amount(ledger, amount)}")
     if data["windows"]:
         header = ("window", "status", "winner", "up qty", "up cost", "down qty", "down cost",
-                  "fills", "pnl")
+                  "fills", "pnl", "open", "resolution check")
         rows = [header]
         for w in data["windows"]:
             p = w["position"] or {}
@@ -188,6 +233,8 @@ def _print_summary(data: dict[str, Any]) -> None:
                     dollars(p.get("cost_down_pico", 0)),
                     str(p.get("fill_count", 0)),
                     "-" if w["pnl_pico"] is None else dollars(w["pnl_pico"]),
+                    window_open(w),
+                    resolution(w),
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -199,6 +246,8 @@ def _print_summary(data: dict[str, Any]) -> None:
               f"{engine['since']}")
     resting = data["resting_orders"]
     print(f"resting   {len(resting)} order(s) that may still rest on the exchange")
+    for order in resting:
+        print(f"  {describe_resting(order)}")
 
 
 def run_show(args: argparse.Namespace) -> int:

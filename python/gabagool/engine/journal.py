@@ -10,9 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from gabagool.engine.core.commands import FillEntry, OrderIntent, OrderUpdate
-from gabagool.store import FillRecord, HaltState, OrderRecord, Store, WindowRecord
-from gabagool.store.base import PRICE_ONE_MICROS, OrderStatus, Outcome
+from gabagool.engine.core.commands import (
+    FillEntry,
+    FillReversal,
+    OrderIntent,
+    OrderUpdate,
+    ResolutionEntry,
+    WindowOpenEntry,
+)
+from gabagool.store import (
+    FillRecord,
+    HaltState,
+    OrderRecord,
+    ResolutionRecord,
+    Store,
+    WindowRecord,
+)
+from gabagool.store.base import PRICE_ONE_MICROS, OpenSource, OrderStatus, Outcome
 from gabagool.venues.base import WindowHeader
 
 # the core's order states as the store spells them (an order in doubt stays `pending`)
@@ -24,6 +38,9 @@ STATUSES: dict[str, OrderStatus] = {
     "rejected": "rejected",
     "unknown": "pending",
 }
+
+# the core's names for where a window's open came from, as the store spells them
+OPEN_SOURCES: dict[str, OpenSource] = {"price to beat": "priceToBeat", "reference": "reference"}
 
 log = logging.getLogger("gabagool.engine")
 
@@ -84,16 +101,35 @@ class EngineJournal:
             )
         )
 
+    async def window_open(self, window_id: str, entry: WindowOpenEntry) -> bool:
+        """The opening reference price; False when one was journaled before (a restart
+        derives it again: the first is kept)."""
+        return await self.store.record_window_open(
+            window_id, entry.open, OPEN_SOURCES[entry.how], entry.t_ns
+        )
+
+    async def resolution(self, window_id: str, entry: ResolutionEntry) -> bool:
+        return await self.store.record_resolution(
+            window_id,
+            ResolutionRecord(
+                checked_ns=entry.t_ns,
+                ours=entry.ours,
+                exchange=entry.exchange,
+                settlement_atto=entry.settlement,
+                open_atto=entry.open,
+            ),
+        )
+
     async def order_update(self, update: OrderUpdate) -> None:
-        """What the venue said; its own id is kept in the reason until the store has a
-        column for it."""
+        """What the venue said, with its own id for the order once it gave one (recovery
+        asks the venue about the order by it)."""
         status = STATUSES.get(update.status, "pending")
         reason = update.reason
-        if update.venue_id:
-            reason = f"venue id {update.venue_id}" + (f"; {reason}" if reason else "")
         if update.status == "unknown":
             reason = f"unknown: {reason}"
-        await self.store.update_order(update.client_id, status, update.t_ns, reason)
+        await self.store.update_order(
+            update.client_id, status, update.t_ns, reason, venue_id=update.venue_id or None
+        )
 
     async def order_status(self, order_id: str, status: OrderStatus, reason: str = "") -> None:
         await self.store.update_order(order_id, status, self.now_ns(), reason)
@@ -101,6 +137,13 @@ class EngineJournal:
     async def fill(self, window_id: str, fill: FillEntry) -> bool:
         """Commit the fill; False when it was journaled before (it must count once)."""
         return await self.store.record_fill(fill_record(window_id, fill))
+
+    async def fill_reversed(self, window_id: str, reversal: FillReversal) -> bool:
+        """Take a reversed fill out of the journaled position; False when it was reversed
+        before (a reversal delivered twice counts once) or never journaled."""
+        return await self.store.record_fill_reversal(
+            window_id, (reversal.fill_id, reversal.client_id), reversal.t_ns, reversal.detail
+        )
 
     async def set_halt(self, halted: bool, reason: str) -> HaltState:
         return await self.store.set_halt(halted, reason, self.engine_id, self.now_ns())

@@ -26,7 +26,7 @@ from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.journal import EngineJournal
 from gabagool.engine.portfolio import Portfolio
-from gabagool.engine.recovery import Recovery, load_recovery
+from gabagool.engine.recovery import Recovery, load_recovery, reconcile_orders
 from gabagool.engine.window import LatencyProbe, Window
 from gabagool.store import (
     EngineLock,
@@ -50,6 +50,7 @@ HALT_POLL_S = 0.2  # real seconds between reads of the shared halt flag and capi
 CAPITAL_LEDGER = "capital"  # pico-dollars at cost
 UNHEDGED_LEDGER = "unhedged"  # micro-shares of |delta|
 RESTART_REASON = "engine restart: the venue does not hold it"
+RESTING_REASON = "engine restart: the venue holds it"
 
 
 class WindowNotReady(Exception):
@@ -202,11 +203,15 @@ class Engine:
             resting = await store.resting_orders(window.window_id)
             if not resting:
                 continue
-            on_venue = {r.client_id for r in await self.exchange.reconcile(window.market_id)}
-            for order in resting:
-                if order.order_id not in on_venue:
-                    await store.update_order(order.order_id, "cancelled", now_ns, RESTART_REASON)
-                    cancelled += 1
+            venue = reconcile_orders(resting, await self.exchange.reconcile(window.market_id))
+            for order in venue.gone:
+                await store.update_order(order.order_id, "cancelled", now_ns, RESTART_REASON)
+                cancelled += 1
+            for order, report in venue.resting:
+                if report.venue_id and not order.venue_id:  # an ack the crash lost
+                    await store.update_order(
+                        order.order_id, "open", now_ns, RESTING_REASON, venue_id=report.venue_id
+                    )
         if recovery.halt.halted:
             self._adopt_halt(recovery.halt)
         for window in recovery.settled_windows:

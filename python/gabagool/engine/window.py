@@ -45,6 +45,7 @@ from gabagool.engine.core import (
     WindowCore,
     WindowEnd,
 )
+from gabagool.engine.core.commands import ResolutionEntry, WindowOpenEntry
 from gabagool.engine.core.driver import Steps, WindowDriver
 from gabagool.engine.core.rules import worst_buy_cost
 from gabagool.engine.core.snapshot import WindowSnapshot
@@ -236,16 +237,17 @@ class Window:
         core.resume_ns = resume_ns
         core._id_prefix = f"{core.slug}-r{resume_ns}"
         p = core.position
+        standing = sum(1 for f in fills if f.stands)  # a reversed fill is journaled, not held
         log.info(
             "window %s resumed from %d journaled fill(s): up %s down %s",
             self.slug,
-            len(fills),
+            standing,
             decimal_shares(p.qty_up),
             decimal_shares(p.qty_down),
             extra={
                 "event": "window_resumed",
                 "market": self.market_id,
-                "fills": len(fills),
+                "fills": standing,
                 "qty_up": p.qty_up,
                 "qty_down": p.qty_down,
                 "cost_up": p.cost_up,
@@ -641,6 +643,7 @@ class Window:
             await journal.fill(self.slug, entry)
             self._log_fill(entry.client_id, entry.fill_id, entry.final, entry.venue_id)
         elif isinstance(entry, FillReversal):
+            await journal.fill_reversed(self.slug, entry)
             log.warning(
                 "fill %s reversed: %s",
                 entry.fill_id,
@@ -649,6 +652,10 @@ class Window:
             )
         elif isinstance(entry, WindowEnd) and entry.winner is not None:
             await journal.window_settled(self.slug, entry.winner)
+        elif isinstance(entry, WindowOpenEntry):
+            await journal.window_open(self.slug, entry)
+        elif isinstance(entry, ResolutionEntry):
+            await journal.resolution(self.slug, entry)
 
     async def _hold_room(self, request: OrderRequest) -> bool:
         """Hold room for a buy in the shared ledgers first (capital, then unhedged)."""

@@ -25,11 +25,13 @@ from gabagool.store.base import (
     Journal,
     JournalExport,
     JournalNotFound,
+    OpenSource,
     OrderRecord,
     OrderStatus,
     Outcome,
     PortfolioTotals,
     PositionSnapshot,
+    ResolutionRecord,
     SchemaError,
     Store,
     StoreConflictError,
@@ -77,6 +79,7 @@ __all__ = [
     "OrderRecord",
     "PortfolioTotals",
     "PositionSnapshot",
+    "ResolutionRecord",
     "SchemaError",
     "Store",
     "StoreConflictError",
@@ -180,10 +183,27 @@ class ThreadedStore:
     async def record_order(self, order: OrderRecord) -> bool:
         return await self._run(self.journal.record_order, order)
 
+    async def record_window_open(
+        self, window_id: str, open_atto: int, source: OpenSource, at_ns: int
+    ) -> bool:
+        return await self._run(
+            self.journal.record_window_open, window_id, open_atto, source, at_ns
+        )
+
+    async def record_resolution(self, window_id: str, check: ResolutionRecord) -> bool:
+        return await self._run(self.journal.record_resolution, window_id, check)
+
     async def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
     ) -> OrderRecord:
-        return await self._run(self.journal.update_order, order_id, status, updated_ns, reason)
+        return await self._run(
+            self.journal.update_order, order_id, status, updated_ns, reason, venue_id
+        )
 
     async def order(self, order_id: str) -> OrderRecord | None:
         return await self._run(self.journal.order, order_id)
@@ -199,6 +219,13 @@ class ThreadedStore:
 
     async def record_fill(self, fill: FillRecord) -> bool:
         return await self._run(self.journal.record_fill, fill)
+
+    async def record_fill_reversal(
+        self, window_id: str, key: tuple[str, str], reversed_ns: int, reason: str = ""
+    ) -> bool:
+        return await self._run(
+            self.journal.record_fill_reversal, window_id, key, reversed_ns, reason
+        )
 
     async def fills(self, window_id: str) -> list[FillRecord]:
         return await self._run(self.journal.fills, window_id)

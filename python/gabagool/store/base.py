@@ -5,7 +5,12 @@ fees in micro-dollars, money in pico-dollars (a price times a size is already pi
 
 Position accounting is net cash per side: a buy adds its size to the side's quantity and
 `price * size + fee` to its cost; a sell takes its size off and `price * size - fee` (the
-proceeds it received) off the cost. So a journaled position is exactly the sum of its fills.
+proceeds it received) off the cost. So a journaled position is exactly the sum of its fills
+that stand: a fill the exchange reversed (a provisional match that failed) stays in the journal,
+marked reversed, and counts for nothing.
+
+Reference prices (a window's opening price, its settlement price) are atto-dollars (1e-18 $),
+the unit the reference feeds deliver exactly.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ Liquidity = Literal["maker", "taker"]
 OrderType = Literal["GTC", "GTD", "FOK", "FAK"]
 OrderStatus = Literal["pending", "open", "filled", "cancelled", "rejected", "expired"]
 WindowStatus = Literal["open", "settled"]
+OpenSource = Literal["priceToBeat", "reference"]
+"""Where a window's opening price came from: Gamma's `eventMetadata.priceToBeat`, or the
+first reference-feed update at or after the window's start."""
 
 OUTCOMES: tuple[Outcome, ...] = ("up", "down")
+OPEN_SOURCES: tuple[OpenSource, ...] = ("priceToBeat", "reference")
 SIDES: tuple[Side, ...] = ("buy", "sell")
 LIQUIDITIES: tuple[Liquidity, ...] = ("maker", "taker")
 ORDER_TYPES: tuple[OrderType, ...] = ("GTC", "GTD", "FOK", "FAK")
@@ -81,6 +90,25 @@ class JournalNotFound(StoreError):
     """A read-only look at a journal that does not exist yet."""
 
 
+class ResolutionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine's own view of a window's winner beside the exchange's, after the end."""
+
+    checked_ns: int
+    ours: Outcome | None
+    """Settlement TWAP vs the open (ties Up); None when either price was missing."""
+    exchange: Outcome | None
+    """The exchange's `market_resolved` winner; None when it had said nothing."""
+    settlement_atto: int | None = None
+    open_atto: int | None = None
+
+    @property
+    def agree(self) -> bool | None:
+        """None when either side is unknown."""
+        if self.ours is None or self.exchange is None:
+            return None
+        return self.ours == self.exchange
+
+
 class WindowRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One market window's lifecycle: opened with its tokens and times, later settled."""
 
@@ -101,6 +129,11 @@ class WindowRecord(msgspec.Struct, frozen=True, kw_only=True):
     """What the held winning shares pay at $1 each."""
     pnl_pico: int | None = None
     """`payout_pico` minus the net cost of both sides (fees included)."""
+    open_atto: int | None = None
+    """The opening reference price, once known (the first one journaled is kept)."""
+    open_source: OpenSource | None = None
+    open_ns: int | None = None
+    resolution: ResolutionRecord | None = None
 
 
 class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,6 +151,9 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_ns: int
     updated_ns: int
     reason: str = ""
+    venue_id: str = ""
+    """The exchange's own id for the order, once it acknowledged it ("" before): what the
+    exchange lists resting orders by after a restart."""
 
 
 class FillRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,6 +173,14 @@ class FillRecord(msgspec.Struct, frozen=True, kw_only=True):
     fee_micros: int
     liquidity: Liquidity
     ts_ns: int
+    reversed_ns: int | None = None
+    """When the exchange reversed it (a provisional match that failed); None: it stands."""
+    reversal: str = ""
+    """What the exchange said of the reversal."""
+
+    @property
+    def stands(self) -> bool:
+        return self.reversed_ns is None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -167,6 +211,9 @@ class PositionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     fill_count: int = 0
 
     def with_fill(self, fill: FillRecord) -> PositionSnapshot:
+        """The position with `fill` added (a reversed fill adds nothing)."""
+        if not fill.stands:
+            return self
         if fill.window_id != self.window_id:
             raise StoreError(
                 f"fill {fill.key} of window {fill.window_id!r} applied to {self.window_id!r}"
@@ -192,7 +239,8 @@ class PositionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def fold_fills(window_id: str, fills: Iterable[FillRecord]) -> PositionSnapshot:
-    """The position a window's fills add up to (the recovery rule: fills are the truth)."""
+    """The position a window's fills add up to (the recovery rule: fills are the truth;
+    reversed ones count for nothing)."""
     position = PositionSnapshot(window_id=window_id)
     for fill in fills:
         position = position.with_fill(fill)
@@ -285,6 +333,67 @@ def validate_fill(fill: FillRecord) -> None:
     _require(fill.fee_micros >= 0, f"fill {key}: fee {fill.fee_micros} micros is negative")
 
 
+def updated_order(
+    order: OrderRecord,
+    status: OrderStatus,
+    updated_ns: int,
+    reason: str,
+    venue_id: str | None,
+) -> OrderRecord:
+    """The order with its new status; a venue id once attached is kept (None or "" leave
+    it), and a different one is refused: one order, one exchange id."""
+    if venue_id and order.venue_id and venue_id != order.venue_id:
+        raise StoreError(
+            f"order {order.order_id!r} has venue id {order.venue_id!r}, not {venue_id!r}"
+        )
+    updated = msgspec.structs.replace(
+        order,
+        status=status,
+        updated_ns=updated_ns,
+        reason=reason,
+        venue_id=venue_id or order.venue_id,
+    )
+    validate_order(updated)
+    return updated
+
+
+def validate_window_open(window_id: str, open_atto: int, source: str) -> None:
+    _require(
+        open_atto > 0, f"window {window_id!r}: opening price {open_atto} atto-dollars not > 0"
+    )
+    _require(
+        source in OPEN_SOURCES,
+        f"window {window_id!r}: opening price source {source!r} not priceToBeat/reference",
+    )
+
+
+def validate_resolution(window_id: str, check: ResolutionRecord) -> None:
+    for name, value in (("ours", check.ours), ("exchange", check.exchange)):
+        _require(
+            value is None or value in OUTCOMES,
+            f"window {window_id!r}: resolution {name} {value!r} not up/down",
+        )
+
+
+def with_window_open(
+    window: WindowRecord, open_atto: int, source: OpenSource, at_ns: int
+) -> WindowRecord | None:
+    """The window with its opening price, or None when it already has one (kept: the open
+    is a fact of the window, and a restarted engine derives it again)."""
+    validate_window_open(window.window_id, open_atto, source)
+    if window.open_atto is not None:
+        return None
+    return msgspec.structs.replace(window, open_atto=open_atto, open_source=source, open_ns=at_ns)
+
+
+def with_resolution(window: WindowRecord, check: ResolutionRecord) -> WindowRecord | None:
+    """The window with its resolution check, or None when it has one already (kept)."""
+    validate_resolution(window.window_id, check)
+    if window.resolution is not None:
+        return None
+    return msgspec.structs.replace(window, resolution=check)
+
+
 def validate_reservation(ledger: str, holder: str, amount_pico: int) -> None:
     _require(bool(ledger), "reservation ledger is empty")
     _require(bool(holder), f"reservation on {ledger!r}: holder is empty")
@@ -313,9 +422,21 @@ class Journal(Protocol):
     def open_windows(self) -> list[WindowRecord]: ...
     def record_order(self, order: OrderRecord) -> bool:
         """False when an order with this id was already journaled (it is kept)."""
+    def record_window_open(
+        self, window_id: str, open_atto: int, source: OpenSource, at_ns: int
+    ) -> bool:
+        """Attach the opening reference price; False when one was journaled (it is kept)."""
+    def record_resolution(self, window_id: str, check: ResolutionRecord) -> bool:
+        """Attach the resolution check; False when one was journaled (it is kept)."""
     def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
-    ) -> OrderRecord: ...
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
+    ) -> OrderRecord:
+        """New status and reason; `venue_id` attaches the exchange's id (None keeps it)."""
     def order(self, order_id: str) -> OrderRecord | None: ...
     def orders(self, window_id: str | None = None) -> list[OrderRecord]: ...
     def resting_orders(self, window_id: str | None = None) -> list[OrderRecord]: ...
@@ -324,8 +445,14 @@ class Journal(Protocol):
     def record_fill(self, fill: FillRecord) -> bool:
         """Journal a fill and apply it to its window's position, atomically.
 
-        False when `(trade_id, order_id)` was already journaled: it then counts once.
+        False when `(trade_id, order_id)` was already journaled (reversed since or not): it
+        then counts once.
         """
+    def record_fill_reversal(
+        self, window_id: str, key: tuple[str, str], reversed_ns: int, reason: str = ""
+    ) -> bool:
+        """Mark the fill `(trade_id, order_id)` reversed and take it out of its window's
+        position, atomically. False when it is reversed already or was never journaled."""
     def fills(self, window_id: str) -> list[FillRecord]: ...
     def all_fills(self) -> list[FillRecord]: ...
     def position_snapshot(self, window_id: str) -> PositionSnapshot: ...
@@ -370,14 +497,26 @@ class Store(Protocol):
     async def windows(self) -> list[WindowRecord]: ...
     async def open_windows(self) -> list[WindowRecord]: ...
     async def record_order(self, order: OrderRecord) -> bool: ...
+    async def record_window_open(
+        self, window_id: str, open_atto: int, source: OpenSource, at_ns: int
+    ) -> bool: ...
+    async def record_resolution(self, window_id: str, check: ResolutionRecord) -> bool: ...
     async def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
     ) -> OrderRecord: ...
     async def order(self, order_id: str) -> OrderRecord | None: ...
     async def orders(self, window_id: str | None = None) -> list[OrderRecord]: ...
     async def resting_orders(self, window_id: str | None = None) -> list[OrderRecord]: ...
     async def cancel_resting_orders(self, reason: str, at_ns: int) -> list[OrderRecord]: ...
     async def record_fill(self, fill: FillRecord) -> bool: ...
+    async def record_fill_reversal(
+        self, window_id: str, key: tuple[str, str], reversed_ns: int, reason: str = ""
+    ) -> bool: ...
     async def fills(self, window_id: str) -> list[FillRecord]: ...
     async def all_fills(self) -> list[FillRecord]: ...
     async def position_snapshot(self, window_id: str) -> PositionSnapshot: ...
@@ -423,7 +562,12 @@ class JournalBase(ABC):
 
     @abstractmethod
     def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
     ) -> OrderRecord:
         ...
 

@@ -10,12 +10,14 @@ A write returns once Redis acknowledged the EXEC; how durable that is on the ser
 loss; see benches/bench_store.py for what it costs).
 
 Keys (`P` is the prefix, `gabagool` unless a test chooses another):
-  P:schema                      layout version
+  P:schema                      layout version (1 -> 2 added fields with defaults to the
+                                JSON records: a version-1 journal is read as is and marked 2)
   P:window:{id}                 WindowRecord JSON;   P:windows_all, P:windows_open  id sets
   P:order:{id}                  OrderRecord JSON;    P:orders_all, P:orders_resting id sets,
   P:window_orders:{window}      the window's order ids
   P:fill:["trade_id","order_id"] the fill's window id: marks it journaled, once
-  P:fills:{window}              hash ["trade_id","order_id"] -> FillRecord JSON
+  P:fills:{window}              hash ["trade_id","order_id"] -> FillRecord JSON (a reversed
+                                fill stays, marked, and counts for nothing)
   P:fill_seq:{window}           list of those keys in journal order
   P:position:{window}           hash of the position's sums
   P:halt                        HaltState JSON
@@ -41,25 +43,36 @@ from gabagool.store.base import (
     FillRecord,
     HaltState,
     JournalBase,
+    OpenSource,
     OrderRecord,
     OrderStatus,
     Outcome,
     PositionSnapshot,
+    ResolutionRecord,
     SchemaError,
     StoreConflictError,
     StoreError,
     StoreUnavailable,
     StoreWriteError,
     WindowRecord,
+    fold_fills,
     settle,
+    updated_order,
     validate_fill,
     validate_order,
     validate_reservation,
     validate_window,
+    with_resolution,
+    with_window_open,
 )
 from gabagool.store.location import redact_url
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Layouts this code upgrades in place on open. 1 -> 2: an order's venue id, a fill's
+# reversal, a window's open and resolution check, all fields with defaults in the JSON
+# records, so the upgrade only marks the journal (an older gabagool then refuses it rather
+# than rewrite records without those fields).
+UPGRADABLE = frozenset({1})
 LEASE_KEY = "lease"
 DEFAULT_PREFIX = "gabagool"
 MAX_ATTEMPTS = 200
@@ -202,12 +215,27 @@ class RedisJournal(JournalBase):
                 f"redis at {self.url_redacted}: {schema_key} is {raw[:40]!r}, not a layout "
                 "version: not a gabagool journal, refusing to use it"
             ) from None
+        if version in UPGRADABLE:
+            self._upgrade(schema_key, version)
+            return
         if version != SCHEMA_VERSION:
             raise SchemaError(
                 f"redis journal at {self.url_redacted} has layout version {version}, this "
                 f"gabagool knows {SCHEMA_VERSION}: "
                 + ("upgrade gabagool" if version > SCHEMA_VERSION else "unknown version")
             )
+
+    def _upgrade(self, schema_key: str, version: int) -> None:
+        def body(pipe: Pipeline) -> tuple[None, Writes | None]:
+            if int(pipe.get(schema_key) or 0) != version:
+                return None, None  # another engine upgraded it meanwhile
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(schema_key, SCHEMA_VERSION)
+
+            return None, writes
+
+        self._transact([schema_key], body)
 
     def _scan_keys(self) -> list[bytes]:
         pattern = _escape_glob(self.prefix) + ":*"
@@ -291,6 +319,38 @@ class RedisJournal(JournalBase):
 
         return self._transact([key, position_key], body)
 
+    def _amend_window(
+        self, window_id: str, what: str, amend: Callable[[WindowRecord], WindowRecord | None]
+    ) -> bool:
+        key = self._k("window", window_id)
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            raw = pipe.get(key)
+            if raw is None:
+                raise StoreError(f"cannot record the {what} of window {window_id!r}: never opened")
+            updated = amend(msgspec.json.decode(raw, type=WindowRecord))
+            if updated is None:
+                return False, None
+
+            def writes(tx: Pipeline) -> None:
+                tx.set(key, _encode(updated))
+
+            return True, writes
+
+        return self._transact([key], body)
+
+    @_translate_errors
+    def record_window_open(
+        self, window_id: str, open_atto: int, source: OpenSource, at_ns: int
+    ) -> bool:
+        return self._amend_window(
+            window_id, "open", lambda w: with_window_open(w, open_atto, source, at_ns)
+        )
+
+    @_translate_errors
+    def record_resolution(self, window_id: str, check: ResolutionRecord) -> bool:
+        return self._amend_window(window_id, "resolution", lambda w: with_resolution(w, check))
+
     @_translate_errors
     def window(self, window_id: str) -> WindowRecord | None:
         raw = self._client.get(self._k("window", window_id))
@@ -340,7 +400,12 @@ class RedisJournal(JournalBase):
 
     @_translate_errors
     def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
     ) -> OrderRecord:
         key = self._k("order", order_id)
 
@@ -348,13 +413,9 @@ class RedisJournal(JournalBase):
             raw = pipe.get(key)
             if raw is None:
                 raise StoreError(f"cannot update order {order_id!r}: never journaled")
-            updated = msgspec.structs.replace(
-                msgspec.json.decode(raw, type=OrderRecord),
-                status=status,
-                updated_ns=updated_ns,
-                reason=reason,
+            updated = updated_order(
+                msgspec.json.decode(raw, type=OrderRecord), status, updated_ns, reason, venue_id
             )
-            validate_order(updated)
 
             def writes(tx: Pipeline) -> None:
                 tx.set(key, _encode(updated))
@@ -418,6 +479,41 @@ class RedisJournal(JournalBase):
 
             return True, writes
 
+        return self._transact([marker_key, position_key], body)
+
+    @_translate_errors
+    def record_fill_reversal(
+        self, window_id: str, key: tuple[str, str], reversed_ns: int, reason: str = ""
+    ) -> bool:
+        fills_key = self._k("fills", window_id)
+        position_key = self._k("position", window_id)
+        field = _encode(list(key))
+        marker_key = self._k("fill", field.decode())
+
+        def body(pipe: Pipeline) -> tuple[bool, Writes | None]:
+            raw = pipe.hget(fills_key, field)
+            if raw is None:
+                return False, None  # never journaled (or of another window)
+            fill = msgspec.json.decode(raw, type=FillRecord)
+            if not fill.stands:
+                return False, None
+            reversed_fill = msgspec.structs.replace(
+                fill, reversed_ns=reversed_ns, reversal=reason
+            )
+            # the position is the sum of what stands: fold it again, as recovery checks it
+            fields = pipe.lrange(self._k("fill_seq", window_id), 0, -1)
+            raws = pipe.hmget(fills_key, fields) if fields else []
+            others = [msgspec.json.decode(r, type=FillRecord) for r in raws if r is not None]
+            position = fold_fills(window_id, (f for f in others if f.key != fill.key))
+
+            def writes(tx: Pipeline) -> None:
+                tx.hset(fills_key, field, _encode(reversed_fill))
+                tx.delete(position_key)
+                tx.hset(position_key, mapping=_position_mapping(position))
+
+            return True, writes
+
+        # the marker and the position are what every writer of this fill or window watches
         return self._transact([marker_key, position_key], body)
 
     @_translate_errors

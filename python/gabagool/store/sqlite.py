@@ -28,19 +28,25 @@ from gabagool.store.base import (
     HaltState,
     JournalBase,
     JournalNotFound,
+    OpenSource,
     OrderRecord,
     OrderStatus,
     Outcome,
     PositionSnapshot,
+    ResolutionRecord,
     SchemaError,
     StoreError,
     StoreWriteError,
     WindowRecord,
+    fold_fills,
     settle,
+    updated_order,
     validate_fill,
     validate_order,
     validate_reservation,
     validate_window,
+    with_resolution,
+    with_window_open,
 )
 from gabagool.store.location import JOURNAL_FILENAME
 
@@ -117,6 +123,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (ledger, holder)
     );
     """,
+    # 2: the exchange's id of an order; a fill the exchange reversed, kept and marked; a
+    # window's opening reference price and its resolution check (atto-dollars as text)
+    """
+    ALTER TABLE orders ADD COLUMN venue_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX orders_by_venue_id ON orders (venue_id);
+    ALTER TABLE fills ADD COLUMN reversed_ns INTEGER;
+    ALTER TABLE fills ADD COLUMN reversal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE windows ADD COLUMN open_atto TEXT;
+    ALTER TABLE windows ADD COLUMN open_source TEXT
+        CHECK (open_source IN ('priceToBeat', 'reference'));
+    ALTER TABLE windows ADD COLUMN open_ns INTEGER;
+    ALTER TABLE windows ADD COLUMN res_ns INTEGER;
+    ALTER TABLE windows ADD COLUMN res_ours TEXT CHECK (res_ours IN ('up', 'down'));
+    ALTER TABLE windows ADD COLUMN res_exchange TEXT CHECK (res_exchange IN ('up', 'down'));
+    ALTER TABLE windows ADD COLUMN res_settlement_atto TEXT;
+    ALTER TABLE windows ADD COLUMN res_open_atto TEXT
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 __all__ = ["JOURNAL_FILENAME", "MIGRATIONS", "SCHEMA_VERSION", "SqliteJournal"]
@@ -124,15 +147,17 @@ BUSY_TIMEOUT_MS = 10_000
 
 _WINDOW_COLUMNS = (
     "window_id, asset, up_token, down_token, start_s, end_s, opened_ns, market_id, status, "
-    "winner, settled_ns, payout_pico, pnl_pico"
+    "winner, settled_ns, payout_pico, pnl_pico, open_atto, open_source, open_ns, res_ns, "
+    "res_ours, res_exchange, res_settlement_atto, res_open_atto"
 )
+_WINDOW_BASE_COLUMNS = 13  # the record's own fields; the rest are the open and the check
 _ORDER_COLUMNS = (
     "order_id, window_id, outcome, side, price_micros, size_micros, order_type, post_only, "
-    "status, created_ns, updated_ns, reason"
+    "status, created_ns, updated_ns, reason, venue_id"
 )
 _FILL_COLUMNS = (
     "trade_id, order_id, window_id, outcome, side, price_micros, size_micros, fee_micros, "
-    "liquidity, ts_ns"
+    "liquidity, ts_ns, reversed_ns, reversal"
 )
 _POSITION_COLUMNS = (
     "window_id, qty_up_micros, qty_down_micros, cost_up_pico, cost_down_pico, fees_micros, "
@@ -145,14 +170,34 @@ def _opt_int(text: str | None) -> int | None:
 
 
 def _window(row: Sequence[object]) -> WindowRecord:
+    names = _WINDOW_COLUMNS.split(", ")
+    fields = dict(zip(names[:_WINDOW_BASE_COLUMNS], row[:_WINDOW_BASE_COLUMNS], strict=True))
+    extra = dict(zip(names[_WINDOW_BASE_COLUMNS:], row[_WINDOW_BASE_COLUMNS:], strict=True))
+    resolution = None
+    if extra["res_ns"] is not None:
+        resolution = {
+            "checked_ns": extra["res_ns"],
+            "ours": extra["res_ours"],
+            "exchange": extra["res_exchange"],
+            "settlement_atto": _opt_int(extra["res_settlement_atto"]),  # type: ignore[arg-type]
+            "open_atto": _opt_int(extra["res_open_atto"]),  # type: ignore[arg-type]
+        }
     return msgspec.convert(
         {
-            **dict(zip(_WINDOW_COLUMNS.split(", "), row, strict=True)),
+            **fields,
             "payout_pico": _opt_int(row[11]),  # type: ignore[arg-type]
             "pnl_pico": _opt_int(row[12]),  # type: ignore[arg-type]
+            "open_atto": _opt_int(extra["open_atto"]),  # type: ignore[arg-type]
+            "open_source": extra["open_source"],
+            "open_ns": extra["open_ns"],
+            "resolution": resolution,
         },
         WindowRecord,
     )
+
+
+def _opt_text(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _order(row: Sequence[object]) -> OrderRecord:
@@ -333,8 +378,9 @@ class SqliteJournal(JournalBase):
         validate_window(window)
         with self._write() as db:
             cursor = db.execute(
-                f"INSERT OR IGNORE INTO windows ({_WINDOW_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, NULL, NULL)",
+                "INSERT OR IGNORE INTO windows (window_id, asset, up_token, down_token, "
+                "start_s, end_s, opened_ns, market_id, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
                 (
                     window.window_id,
                     window.asset,
@@ -371,6 +417,48 @@ class SqliteJournal(JournalBase):
             )
             return settled
 
+    @_guard
+    def record_window_open(
+        self, window_id: str, open_atto: int, source: OpenSource, at_ns: int
+    ) -> bool:
+        with self._write() as db:
+            window = self._window_in(db, window_id)
+            if window is None:
+                raise StoreError(f"cannot record the open of window {window_id!r}: never opened")
+            updated = with_window_open(window, open_atto, source, at_ns)
+            if updated is None:
+                return False
+            db.execute(
+                "UPDATE windows SET open_atto = ?, open_source = ?, open_ns = ? "
+                "WHERE window_id = ?",
+                (str(open_atto), source, at_ns, window_id),
+            )
+            return True
+
+    @_guard
+    def record_resolution(self, window_id: str, check: ResolutionRecord) -> bool:
+        with self._write() as db:
+            window = self._window_in(db, window_id)
+            if window is None:
+                raise StoreError(
+                    f"cannot record the resolution of window {window_id!r}: never opened"
+                )
+            if with_resolution(window, check) is None:
+                return False
+            db.execute(
+                "UPDATE windows SET res_ns = ?, res_ours = ?, res_exchange = ?, "
+                "res_settlement_atto = ?, res_open_atto = ? WHERE window_id = ?",
+                (
+                    check.checked_ns,
+                    check.ours,
+                    check.exchange,
+                    _opt_text(check.settlement_atto),
+                    _opt_text(check.open_atto),
+                    window_id,
+                ),
+            )
+            return True
+
     @staticmethod
     def _window_in(db: sqlite3.Connection, window_id: str) -> WindowRecord | None:
         row = db.execute(
@@ -403,7 +491,7 @@ class SqliteJournal(JournalBase):
                 )
             cursor = db.execute(
                 f"INSERT OR IGNORE INTO orders ({_ORDER_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     order.order_id,
                     order.window_id,
@@ -417,13 +505,19 @@ class SqliteJournal(JournalBase):
                     order.created_ns,
                     order.updated_ns,
                     order.reason,
+                    order.venue_id,
                 ),
             )
             return cursor.rowcount == 1
 
     @_guard
     def update_order(
-        self, order_id: str, status: OrderStatus, updated_ns: int, reason: str = ""
+        self,
+        order_id: str,
+        status: OrderStatus,
+        updated_ns: int,
+        reason: str = "",
+        venue_id: str | None = None,
     ) -> OrderRecord:
         with self._write() as db:
             row = db.execute(
@@ -431,13 +525,11 @@ class SqliteJournal(JournalBase):
             ).fetchone()
             if row is None:
                 raise StoreError(f"cannot update order {order_id!r}: never journaled")
-            updated = msgspec.structs.replace(
-                _order(row), status=status, updated_ns=updated_ns, reason=reason
-            )
-            validate_order(updated)
+            updated = updated_order(_order(row), status, updated_ns, reason, venue_id)
             db.execute(
-                "UPDATE orders SET status = ?, updated_ns = ?, reason = ? WHERE order_id = ?",
-                (status, updated_ns, reason, order_id),
+                "UPDATE orders SET status = ?, updated_ns = ?, reason = ?, venue_id = ? "
+                "WHERE order_id = ?",
+                (status, updated_ns, reason, updated.venue_id, order_id),
             )
             return updated
 
@@ -474,7 +566,7 @@ class SqliteJournal(JournalBase):
                 raise StoreError(f"fill {fill.key} names window {fill.window_id!r}, never opened")
             cursor = db.execute(
                 f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     fill.trade_id,
                     fill.order_id,
@@ -486,24 +578,51 @@ class SqliteJournal(JournalBase):
                     fill.fee_micros,
                     fill.liquidity,
                     fill.ts_ns,
+                    fill.reversed_ns,
+                    fill.reversal,
                 ),
             )
             if cursor.rowcount == 0:
                 return False
-            position = self._position_in(db, fill.window_id).with_fill(fill)
-            db.execute(
-                f"INSERT OR REPLACE INTO positions ({_POSITION_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    position.window_id,
-                    position.qty_up_micros,
-                    position.qty_down_micros,
-                    str(position.cost_up_pico),
-                    str(position.cost_down_pico),
-                    position.fees_micros,
-                    position.fill_count,
-                ),
+            self._put_position(db, self._position_in(db, fill.window_id).with_fill(fill))
+            return True
+
+    @staticmethod
+    def _put_position(db: sqlite3.Connection, position: PositionSnapshot) -> None:
+        db.execute(
+            f"INSERT OR REPLACE INTO positions ({_POSITION_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                position.window_id,
+                position.qty_up_micros,
+                position.qty_down_micros,
+                str(position.cost_up_pico),
+                str(position.cost_down_pico),
+                position.fees_micros,
+                position.fill_count,
+            ),
+        )
+
+    @_guard
+    def record_fill_reversal(
+        self, window_id: str, key: tuple[str, str], reversed_ns: int, reason: str = ""
+    ) -> bool:
+        trade_id, order_id = key
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE fills SET reversed_ns = ?, reversal = ? WHERE trade_id = ? AND "
+                "order_id = ? AND window_id = ? AND reversed_ns IS NULL",
+                (reversed_ns, reason, trade_id, order_id, window_id),
             )
+            if cursor.rowcount == 0:
+                return False
+            # the position is the sum of what stands: fold it again (a subtraction would do,
+            # but the fold is the rule recovery checks against)
+            rows = db.execute(
+                f"SELECT {_FILL_COLUMNS} FROM fills WHERE window_id = ? ORDER BY seq",
+                (window_id,),
+            ).fetchall()
+            self._put_position(db, fold_fills(window_id, (_fill(row) for row in rows)))
             return True
 
     @_guard

@@ -396,8 +396,37 @@ class WindowCore:
     # ---- inputs ------------------------------------------------------------------------
 
     def restore(self, fills: Iterable[Any]) -> None:
-        """Continue from journaled fills (a restart): `store.FillRecord`s, in journal order."""
+        """Continue from journaled fills (a restart): `store.FillRecord`s, in journal order.
+
+        They join `fills` as applied and count in the stats like the position they make (a
+        later reversal re-folds the position from that list and takes one off the count);
+        one the exchange reversed adds nothing, and its id stays known, so the fill
+        delivered again is a duplicate."""
+        stats = self.orders.stats
         for fill in fills:
+            self.orders.fill_ids.add(fill.trade_id)
+            if getattr(fill, "reversed_ns", None) is not None:
+                continue
+            stats.fills += 1
+            if fill.liquidity == "maker":
+                stats.maker_fills += 1
+            self.fills.append(
+                FillEntry(
+                    t_ns=fill.ts_ns,
+                    client_id=fill.order_id,
+                    venue_id="",
+                    fill_id=fill.trade_id,
+                    outcome=fill.outcome,
+                    side=fill.side,
+                    price=fill.price_micros,
+                    size=fill.size_micros,
+                    fee=fill.fee_micros,
+                    maker=fill.liquidity == "maker",
+                    final=True,
+                    rule="",
+                    breach=False,
+                )
+            )
             if fill.side == "buy":
                 self.position.buy(
                     fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros
@@ -406,7 +435,6 @@ class WindowCore:
                 self.position.sell(
                     fill.outcome, fill.price_micros, fill.size_micros, fill.fee_micros
                 )
-            self.orders.fill_ids.add(fill.trade_id)
 
     def on_frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> list[Command]:
         """A frame (None: a keep-alive, the link is up) received at market time `t_ns`."""
