@@ -222,6 +222,24 @@ def test_the_open_and_the_resolution_check_are_journaled_once_and_shown(
     assert shown["resolution"]["settlement_atto"] == SETTLE_ATTO
 
 
+def test_a_late_price_to_beat_replaces_an_open_read_from_the_feed(location: str) -> None:
+    journal = open_journal(location)
+    journal.record_window_opened(window())
+    assert journal.record_window_open(WINDOW, OPEN_ATTO + 1, "reference", 10) is True
+    # Gamma's price to beat, learnt after the feed's first tick: the exchange settles on it
+    assert journal.record_window_open(WINDOW, OPEN_ATTO, "priceToBeat", 12) is True
+    # and nothing replaces the price to beat, neither the feed nor a restart's derivation
+    assert journal.record_window_open(WINDOW, OPEN_ATTO + 2, "reference", 13) is False
+    assert journal.record_window_open(WINDOW, OPEN_ATTO + 3, "priceToBeat", 14) is False
+    journal = _reopened(location, journal)
+    try:
+        kept = journal.window(WINDOW)
+        assert kept is not None
+        assert (kept.open_atto, kept.open_source, kept.open_ns) == (OPEN_ATTO, "priceToBeat", 12)
+    finally:
+        journal.close()
+
+
 def test_a_disagreeing_or_unchecked_resolution_is_shown_as_such(
     location: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

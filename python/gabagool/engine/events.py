@@ -36,6 +36,10 @@ class EngineEvents(Protocol):
         ...
 
 
+# Notices that say things went as they should: worth a line, not a warning.
+_ALL_WELL = frozenset({"resolution_check"})
+
+
 class LogEvents:
     """Every event as a log record with structured `extra` fields (JSON lines at DEBUG)."""
 
@@ -112,7 +116,8 @@ class LogEvents:
         )
 
     def risk_action(self, market_id: str, action: str, detail: str) -> None:
-        log.warning(
+        log.log(
+            logging.INFO if action in _ALL_WELL else logging.WARNING,
             "risk %s: %s",
             action,
             detail,

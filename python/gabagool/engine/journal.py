@@ -103,7 +103,7 @@ class EngineJournal:
 
     async def window_open(self, window_id: str, entry: WindowOpenEntry) -> bool:
         """The opening reference price; False when one was journaled before (a restart
-        derives it again: the first is kept)."""
+        derives it again: the first is kept, unless this is the price to beat)."""
         return await self.store.record_window_open(
             window_id, entry.open, OPEN_SOURCES[entry.how], entry.t_ns
         )

@@ -379,9 +379,13 @@ def with_window_open(
     window: WindowRecord, open_atto: int, source: OpenSource, at_ns: int
 ) -> WindowRecord | None:
     """The window with its opening price, or None when it already has one (kept: the open
-    is a fact of the window, and a restarted engine derives it again)."""
+    is a fact of the window, and a restarted engine derives it again) -- except that Gamma's
+    price to beat, learnt late, replaces an open read from the reference feed: it is the
+    price the exchange settles against."""
     validate_window_open(window.window_id, open_atto, source)
-    if window.open_atto is not None:
+    if window.open_atto is not None and not (
+        source == "priceToBeat" and window.open_source == "reference"
+    ):
         return None
     return msgspec.structs.replace(window, open_atto=open_atto, open_source=source, open_ns=at_ns)
 
