@@ -45,7 +45,7 @@ from gabagool.engine.core.commands import (
 from gabagool.engine.core.fair import MS, ReferenceFrame, ReferenceState, apply_gate
 from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
-from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.engine.core.snapshot import WindowMark, WindowSnapshot
 from gabagool.errors import FrameError
 from gabagool.fair_value import FairSettings
 from gabagool.types import (
@@ -237,6 +237,9 @@ class WindowCore:
                 _core.parse_reference_price(beat) if beat else None,
             )
         self.resolution_check: Any = None  # `fair_value.ResolutionCheck` once settled
+        # called when a scan has decided non-empty intents (a bench's latency probe reads
+        # its clock there; the core reads none)
+        self.on_intents: Callable[[], None] | None = None
         self._resolution_due = NEVER  # settled, the check waiting for the settlement price
         self._tick = tick
         if self.reference is not None and self.reference.fair.open_price is not None:
@@ -325,18 +328,45 @@ class WindowCore:
 
     def marked_pnl(self) -> int:
         """Pico-dollars: matched pairs at $1, the unhedged excess at its best bid, minus cost,
-        plus realized. The last value stands while a book is resyncing."""
-        p = self.position
-        heavy: Outcome = "up" if p.delta > 0 else "down"
-        if p.delta and not self.market.has_snapshot(heavy):
-            return self._last_mark
-        bid = self.market.best_bid(heavy) if p.delta else None
-        excess_value = abs(p.delta) * bid[0] if bid is not None else 0
-        self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+        plus realized. The last value marked stands while a book is resyncing."""
+        value = self._mark_now()
+        if value is not None:
+            self._last_mark = value
         return self._last_mark
 
+    def _mark_now(self) -> int | None:
+        """The mark on the books now; None while the heavy side's book is resyncing."""
+        p = self.position
+        delta = p.delta
+        if not delta:
+            return p.hedged * MICROS + p.realized - p.cost_up - p.cost_down
+        heavy: Outcome = "up" if delta > 0 else "down"
+        market = self.market
+        if not market.has_snapshot(heavy):
+            return None
+        bid = market.best_bid(heavy)
+        excess_value = abs(delta) * bid[0] if bid is not None else 0
+        return p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+
+    def mark(self) -> WindowMark:
+        """What the portfolio counts of this window now (cheap: no full snapshot)."""
+        p = self.position
+        return WindowMark(
+            market_id=self.market_id,
+            t_ns=self.now_ns,
+            qty_up=p.qty_up,
+            qty_down=p.qty_down,
+            cost_up=p.cost_up,
+            cost_down=p.cost_down,
+            marked_pnl=self.marked_pnl(),
+        )
+
     def snapshot(self) -> WindowSnapshot:
+        """The window now, for readers. It reads the marked P&L without recording it (the
+        value a resync falls back on moves only where the portfolio marks), so that when
+        and how often snapshots are read changes nothing the window decides or publishes."""
         p, market, stats = self.position, self.market, self.orders.stats
+        marked = self._mark_now()
         up_bid, up_ask = market.best_bid("up"), market.best_ask("up")
         down_bid, down_ask = market.best_bid("down"), market.best_ask("down")
         return WindowSnapshot(
@@ -356,7 +386,7 @@ class WindowCore:
             cost_down=p.cost_down,
             realized=p.realized,
             fees_paid=p.fees_paid,
-            marked_pnl=self.marked_pnl(),
+            marked_pnl=self._last_mark if marked is None else marked,
             mark_at_bids=p.mark_pnl(market),
             committed=self.committed(),
             exposure=self.exposure(),
@@ -660,6 +690,8 @@ class WindowCore:
         )
         if self.reference is not None:
             intents = self._gate(t_ns, intents, out)
+        if intents and self.on_intents is not None:
+            self.on_intents()
         self._act("accumulator", intents, t_ns, out)
 
     def _gate(self, t_ns: int, intents: Sequence[Any], out: list[Command]) -> list[Any]:
