@@ -1,7 +1,8 @@
 """Runs every benchmark module (`benches/bench_*.py`), prints one table, saves JSON results.
 
 Each module exposes `run() -> list[dict]` with rows
-`{"bench", "what", "value", "unit", "target", "ok"}`; its rows are written to
+`{"bench", "what", "value", "unit", "target", "ok"}` (and optionally "before": the figure
+before the change the row tracks); its rows are written to
 `benches/results/<module minus "bench_">.json` together with the machine they ran on.
 `python benches/run.py core wire` runs only those modules.
 """
@@ -59,10 +60,10 @@ def format_value(value: float) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    headers = ("bench", "what", "value", "unit", "target", "ok")
+    headers = ("bench", "what", "value", "unit", "target", "ok", "before")
     cells = [
         (r["bench"], r["what"], format_value(r["value"]), r["unit"], r["target"],
-         "yes" if r["ok"] else "NO")
+         "yes" if r["ok"] else "NO", r.get("before", "-"))
         for r in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]

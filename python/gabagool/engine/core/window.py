@@ -225,6 +225,7 @@ class WindowCore:
         self._settle_at = NEVER
         self._last_mark = 0
         self._stale_after_ns = self.config.stale_after_ns
+        self._min_interval_ns = self.config.min_interval_ns
         self._provisional = 0  # fills applied that may still be reversed
         self.reference: ReferenceState | None = None
         if self.config.fair is not None:
@@ -445,7 +446,7 @@ class WindowCore:
         self.now_ns = t_ns
         self.last_frame_ns = t_ns
         out: list[Command] = []
-        if self.feed_stale:
+        if self.mode is Mode.PAUSED and self.pause == "feed stale":
             self._set_mode(Mode.TRADING)
             self.pause = ""
             out.append(Notice(action="feed_resumed", detail="link alive again"))
@@ -609,44 +610,47 @@ class WindowCore:
             self._batch_open = False
             self._absorb(self.market.end_batch(), out)
         mode = self.mode
-        if mode is Mode.SETTLED:
-            if t_ns >= self._resolution_due:
-                self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
-            return out
-        if mode is Mode.ENDED:
-            if t_ns >= self._settle_at:
-                self._settle(t_ns, out)
-            return out
-        if t_ns >= self.end_ns:
-            self._set_mode(Mode.ENDED)
-            self._cancel_all("window end", out)
-            self._settle_at = (
-                t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
-            )
-            if t_ns >= self._settle_at:
-                self._settle(t_ns, out)
-            return out
-        if mode is not Mode.QUOTE_CUT and t_ns >= self._quote_cut_at:
-            self._set_mode(Mode.QUOTE_CUT)
-            out.append(
-                Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
-            )
-            self._cancel_all("quote cutoff", out)
-        elif mode is Mode.OPENING:
-            if (
-                t_ns >= self.resume_ns
-                and self.market.has_snapshot("up")
-                and self.market.has_snapshot("down")
-            ):
+        # trading before the quote cutoff, the common instant: none of the changes of mode
+        # below can apply
+        if not (mode is Mode.TRADING and t_ns < self._quote_cut_at and t_ns < self.end_ns):
+            if mode is Mode.SETTLED:
+                if t_ns >= self._resolution_due:
+                    self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
+                return out
+            if mode is Mode.ENDED:
+                if t_ns >= self._settle_at:
+                    self._settle(t_ns, out)
+                return out
+            if t_ns >= self.end_ns:
+                self._set_mode(Mode.ENDED)
+                self._cancel_all("window end", out)
+                self._settle_at = (
+                    t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
+                )
+                if t_ns >= self._settle_at:
+                    self._settle(t_ns, out)
+                return out
+            if mode is not Mode.QUOTE_CUT and t_ns >= self._quote_cut_at:
+                self._set_mode(Mode.QUOTE_CUT)
+                out.append(
+                    Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
+                )
+                self._cancel_all("quote cutoff", out)
+            elif mode is Mode.OPENING:
+                if (
+                    t_ns >= self.resume_ns
+                    and self.market.has_snapshot("up")
+                    and self.market.has_snapshot("down")
+                ):
+                    self._set_mode(Mode.TRADING)
+                    self._want_scan(t_ns)
+                elif t_ns >= self._scan_at:
+                    self._scan_at = NEVER  # looked; the next book change looks again
+            elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
                 self._set_mode(Mode.TRADING)
+                self.pause = ""
+                self.paused_until_ns = NEVER
                 self._want_scan(t_ns)
-            elif t_ns >= self._scan_at:
-                self._scan_at = NEVER  # looked; the next book change looks again
-        elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
-            self._set_mode(Mode.TRADING)
-            self.pause = ""
-            self.paused_until_ns = NEVER
-            self._want_scan(t_ns)
         if self.mode is Mode.TRADING:
             quiet = t_ns - self.last_frame_ns
             if quiet >= self.config.stale_after_ns:
@@ -677,14 +681,15 @@ class WindowCore:
     def _accumulate(self, t_ns: int, out: list[Command]) -> None:
         self.scans += 1
         capital_room, unhedged_room = self.limits.rooms
+        blocked = self.blocked()
         intents = _core.accumulate(
             self.market,
             self.position,
             self.params,
             self.fees,
-            self.ms_to_end(t_ns),
-            halted=bool(self.blocked()) or self.over_max_delta,
-            feed_stale=self.feed_stale,
+            (self.end_ns - t_ns) // 1_000_000,
+            halted=bool(blocked) or self.over_max_delta,
+            feed_stale=self.mode is Mode.PAUSED and self.pause == "feed stale",
             capital_room=capital_room,
             unhedged_room=unhedged_room,
         )
@@ -692,7 +697,7 @@ class WindowCore:
             intents = self._gate(t_ns, intents, out)
         if intents and self.on_intents is not None:
             self.on_intents()
-        self._act("accumulator", intents, t_ns, out)
+        self._act("accumulator", intents, t_ns, out, blocked)
 
     def _gate(self, t_ns: int, intents: Sequence[Any], out: list[Command]) -> list[Any]:
         """Fair value's limit on the accumulator's buys (the equalizer's hedges are not
@@ -735,20 +740,18 @@ class WindowCore:
         ms = self.ms_to_end(t_ns)
         urgent = self.over_max_delta or self.breach_pending or ms <= self.params.open_cutoff_ms
         self.breach_pending = False
+        blocked = self.blocked()
         intents = _core.equalize(
             self.market,
             self.position,
             self.params,
             self.fees,
             ms,
-            fills_confirmed=self._fills_confirmed(),
+            fills_confirmed=not self._provisional,
             urgent=urgent,
-            halted=bool(self.blocked()),
+            halted=bool(blocked),
         )
-        self._act("equalizer", intents, t_ns, out)
-
-    def _fills_confirmed(self) -> bool:
-        return not self._provisional
+        self._act("equalizer", intents, t_ns, out, blocked)
 
     def _check_risk(self, t_ns: int, out: list[Command]) -> None:
         if self.mode is Mode.OPENING:
@@ -869,16 +872,29 @@ class WindowCore:
 
     # ---- orders: wishes to commands ----------------------------------------------------
 
-    def _act(self, owner: Owner, intents: Sequence[Any], t_ns: int, out: list[Command]) -> None:
-        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now."""
-        wished = {i.outcome: i for i in intents if i.order_type == "GTC"}
+    def _act(
+        self,
+        owner: Owner,
+        intents: Sequence[Any],
+        t_ns: int,
+        out: list[Command],
+        blocked: str | None = None,
+    ) -> None:
+        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now.
+        `blocked`: `self.blocked()`, when the caller has just read it."""
+        wished = {i.outcome: i for i in intents if i.order_type == "GTC"} if intents else {}
+        if blocked is None:
+            blocked = self.blocked()
         # the same wishes on the same orders, under the same block: the last reconcile's
         # answer stands (most scans of a quiet book), and it costs nothing to keep it
-        key = (self.orders.version, self.blocked())
+        # (a reconcile places and cancels; it changes no block)
+        key = (self.orders.version, blocked)
         if wished != self._wished[owner] or key != self._reconciled.get(owner):
             self._wished[owner] = wished
             self._reconcile(t_ns, out)
-            self._reconciled[owner] = (self.orders.version, self.blocked())
+            self._reconciled[owner] = (self.orders.version, blocked)
+        if not intents:
+            return
         for intent in intents:
             if intent.order_type != "GTC" and not self._in_doubt(intent.outcome):
                 self._send(owner, intent, t_ns, out)
@@ -1226,7 +1242,7 @@ class WindowCore:
         self._resync_reported = resync
 
     def _want_scan(self, t_ns: int) -> None:
-        due = max(t_ns, self._last_scan + self.config.min_interval_ns)
+        due = max(t_ns, self._last_scan + self._min_interval_ns)
         if due < self._scan_at:
             self._scan_at = due
 
