@@ -24,7 +24,9 @@ How the latencies are measured (wall clock, `perf_counter_ns`, no logging):
   the warm runs of every window (several runs each); CPU time beside it, which a loaded
   machine inflates less.
 Wall-clock percentiles depend on what else the machine runs: on a loaded machine a p99 can
-catch the scheduler's time slice (milliseconds) or a garbage collection.
+catch the scheduler's time slice (milliseconds) or a garbage collection. The "CPU time"
+row times the same frame -> intent spans in the thread's CPU time (`thread_time_ns`), which
+leaves out the time the process was not running: what the engine costs, whatever the load.
 
 `before` in each row: the figure this bench printed before the change that row tracks (see
 BEFORE below for where each comes from).
@@ -168,6 +170,20 @@ def run() -> list[dict]:
             BEFORE["intent_p50"],
         ),
         row("frame -> intent p99", p99, "us", "<= 65 us", p99 <= 65.0, BEFORE["intent_p99"]),
+        row(
+            "frame -> intent p50, CPU time",
+            percentile(probe.cpu_samples, 0.50),
+            "us",
+            "-",
+            True,
+        ),
+        row(
+            "frame -> intent p99, CPU time",
+            percentile(probe.cpu_samples, 0.99),
+            "us",
+            "-",
+            True,
+        ),
         row("frame -> intent p99, cold first run", percentile(cold.samples, 0.99), "us", "-", True),
         row(
             f"frame -> order sent p50 ({len(probe.sent)} frames that placed one)",

@@ -88,6 +88,7 @@ class LatencyProbe:
 
     def __init__(self) -> None:
         self.samples: list[int] = []  # frame -> intents decided
+        self.cpu_samples: list[int] = []  # the same spans in this thread's CPU time
         self.sent: list[int] = []  # frame -> first order sent
 
 
@@ -142,6 +143,7 @@ class Window:
         self._cleared: set[str] = set()  # buys the shared ledgers made room for
         self._frame_arrival_ns = 0  # probe: the frame being run, until its intents
         self._send_from_ns = 0  # probe: the frame being run, until its first order
+        self._frame_cpu_ns = 0  # probe: the thread's CPU time as the frame was taken
         if probe is not None:
             self.core.on_intents = self._intents_decided
         self._snapshot: WindowSnapshot | None = None  # built when read, until the next publish
@@ -420,6 +422,8 @@ class Window:
             try:
                 if isinstance(item, tuple) and t_frame == t_next:
                     if probe is not None:
+                        # CPU time first, so reading it is not in the wall-clock span
+                        self._frame_cpu_ns = time.thread_time_ns()
                         self._frame_arrival_ns = self._send_from_ns = time.perf_counter_ns()
                     frame, item = item[1], CONSUMED
                     await self._run_steps(driver.frame_steps(t_next, frame))
@@ -509,6 +513,7 @@ class Window:
         if self._frame_arrival_ns:
             assert self.probe is not None
             self.probe.samples.append(time.perf_counter_ns() - self._frame_arrival_ns)
+            self.probe.cpu_samples.append(time.thread_time_ns() - self._frame_cpu_ns)
             self._frame_arrival_ns = 0
 
     def _observe(self, t_ns: int, command: Command) -> None:

@@ -646,7 +646,9 @@ class WindowCore:
                     self._want_scan(t_ns)
                 elif t_ns >= self._scan_at:
                     self._scan_at = NEVER  # looked; the next book change looks again
-            elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
+            elif (
+                mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns
+            ):
                 self._set_mode(Mode.TRADING)
                 self.pause = ""
                 self.paused_until_ns = NEVER
