@@ -39,6 +39,8 @@ def machine() -> dict[str, object]:
         "rustc": rustc,
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        # wall-clock rows depend on what else runs: the 1-minute load average at the start
+        "load_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -81,7 +83,7 @@ def main(argv: list[str]) -> int:
         modules = [m for m in modules if m.stem.removeprefix("bench_") in wanted]
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
-          f"{info['rustc']}")
+          f"{info['rustc']}, load {info['load_1min']}")
     print(f"command: make bench ({' '.join(['python', 'benches/run.py', *argv])})\n")
     RESULTS.mkdir(exist_ok=True)
     all_rows: list[dict] = []
