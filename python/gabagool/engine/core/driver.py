@@ -59,9 +59,28 @@ class WindowDriver:
             deadline = self._step_due(t)
 
     def frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> None:
+        """`frame_steps` run to the end, after every earlier step. Without a venue call due
+        (most frames of a backtest) it runs the same work without generators: nothing
+        answers a yield here."""
         self.advance(t_ns)
-        for _ in self.frame_steps(t_ns, frame):
-            pass
+        if self._due and self._due[0][0] <= t_ns:
+            for _ in self.frame_steps(t_ns, frame):
+                pass
+            return
+        core = self.core
+        if frame is not None and not isinstance(frame, ReferenceFrame):
+            for event in self.venue.on_frame(frame):
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                if commands:
+                    for _ in self.execute(t_ns, commands):
+                        pass
+        commands = core.on_frame(t_ns, frame)
+        if commands:
+            for _ in self.execute(t_ns, commands):
+                pass
+        if core.next_deadline() <= t_ns:
+            self._step_due(t_ns)  # a venue call the commands sent falls due later, never now
 
     def step(self, t_ns: int) -> None:
         if self._due and self._due[0][0] <= t_ns or self.core.next_deadline() <= t_ns:

@@ -213,6 +213,7 @@ class WindowCore:
         self.scans = 0
         self._batch_open = False
         self._resync_reported = 0
+        self._quiet: Any = None  # the last summary found to say nothing (see `_absorb`)
         self._capped = False
         self._rejects: deque[int] = deque()
         self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
@@ -1221,6 +1222,9 @@ class WindowCore:
     # ---- feed --------------------------------------------------------------------------
 
     def _absorb(self, summary: Any, out: list[Command]) -> None:
+        if summary is self._quiet:
+            self._resync_reported = 0
+            return
         if summary.changed:
             self._want_scan(self.now_ns)
             if self.reference is not None:
@@ -1242,6 +1246,10 @@ class WindowCore:
             )
             self._risk_at = min(self._risk_at, self.now_ns)
         self._resync_reported = resync
+        if not (resync or problems or summary.changed) and summary.resolved is None:
+            # the books' summaries are immutable and the common ones shared (`_core`): the
+            # next frame that changes nothing is most often this very object
+            self._quiet = summary
 
     def _want_scan(self, t_ns: int) -> None:
         due = max(t_ns, self._last_scan + self._min_interval_ns)
