@@ -1,7 +1,8 @@
 """Runs every benchmark module (`benches/bench_*.py`), prints one table, saves JSON results.
 
 Each module exposes `run() -> list[dict]` with rows
-`{"bench", "what", "value", "unit", "target", "ok"}`; its rows are written to
+`{"bench", "what", "value", "unit", "target", "ok"}` (and optionally "before": the figure
+before the change the row tracks); its rows are written to
 `benches/results/<module minus "bench_">.json` together with the machine they ran on.
 `python benches/run.py core wire` runs only those modules.
 """
@@ -38,6 +39,8 @@ def machine() -> dict[str, object]:
         "rustc": rustc,
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        # wall-clock rows depend on what else runs: the 1-minute load average at the start
+        "load_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -59,10 +62,10 @@ def format_value(value: float) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    headers = ("bench", "what", "value", "unit", "target", "ok")
+    headers = ("bench", "what", "value", "unit", "target", "ok", "before")
     cells = [
         (r["bench"], r["what"], format_value(r["value"]), r["unit"], r["target"],
-         "yes" if r["ok"] else "NO")
+         "yes" if r["ok"] else "NO", r.get("before", "-"))
         for r in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
@@ -80,7 +83,7 @@ def main(argv: list[str]) -> int:
         modules = [m for m in modules if m.stem.removeprefix("bench_") in wanted]
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
-          f"{info['rustc']}")
+          f"{info['rustc']}, load {info['load_1min']}")
     print(f"command: make bench ({' '.join(['python', 'benches/run.py', *argv])})\n")
     RESULTS.mkdir(exist_ok=True)
     all_rows: list[dict] = []

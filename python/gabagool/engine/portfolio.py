@@ -1,8 +1,9 @@
 """State shared by all windows: the halt flag, the capital and unhedged caps, the daily loss.
 
-The portfolio knows windows only by the snapshots they publish (`WindowSnapshot`) and tells
-them only through the callbacks they register (`listen`): it never holds a window's
-internals, and a window reads it only as its `Limits` (`rooms`, `halt_reason`).
+The portfolio knows windows only by what they publish (a `WindowMark` after every fill and
+each market second; a `WindowSnapshot`, built when read, for the view) and tells them only
+through the callbacks they register (`listen`): it never holds a window's internals, and a
+window reads it only as its `Limits` (`rooms`, `halt_reason`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,31 @@ if TYPE_CHECKING:
     from gabagool.engine.capital import CapitalLedger
 
 DAY_NS = 86_400 * 1_000_000_000
+
+
+class Held(Protocol):
+    """What the portfolio counts of a window (`WindowMark`, `WindowSnapshot`)."""
+
+    @property
+    def market_id(self) -> str: ...
+
+    @property
+    def qty_up(self) -> int: ...
+
+    @property
+    def qty_down(self) -> int: ...
+
+    @property
+    def cost_up(self) -> int: ...
+
+    @property
+    def cost_down(self) -> int: ...
+
+    @property
+    def marked_pnl(self) -> int: ...
+
+    @property
+    def delta(self) -> int: ...
 
 
 class Member(Protocol):
@@ -47,7 +73,7 @@ class Portfolio:
         self.daily_loss_limit = daily_loss_limit
         self.events = events
         self.windows: dict[str, Member] = {}  # open windows: `add` and `remove` them
-        self.snapshots: dict[str, WindowSnapshot] = {}  # the latest of each open window
+        self.marks: dict[str, Held] = {}  # the latest of each open window
         self.halt_reason = ""
         self.failure = ""  # a fault that must end the run non-zero (a journal write failed)
         self.day = -1
@@ -62,6 +88,11 @@ class Portfolio:
         self._deployed = 0
         self._unhedged = 0
         self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def snapshots(self) -> dict[str, WindowSnapshot]:
+        """Each open window as it is now (built on this read: for the view, not the caps)."""
+        return {market_id: w.snapshot() for market_id, w in self.windows.items()}
 
     @property
     def halted(self) -> bool:
@@ -93,23 +124,23 @@ class Portfolio:
 
     def add(self, window: Member) -> None:
         self.windows[window.market_id] = window
-        self.snapshots[window.market_id] = window.snapshot()
+        self.marks[window.market_id] = window.snapshot()
         self.recount()
 
     def remove(self, window: Member) -> None:
         self.windows.pop(window.market_id, None)
-        self.snapshots.pop(window.market_id, None)
+        self.marks.pop(window.market_id, None)
         self._listeners = [
             tell for tell in self._listeners if getattr(tell, "__self__", None) is not window
         ]
         self.recount()
 
-    def update(self, snapshot: WindowSnapshot) -> None:
+    def update(self, snapshot: Held) -> None:
         """A window's latest state: the caps' rooms follow what it holds."""
-        if snapshot.market_id not in self.snapshots:
+        old = self.marks.get(snapshot.market_id)
+        if old is None:
             return
-        old = self.snapshots[snapshot.market_id]
-        self.snapshots[snapshot.market_id] = snapshot
+        self.marks[snapshot.market_id] = snapshot
         if (old.cost_up, old.cost_down, old.qty_up, old.qty_down) != (
             snapshot.cost_up,
             snapshot.cost_down,
@@ -122,7 +153,7 @@ class Portfolio:
         """Sum the open windows' positions and read the ledgers again: due after every fill,
         window coming or going, and read of what the other engines hold."""
         cost = unhedged = 0
-        for snap in self.snapshots.values():
+        for snap in self.marks.values():
             cost += snap.cost_up + snap.cost_down
             unhedged += abs(snap.delta)
         self._deployed, self._unhedged = cost, unhedged
@@ -156,7 +187,7 @@ class Portfolio:
         if market_ns // DAY_NS != self.day:
             self.day, self.realised_today = market_ns // DAY_NS, 0
         # pairs count at the $1 they pay: a wide spread is no loss on a locked pair
-        marked = sum(s.marked_pnl for s in self.snapshots.values())
+        marked = sum(s.marked_pnl for s in self.marks.values())
         loss = -(self.realised_today + marked)
         if loss > self.daily_loss_limit and not self.halted:
             self.halt(

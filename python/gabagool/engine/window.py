@@ -83,10 +83,14 @@ LAG_EVERY_NS = NS // 10  # market time between two lag readings (a reading costs
 
 
 class LatencyProbe:
-    """Wall-clock nanoseconds from a frame's arrival to the orders it caused (benches)."""
+    """Wall-clock nanoseconds from a frame's arrival at the pump (benches), for the frames
+    whose own instant ran a scan: to the intents the accumulator decided (`samples`, only
+    scans that decided some) and to the first order handed to the venue (`sent`)."""
 
     def __init__(self) -> None:
-        self.samples: list[int] = []
+        self.samples: list[int] = []  # frame -> intents decided
+        self.cpu_samples: list[int] = []  # the same spans in this thread's CPU time
+        self.sent: list[int] = []  # frame -> first order sent
 
 
 class Window:
@@ -138,8 +142,12 @@ class Window:
         self._sleeper: trio.lowlevel.Task | None = None  # the pump, while it waits
         self._requests: dict[str, OrderRequest] = {}
         self._cleared: set[str] = set()  # buys the shared ledgers made room for
-        self._frame_arrival_ns = 0
-        self.snapshot_now = self.core.snapshot()
+        self._frame_arrival_ns = 0  # probe: the frame being run, until its intents
+        self._send_from_ns = 0  # probe: the frame being run, until its first order
+        self._frame_cpu_ns = 0  # probe: the thread's CPU time as the frame was taken
+        if probe is not None:
+            self.core.on_intents = self._intents_decided
+        self._snapshot: WindowSnapshot | None = None  # built when read, until the next publish
         self._published: tuple[object, ...] = ()
         self._publish_due = 0
         self._lag_due = 0  # market ns of the next lag reading
@@ -196,7 +204,11 @@ class Window:
         return self.core.orders.stats
 
     def snapshot(self) -> WindowSnapshot:
-        return self.snapshot_now
+        """The window as of its last publish or later: built on the first read after one."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            snapshot = self._snapshot = self.core.snapshot()
+        return snapshot
 
     def ms_to_end(self) -> int:
         return self.clock.ms_until(self.end_ns)
@@ -412,10 +424,12 @@ class Window:
             try:
                 if isinstance(item, tuple) and t_frame == t_next:
                     if probe is not None:
-                        self._frame_arrival_ns = time.perf_counter_ns()
+                        # CPU time first, so reading it is not in the wall-clock span
+                        self._frame_cpu_ns = time.thread_time_ns()
+                        self._frame_arrival_ns = self._send_from_ns = time.perf_counter_ns()
                     frame, item = item[1], CONSUMED
                     await self._run_steps(driver.frame_steps(t_next, frame))
-                    self._frame_arrival_ns = 0
+                    self._frame_arrival_ns = self._send_from_ns = 0
                 else:
                     await self._run_steps(driver.steps(t_next))
             except Exception as exc:
@@ -497,15 +511,22 @@ class Window:
         if self.journal is not None and self._journaled < len(self.core.journal):
             await self._flush()
 
+    def _intents_decided(self) -> None:
+        if self._frame_arrival_ns:
+            assert self.probe is not None
+            self.probe.samples.append(time.perf_counter_ns() - self._frame_arrival_ns)
+            self.probe.cpu_samples.append(time.thread_time_ns() - self._frame_cpu_ns)
+            self._frame_arrival_ns = 0
+
     def _observe(self, t_ns: int, command: Command) -> None:
         """Every command as the driver executes it: events for the log and the view."""
         if isinstance(command, Place):
             request = command.request
             self._requests[request.client_id] = request
-            if self._frame_arrival_ns:
+            if self._send_from_ns:
                 assert self.probe is not None
-                self.probe.samples.append(time.perf_counter_ns() - self._frame_arrival_ns)
-                self._frame_arrival_ns = 0
+                self.probe.sent.append(time.perf_counter_ns() - self._send_from_ns)
+                self._send_from_ns = 0
         elif isinstance(command, Notice):
             self.events.risk_action(self.market_id, command.action, command.detail)
         elif isinstance(command, Settle):
@@ -580,9 +601,11 @@ class Window:
             return  # nothing a reader counts has changed: the books' tops can wait
         self._published = mark
         self._publish_due = core.now_ns + PUBLISH_EVERY_NS
-        self.snapshot_now = snapshot = core.snapshot()
-        self.portfolio.update(snapshot)
-        self.portfolio.check_daily_loss(snapshot.t_ns)
+        # the portfolio's few numbers now; a full snapshot waits for a reader (`snapshot`)
+        self._snapshot = None
+        held = core.mark()
+        self.portfolio.update(held)
+        self.portfolio.check_daily_loss(held.t_ns)
 
     def behind_ns(self, at_ns: int | None = None) -> int:
         """Market ns of work that was due (by `at_ns`, else now) and is not done yet."""

@@ -50,20 +50,60 @@ class WindowDriver:
 
     def advance(self, until_ns: int) -> None:
         """Every step due strictly before `until_ns`."""
+        core, due = self.core, self._due
+        deadline = core.next_deadline()
         while True:
-            t = self.next_instant()
+            t = due[0][0] if due and due[0][0] < deadline else deadline  # `next_instant`
             if t >= until_ns:
                 return
-            self.step(t)
+            deadline = self._step_due(t)
 
     def frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> None:
+        """`frame_steps` run to the end, after every earlier step. Without a venue call due
+        (most frames of a backtest) it runs the same work without generators: nothing
+        answers a yield here."""
         self.advance(t_ns)
-        for _ in self.frame_steps(t_ns, frame):
-            pass
+        if self._due and self._due[0][0] <= t_ns:
+            for _ in self.frame_steps(t_ns, frame):
+                pass
+            return
+        core = self.core
+        if frame is not None and not isinstance(frame, ReferenceFrame):
+            for event in self.venue.on_frame(frame):
+                commands = core.on_order_event(t_ns, event)
+                self.on_event(t_ns, event)
+                if commands:
+                    for _ in self.execute(t_ns, commands):
+                        pass
+        commands = core.on_frame(t_ns, frame)
+        if commands:
+            for _ in self.execute(t_ns, commands):
+                pass
+        if core.next_deadline() <= t_ns:
+            self._step_due(t_ns)  # a venue call the commands sent falls due later, never now
 
     def step(self, t_ns: int) -> None:
-        for _ in self.steps(t_ns):
-            pass
+        if self._due and self._due[0][0] <= t_ns or self.core.next_deadline() <= t_ns:
+            self._step_due(t_ns)
+
+    def _step_due(self, t_ns: int) -> int:
+        """`steps(t_ns)` run to the end, when something is due at `t_ns`; returns the core's
+        next deadline after it. Without a venue call due (most instants of a backtest) it
+        is `_decide` without generators: nothing answers a yield here."""
+        core = self.core
+        if self._due and self._due[0][0] <= t_ns:
+            for _ in self.steps(t_ns):
+                pass
+            return core.next_deadline()
+        for _ in range(MAX_STEPS_AT_ONE_INSTANT):
+            commands = core.on_timer(t_ns)
+            if commands:
+                for _ in self.execute(t_ns, commands):
+                    pass
+            deadline = core.next_deadline()
+            if deadline > t_ns:
+                return deadline
+        raise RuntimeError(f"window {core.slug}: decisions never settle at {t_ns}")
 
     def step_commands(self, t_ns: int, commands: list[Command]) -> None:
         """Execute `commands` given at `t_ns` (a halt or a liquidation from outside)."""
@@ -93,13 +133,20 @@ class WindowDriver:
         if commands:
             yield from self.execute(t_ns, commands)
         if core.next_deadline() <= t_ns:
-            yield from self._decide(t_ns)
+            # `_decide`'s first round inlined: the scan a frame wakes starts without a
+            # generator built for it
+            commands = core.on_timer(t_ns)
+            if commands:
+                yield from self.execute(t_ns, commands)
+            if core.next_deadline() <= t_ns:
+                yield from self._decide(t_ns)
 
     def steps(self, t_ns: int) -> Steps:
         """The venue calls and decisions due at `t_ns`, without a frame."""
         if self._due and self._due[0][0] <= t_ns:
             yield from self._venue_calls(t_ns)
-        yield from self._decide(t_ns)
+        if self.core.next_deadline() <= t_ns:
+            yield from self._decide(t_ns)
 
     def execute(self, t_ns: int, commands: list[Command]) -> Steps:
         queue = deque(commands)
@@ -149,13 +196,14 @@ class WindowDriver:
                     yield from self.execute(t_ns, commands)
 
     def _decide(self, t_ns: int) -> Steps:
+        """Every decision due at `t_ns`; the caller has seen the first one due."""
         core = self.core
         for _ in range(MAX_STEPS_AT_ONE_INSTANT):
-            if core.next_deadline() > t_ns:
-                return
             commands = core.on_timer(t_ns)
             if commands:
                 yield from self.execute(t_ns, commands)
+            if core.next_deadline() > t_ns:
+                return
         raise RuntimeError(f"window {core.slug}: decisions never settle at {t_ns}")
 
 

@@ -11,6 +11,8 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import msgspec
+
 from gabagool.types import Owner
 from gabagool.venues.base import OrderRequest
 
@@ -25,8 +27,7 @@ class OrderState(enum.Enum):
     UNKNOWN = "unknown"  # the send's outcome is unknown: reconciliation decides
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(msgspec.Struct, frozen=True, kw_only=True):
     """The position as the order was placed: what its rule is checked against."""
 
     qty_self: int
@@ -35,8 +36,9 @@ class Placement:
     ms_to_end: int
 
 
-@dataclass
-class TrackedOrder:
+# msgspec structs, not dataclasses: one of each is built for every order, on the path from
+# a frame to the order it causes, and a (frozen) dataclass builds several times slower
+class TrackedOrder(msgspec.Struct):
     client_id: str
     request: OrderRequest
     owner: Owner

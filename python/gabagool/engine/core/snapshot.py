@@ -1,7 +1,10 @@
 """`WindowSnapshot`: what a window is at one instant, immutable, for everyone but the window.
 
-The portfolio sums them, the summary and the view print them; none of them reads a
-window's internals, and none can change a window through one.
+The summary and the view print them; none of them reads a window's internals, and none can
+change a window through one. A full snapshot costs tens of microseconds (the books' tops,
+what live orders may still spend, the fair value), so a window builds one only when it is
+read; what the portfolio sums after every fill and each market second is a `WindowMark`,
+the few numbers its caps and its daily loss read.
 """
 
 from __future__ import annotations
@@ -83,3 +86,20 @@ class WindowSnapshot(msgspec.Struct, frozen=True, kw_only=True):
         if pair is None or not self.hedged:
             return Fraction(0)
         return Fraction(self.hedged, 1_000_000) * (1 - pair)
+
+
+class WindowMark(msgspec.Struct, frozen=True, kw_only=True):
+    """What the portfolio counts of a window at one instant (a `WindowSnapshot` has the same
+    fields, and counts the same)."""
+
+    market_id: str
+    t_ns: int  # market time it was taken at
+    qty_up: int  # micro-shares
+    qty_down: int
+    cost_up: int  # pico-dollars, fees included
+    cost_down: int
+    marked_pnl: int  # pico-dollars: pairs at $1, the excess at its best bid
+
+    @property
+    def delta(self) -> int:
+        return self.qty_up - self.qty_down

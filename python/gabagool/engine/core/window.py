@@ -45,7 +45,7 @@ from gabagool.engine.core.commands import (
 from gabagool.engine.core.fair import MS, ReferenceFrame, ReferenceState, apply_gate
 from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
-from gabagool.engine.core.snapshot import WindowSnapshot
+from gabagool.engine.core.snapshot import WindowMark, WindowSnapshot
 from gabagool.errors import FrameError
 from gabagool.fair_value import FairSettings
 from gabagool.types import (
@@ -213,6 +213,7 @@ class WindowCore:
         self.scans = 0
         self._batch_open = False
         self._resync_reported = 0
+        self._quiet: Any = None  # the last summary found to say nothing (see `_absorb`)
         self._capped = False
         self._rejects: deque[int] = deque()
         self._wished: dict[str, dict[str, Any]] = {"accumulator": {}, "equalizer": {}, "risk": {}}
@@ -225,6 +226,7 @@ class WindowCore:
         self._settle_at = NEVER
         self._last_mark = 0
         self._stale_after_ns = self.config.stale_after_ns
+        self._min_interval_ns = self.config.min_interval_ns
         self._provisional = 0  # fills applied that may still be reversed
         self.reference: ReferenceState | None = None
         if self.config.fair is not None:
@@ -237,6 +239,9 @@ class WindowCore:
                 _core.parse_reference_price(beat) if beat else None,
             )
         self.resolution_check: Any = None  # `fair_value.ResolutionCheck` once settled
+        # called when a scan has decided non-empty intents (a bench's latency probe reads
+        # its clock there; the core reads none)
+        self.on_intents: Callable[[], None] | None = None
         self._resolution_due = NEVER  # settled, the check waiting for the settlement price
         self._tick = tick
         if self.reference is not None and self.reference.fair.open_price is not None:
@@ -325,18 +330,45 @@ class WindowCore:
 
     def marked_pnl(self) -> int:
         """Pico-dollars: matched pairs at $1, the unhedged excess at its best bid, minus cost,
-        plus realized. The last value stands while a book is resyncing."""
-        p = self.position
-        heavy: Outcome = "up" if p.delta > 0 else "down"
-        if p.delta and not self.market.has_snapshot(heavy):
-            return self._last_mark
-        bid = self.market.best_bid(heavy) if p.delta else None
-        excess_value = abs(p.delta) * bid[0] if bid is not None else 0
-        self._last_mark = p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+        plus realized. The last value marked stands while a book is resyncing."""
+        value = self._mark_now()
+        if value is not None:
+            self._last_mark = value
         return self._last_mark
 
+    def _mark_now(self) -> int | None:
+        """The mark on the books now; None while the heavy side's book is resyncing."""
+        p = self.position
+        delta = p.delta
+        if not delta:
+            return p.hedged * MICROS + p.realized - p.cost_up - p.cost_down
+        heavy: Outcome = "up" if delta > 0 else "down"
+        market = self.market
+        if not market.has_snapshot(heavy):
+            return None
+        bid = market.best_bid(heavy)
+        excess_value = abs(delta) * bid[0] if bid is not None else 0
+        return p.hedged * MICROS + excess_value + p.realized - p.cost_up - p.cost_down
+
+    def mark(self) -> WindowMark:
+        """What the portfolio counts of this window now (cheap: no full snapshot)."""
+        p = self.position
+        return WindowMark(
+            market_id=self.market_id,
+            t_ns=self.now_ns,
+            qty_up=p.qty_up,
+            qty_down=p.qty_down,
+            cost_up=p.cost_up,
+            cost_down=p.cost_down,
+            marked_pnl=self.marked_pnl(),
+        )
+
     def snapshot(self) -> WindowSnapshot:
+        """The window now, for readers. It reads the marked P&L without recording it (the
+        value a resync falls back on moves only where the portfolio marks), so that when
+        and how often snapshots are read changes nothing the window decides or publishes."""
         p, market, stats = self.position, self.market, self.orders.stats
+        marked = self._mark_now()
         up_bid, up_ask = market.best_bid("up"), market.best_ask("up")
         down_bid, down_ask = market.best_bid("down"), market.best_ask("down")
         return WindowSnapshot(
@@ -356,7 +388,7 @@ class WindowCore:
             cost_down=p.cost_down,
             realized=p.realized,
             fees_paid=p.fees_paid,
-            marked_pnl=self.marked_pnl(),
+            marked_pnl=self._last_mark if marked is None else marked,
             mark_at_bids=p.mark_pnl(market),
             committed=self.committed(),
             exposure=self.exposure(),
@@ -443,7 +475,7 @@ class WindowCore:
         self.now_ns = t_ns
         self.last_frame_ns = t_ns
         out: list[Command] = []
-        if self.feed_stale:
+        if self.mode is Mode.PAUSED and self.pause == "feed stale":
             self._set_mode(Mode.TRADING)
             self.pause = ""
             out.append(Notice(action="feed_resumed", detail="link alive again"))
@@ -607,44 +639,49 @@ class WindowCore:
             self._batch_open = False
             self._absorb(self.market.end_batch(), out)
         mode = self.mode
-        if mode is Mode.SETTLED:
-            if t_ns >= self._resolution_due:
-                self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
-            return out
-        if mode is Mode.ENDED:
-            if t_ns >= self._settle_at:
-                self._settle(t_ns, out)
-            return out
-        if t_ns >= self.end_ns:
-            self._set_mode(Mode.ENDED)
-            self._cancel_all("window end", out)
-            self._settle_at = (
-                t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
-            )
-            if t_ns >= self._settle_at:
-                self._settle(t_ns, out)
-            return out
-        if mode is not Mode.QUOTE_CUT and t_ns >= self._quote_cut_at:
-            self._set_mode(Mode.QUOTE_CUT)
-            out.append(
-                Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
-            )
-            self._cancel_all("quote cutoff", out)
-        elif mode is Mode.OPENING:
-            if (
-                t_ns >= self.resume_ns
-                and self.market.has_snapshot("up")
-                and self.market.has_snapshot("down")
+        # trading before the quote cutoff, the common instant: none of the changes of mode
+        # below can apply
+        if not (mode is Mode.TRADING and t_ns < self._quote_cut_at and t_ns < self.end_ns):
+            if mode is Mode.SETTLED:
+                if t_ns >= self._resolution_due:
+                    self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
+                return out
+            if mode is Mode.ENDED:
+                if t_ns >= self._settle_at:
+                    self._settle(t_ns, out)
+                return out
+            if t_ns >= self.end_ns:
+                self._set_mode(Mode.ENDED)
+                self._cancel_all("window end", out)
+                self._settle_at = (
+                    t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
+                )
+                if t_ns >= self._settle_at:
+                    self._settle(t_ns, out)
+                return out
+            if mode is not Mode.QUOTE_CUT and t_ns >= self._quote_cut_at:
+                self._set_mode(Mode.QUOTE_CUT)
+                out.append(
+                    Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
+                )
+                self._cancel_all("quote cutoff", out)
+            elif mode is Mode.OPENING:
+                if (
+                    t_ns >= self.resume_ns
+                    and self.market.has_snapshot("up")
+                    and self.market.has_snapshot("down")
+                ):
+                    self._set_mode(Mode.TRADING)
+                    self._want_scan(t_ns)
+                elif t_ns >= self._scan_at:
+                    self._scan_at = NEVER  # looked; the next book change looks again
+            elif (
+                mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns
             ):
                 self._set_mode(Mode.TRADING)
+                self.pause = ""
+                self.paused_until_ns = NEVER
                 self._want_scan(t_ns)
-            elif t_ns >= self._scan_at:
-                self._scan_at = NEVER  # looked; the next book change looks again
-        elif mode is Mode.PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
-            self._set_mode(Mode.TRADING)
-            self.pause = ""
-            self.paused_until_ns = NEVER
-            self._want_scan(t_ns)
         if self.mode is Mode.TRADING:
             quiet = t_ns - self.last_frame_ns
             if quiet >= self.config.stale_after_ns:
@@ -675,20 +712,23 @@ class WindowCore:
     def _accumulate(self, t_ns: int, out: list[Command]) -> None:
         self.scans += 1
         capital_room, unhedged_room = self.limits.rooms
+        blocked = self.blocked()
         intents = _core.accumulate(
             self.market,
             self.position,
             self.params,
             self.fees,
-            self.ms_to_end(t_ns),
-            halted=bool(self.blocked()) or self.over_max_delta,
-            feed_stale=self.feed_stale,
+            (self.end_ns - t_ns) // 1_000_000,
+            halted=bool(blocked) or self.over_max_delta,
+            feed_stale=self.mode is Mode.PAUSED and self.pause == "feed stale",
             capital_room=capital_room,
             unhedged_room=unhedged_room,
         )
         if self.reference is not None:
             intents = self._gate(t_ns, intents, out)
-        self._act("accumulator", intents, t_ns, out)
+        if intents and self.on_intents is not None:
+            self.on_intents()
+        self._act("accumulator", intents, t_ns, out, blocked)
 
     def _gate(self, t_ns: int, intents: Sequence[Any], out: list[Command]) -> list[Any]:
         """Fair value's limit on the accumulator's buys (the equalizer's hedges are not
@@ -731,20 +771,18 @@ class WindowCore:
         ms = self.ms_to_end(t_ns)
         urgent = self.over_max_delta or self.breach_pending or ms <= self.params.open_cutoff_ms
         self.breach_pending = False
+        blocked = self.blocked()
         intents = _core.equalize(
             self.market,
             self.position,
             self.params,
             self.fees,
             ms,
-            fills_confirmed=self._fills_confirmed(),
+            fills_confirmed=not self._provisional,
             urgent=urgent,
-            halted=bool(self.blocked()),
+            halted=bool(blocked),
         )
-        self._act("equalizer", intents, t_ns, out)
-
-    def _fills_confirmed(self) -> bool:
-        return not self._provisional
+        self._act("equalizer", intents, t_ns, out, blocked)
 
     def _check_risk(self, t_ns: int, out: list[Command]) -> None:
         if self.mode is Mode.OPENING:
@@ -865,16 +903,29 @@ class WindowCore:
 
     # ---- orders: wishes to commands ----------------------------------------------------
 
-    def _act(self, owner: Owner, intents: Sequence[Any], t_ns: int, out: list[Command]) -> None:
-        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now."""
-        wished = {i.outcome: i for i in intents if i.order_type == "GTC"}
+    def _act(
+        self,
+        owner: Owner,
+        intents: Sequence[Any],
+        t_ns: int,
+        out: list[Command],
+        blocked: str | None = None,
+    ) -> None:
+        """Rest `owner`'s GTC intents (replacing its earlier ones) and send the others now.
+        `blocked`: `self.blocked()`, when the caller has just read it."""
+        wished = {i.outcome: i for i in intents if i.order_type == "GTC"} if intents else {}
+        if blocked is None:
+            blocked = self.blocked()
         # the same wishes on the same orders, under the same block: the last reconcile's
         # answer stands (most scans of a quiet book), and it costs nothing to keep it
-        key = (self.orders.version, self.blocked())
+        # (a reconcile places and cancels; it changes no block)
+        key = (self.orders.version, blocked)
         if wished != self._wished[owner] or key != self._reconciled.get(owner):
             self._wished[owner] = wished
             self._reconcile(t_ns, out)
-            self._reconciled[owner] = (self.orders.version, self.blocked())
+            self._reconciled[owner] = (self.orders.version, blocked)
+        if not intents:
+            return
         for intent in intents:
             if intent.order_type != "GTC" and not self._in_doubt(intent.outcome):
                 self._send(owner, intent, t_ns, out)
@@ -1199,6 +1250,9 @@ class WindowCore:
     # ---- feed --------------------------------------------------------------------------
 
     def _absorb(self, summary: Any, out: list[Command]) -> None:
+        if summary is self._quiet:
+            self._resync_reported = 0
+            return
         if summary.changed:
             self._want_scan(self.now_ns)
             if self.reference is not None:
@@ -1220,9 +1274,13 @@ class WindowCore:
             )
             self._risk_at = min(self._risk_at, self.now_ns)
         self._resync_reported = resync
+        if not (resync or problems or summary.changed) and summary.resolved is None:
+            # the books' summaries are immutable and the common ones shared (`_core`): the
+            # next frame that changes nothing is most often this very object
+            self._quiet = summary
 
     def _want_scan(self, t_ns: int) -> None:
-        due = max(t_ns, self._last_scan + self.config.min_interval_ns)
+        due = max(t_ns, self._last_scan + self._min_interval_ns)
         if due < self._scan_at:
             self._scan_at = due
 
