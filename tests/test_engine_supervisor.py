@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import trio
@@ -188,6 +189,16 @@ def test_gabagool_run_writes_a_summary_and_exits_0(tmp_path: Path, monkeypatch) 
         "settlement_pnl",
     ):
         assert key in first
+    # where the money went: the parts add up to the settlement PnL, to the micro-dollar
+    split = first["pnl_split"]
+    parts = [Decimal(split[k]) for k in ("locked", "unpaired", "sells", "fees")]
+    assert abs(sum(parts) - Decimal(first["settlement_pnl"])) <= Decimal("0.000004")
+    assert first["fills"] > 0 and Decimal(first["volume"]) > 0
+    assert first["maker_fills"] + first["taker_fills"] == first["fills"]
+    assert Decimal(first["largest_unhedged"]) >= abs(Decimal(first["delta"]))
+    assert summary["totals"]["pnl_split"]["locked"] == split["locked"]  # one settled window
+    second = summary["windows"][1]
+    assert second["status"] == "unsettled" and second["pnl_split"]["unpaired"] is None
     logs = list((tmp_path / "logs").glob("*.jsonl"))
     entries = [json.loads(line) for line in logs[0].read_text().splitlines()]
     events = {e.get("event") for e in entries}

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 
-from gabagool.backtest.attribution import ledger_of, split
+from gabagool.attribution import attribute, rebate_rate_ppm
 from gabagool.backtest.result import WindowResult
 from gabagool.backtest.spec import WindowFrames, WindowSpec, window_frames
-from gabagool.config import Settings, micros
+from gabagool.config import Settings
 from gabagool.engine.backtest_loop import WindowResult as EngineResult
 from gabagool.engine.backtest_loop import WindowSettings, run_window
-from gabagool.engine.core import FillEntry, OrderIntent, OrderUpdate, WindowCore
+from gabagool.engine.core import OrderIntent, OrderUpdate, WindowCore
 from gabagool.types import NS, Outcome
-from gabagool.venues.base import Fill
 
 TIMELINE_STEP_NS = NS  # market time between samples of the books (timelines only)
 MICROS = 1_000_000
@@ -139,37 +137,19 @@ def _timeline(window: WindowFrames, engine: EngineResult, books: _Books) -> Time
     return line
 
 
-def _as_fill(entry: FillEntry) -> Fill:
-    return Fill(
-        order_id=entry.venue_id,
-        client_id=entry.client_id,
-        market_id="",
-        outcome=entry.outcome,
-        action=entry.side,  # type: ignore[arg-type]
-        price=entry.price,
-        size=entry.size,
-        fee=entry.fee,
-        maker=entry.maker,
-        rule=entry.rule,
-        fill_id=entry.fill_id,
-    )
-
-
 def _result(
     spec: WindowSpec, window: WindowFrames, settings: Settings, engine: EngineResult
 ) -> WindowResult:
     fees = WindowSettings(settings, window.header).fees
-    ledger = ledger_of(
-        (_as_fill(f), fees.fee(f.price, f.size, False) if f.maker else 0) for f in engine.fills
-    )
-    rebate_ppm = micros(_rebate_rate(window), "rebate_rate")
+    rebate_ppm = rebate_rate_ppm(window.header.fee_schedule)
     winner: Outcome | None = engine.winner
-    parts = split(ledger, winner, rebate_ppm)
+    parts = attribute(engine.fills, fees, winner, rebate_ppm)
     pnl = engine.settlement_pnl
     settled = pnl is not None
-    if pnl is not None and not parts.total == pnl == engine.paper_cash:
+    total = parts.locked + parts.unpaired + parts.sells + parts.fees
+    if pnl is not None and not total == pnl == engine.paper_cash:
         raise AssertionError(
-            f"{spec.label}: attribution {parts.total} pico$, engine settlement {pnl} pico$ "
+            f"{spec.label}: attribution {total} pico$, engine settlement {pnl} pico$ "
             f"and paper cash {engine.paper_cash} pico$ differ"
         )
     p = engine.position
@@ -195,19 +175,14 @@ def _result(
         delta=p.qty_up - p.qty_down,
         pair_cost=(pair.numerator, pair.denominator) if pair is not None else None,
         fills=len(engine.fills),
-        maker_fills=ledger.maker_fills,
-        taker_fills=ledger.taker_fills,
-        volume=ledger.volume,
-        volume_notional=ledger.volume_notional,
-        max_unhedged=ledger.max_unhedged,
-        max_unhedged_cost=ledger.max_unhedged_cost,
+        maker_fills=parts.maker_fills,
+        taker_fills=parts.taker_fills,
+        volume=parts.volume,
+        volume_notional=parts.volume_notional,
+        max_unhedged=parts.max_unhedged,
+        max_unhedged_cost=parts.max_unhedged_cost,
         orders_placed=engine.orders_placed,
         orders_rejected=engine.orders_rejected,
         rule_breaches=engine.rule_breaches,
         halted=engine.halted,
     )
-
-
-def _rebate_rate(window: WindowFrames) -> Decimal:
-    # recordings and the simulator carry the schedule's rebate share; a bare header may not
-    return Decimal(getattr(window.header.fee_schedule, "rebate_rate", "0") or "0")

@@ -8,10 +8,22 @@ from pathlib import Path
 
 import msgspec
 
+from gabagool.attribution import Attribution
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.types import decimal, format_picos, shares
 
-__all__ = ["Summary", "Totals", "WindowResult", "decimal", "shares", "summarize"]
+__all__ = ["PnlSplit", "Summary", "Totals", "WindowResult", "decimal", "shares", "summarize"]
+
+
+class PnlSplit(msgspec.Struct, kw_only=True):
+    """Where the money went, dollars: the settlement PnL is locked + unpaired + sells + fees
+    (fees negative); rebates are the exchange's estimated share back, not in the PnL."""
+
+    locked: str  # the paired shares: $1 a pair less what they cost
+    unpaired: str | None  # the excess shares at settlement; None before a winner is known
+    sells: str
+    fees: str
+    rebates_estimated: str
 
 
 class WindowResult(msgspec.Struct, kw_only=True):
@@ -50,6 +62,11 @@ class WindowResult(msgspec.Struct, kw_only=True):
     stale_episodes: int = 0
     reference_winner: str | None = None  # TWAP at the end vs the open, ties Up
     resolution_disagrees: bool = False
+    pnl_split: PnlSplit | None = None
+    taker_fills: int = 0
+    volume: str = "0"  # shares bought and sold
+    largest_unhedged: str = "0"  # shares: the largest |delta| reached
+    largest_unhedged_cost: str = "0"  # dollars paid for unpaired shares, the most at once
 
 
 class Totals(msgspec.Struct, kw_only=True):
@@ -61,6 +78,7 @@ class Totals(msgspec.Struct, kw_only=True):
     locked_profit: str
     with_fair_value: int = 0  # windows that had a fair value
     resolution_disagreements: int = 0  # our winner against the exchange's
+    pnl_split: PnlSplit | None = None  # of the settled windows
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -71,7 +89,7 @@ class Summary(msgspec.Struct, kw_only=True):
 
 def window_result(snap: WindowSnapshot) -> WindowResult:
     settled = snap.settlement_pnl is not None
-    return WindowResult(
+    result = WindowResult(
         asset=snap.asset,
         slug=snap.slug,
         market_id=snap.market_id,
@@ -115,6 +133,25 @@ def window_result(snap: WindowSnapshot) -> WindowResult:
         reference_winner=snap.ours_winner,
         resolution_disagrees=snap.resolution_disagrees,
     )
+    parts = snap.attribution
+    if parts is not None:
+        result.pnl_split = pnl_split([parts], settled=settled)
+        result.taker_fills = parts.taker_fills
+        result.volume = shares(parts.volume)
+        result.largest_unhedged = shares(parts.max_unhedged)
+        result.largest_unhedged_cost = format_picos(parts.max_unhedged_cost)
+    return result
+
+
+def pnl_split(parts: Sequence[Attribution], *, settled: bool) -> PnlSplit:
+    """The parts summed; `settled` False: the excess shares' value is not known yet."""
+    return PnlSplit(
+        locked=format_picos(sum(p.locked for p in parts)),
+        unpaired=format_picos(sum(p.unpaired for p in parts)) if settled else None,
+        sells=format_picos(sum(p.sells for p in parts)),
+        fees=format_picos(sum(p.fees for p in parts)),
+        rebates_estimated=format_picos(sum(p.rebates for p in parts)),
+    )
 
 
 def _micro_dollars(micros: int | None) -> str | None:
@@ -137,6 +174,9 @@ def summarize(snapshots: Sequence[WindowSnapshot], *, failure: str = "") -> Summ
             locked_profit=decimal(sum((s.locked_profit for s in snapshots), Fraction(0))) or "0",
             with_fair_value=sum(1 for s in snapshots if s.fair_up is not None),
             resolution_disagreements=sum(1 for s in snapshots if s.resolution_disagrees),
+            pnl_split=pnl_split(
+                [s.attribution for s in settled if s.attribution is not None], settled=True
+            ),
         ),
         failure=failure,
     )

@@ -102,6 +102,8 @@ def summary_table(summary: Summary) -> Table:
         "pair",
         "delta",
         "fair",
+        "locked",
+        "unpaired",
         "fees",
         "won",
         "PnL",
@@ -118,16 +120,23 @@ def summary_table(summary: Summary) -> Table:
             _short(r.pair_cost, 3),
             _short(r.delta),
             _short(r.fair_up, 3),
+            _short(r.pnl_split.locked if r.pnl_split else None, 2),
+            _short(r.pnl_split.unpaired if r.pnl_split else None, 2),
             _short(r.fees, 2),
             (r.winner or "-") + ("!" if r.resolution_disagrees else ""),
             _short(r.settlement_pnl, 2) if r.settlement_pnl else f"({_short(r.mark_pnl, 2)})",
         )
     t = summary.totals
+    caption = [
+        "PnL = locked (pairs) + unpaired (excess at settlement) + sells - fees; "
+        "the totals' locked and unpaired: settled windows"
+    ]
     if t.with_fair_value:
-        table.caption = (
+        caption.append(
             f"fair: Up's fair value at the end ($); reference winner disagreed with the "
             f"exchange's (!) in {t.resolution_disagreements} of {t.with_fair_value} window(s)"
         )
+    table.caption = "\n".join(caption)
     table.add_row(
         "total",
         f"{t.settled}/{t.windows}",
@@ -136,6 +145,8 @@ def summary_table(summary: Summary) -> Table:
         "",
         "",
         "",
+        _short(t.pnl_split.locked if t.pnl_split else None, 2),
+        _short(t.pnl_split.unpaired if t.pnl_split else None, 2),
         _short(t.fees, 2),
         "",
         _short(t.settlement_pnl, 2),

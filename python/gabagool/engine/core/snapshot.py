@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import msgspec
 
+from gabagool.attribution import Attribution
 from gabagool.types import Outcome
 
 
@@ -59,6 +60,8 @@ class WindowSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     stale_episodes: int = 0
     ours_winner: Outcome | None = None  # the reference's winner (TWAP at end vs open)
     resolution_disagrees: bool = False
+    # where the money went (the unpaired part counts the excess as worthless until a winner)
+    attribution: Attribution | None = None
 
     @property
     def delta(self) -> int:

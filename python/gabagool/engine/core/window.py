@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import msgspec
 
 from gabagool import _core
+from gabagool.attribution import attribute, rebate_rate_ppm
 from gabagool.engine.core.commands import (
     Cancel,
     CancelAll,
@@ -178,6 +179,7 @@ class WindowCore:
             self.config.fees,
             self.config.maker,
         )
+        self._rebate_ppm = rebate_rate_ppm(header.fee_schedule)
         tick = _core.parse_price(header.tick_size)
         self.market = _core.Market(header.up_token, header.down_token, tick)
         self.position = _core.Position()
@@ -404,6 +406,7 @@ class WindowCore:
             bad_frames=self.bad_frames,
             winner=self.winner,
             settlement_pnl=self.settlement_pnl,
+            attribution=attribute(self.fills, self.fees, self.winner, self._rebate_ppm),
             **self._fair_fields(),
         )
 

@@ -131,6 +131,9 @@ class PolyBoltReader:
         self._assets = {polybolt_symbol(asset): asset for asset in assets}
         self.counters = counters
         self._last_seq: dict[str, int] = {}
+        # said at the 1st, 2nd, 4th... occurrence: a feed with gaps all day stays a few lines
+        self._drop_notices = 0
+        self._gap_notices = 0
 
     def new_connection(self) -> None:
         self._last_seq.clear()
@@ -176,15 +179,20 @@ class PolyBoltReader:
     def _in_sequence(self, channel: str, seq: int, dropped: object) -> bool:
         if isinstance(dropped, int) and not isinstance(dropped, bool) and dropped > 0:
             self.counters.dropped += dropped
-            log.warning("reference feed: PolyBolt dropped %d %s updates", dropped, channel)
+            self._drop_notices += 1
+            if worth_logging(self._drop_notices):
+                log.warning("reference feed: PolyBolt dropped %d %s updates (notice #%d)",
+                            dropped, channel, self._drop_notices)
         last = self._last_seq.get(channel)
         if last is not None and seq <= last:
             self.counters.duplicates += 1
             return False
         if last is not None and seq > last + 1:
             self.counters.gaps += seq - last - 1
-            log.warning("reference feed: PolyBolt %s seq jumped %d -> %d (%d missed)", channel,
-                        last, seq, seq - last - 1)
+            self._gap_notices += 1
+            if worth_logging(self._gap_notices):
+                log.warning("reference feed: PolyBolt %s seq jumped %d -> %d (%d missed, gap #%d)",
+                            channel, last, seq, seq - last - 1, self._gap_notices)
         self._last_seq[channel] = seq
         return True
 

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
 
+import msgspec
+
+from gabagool.config import micros
+from gabagool.types import Outcome
 from gabagool.venues.base import Fill
 
 MICROS = 1_000_000
@@ -60,18 +66,32 @@ class Ledger:
         return self.up if outcome == "up" else self.down
 
     def add(self, fill: Fill, taker_fee: int = 0) -> None:
-        side = self.side(fill.outcome)
-        notional = fill.price * fill.size
-        if fill.action == "buy":
-            side.bought += fill.size
+        self.add_trade(
+            fill.outcome, fill.action, fill.price, fill.size, fill.fee, fill.maker, taker_fee
+        )
+
+    def add_trade(
+        self,
+        outcome: str,
+        action: str,
+        price: int,
+        size: int,
+        fee: int,
+        maker: bool,
+        taker_fee: int = 0,
+    ) -> None:
+        side = self.side(outcome)
+        notional = price * size
+        if action == "buy":
+            side.bought += size
             side.notional += notional
         else:
-            side.sold += fill.size
+            side.sold += size
             side.proceeds += notional
-        self.fees += fill.fee
-        self.volume += fill.size
+        self.fees += fee
+        self.volume += size
         self.volume_notional += notional
-        if fill.maker:
+        if maker:
             self.maker_fills += 1
             self.rebate_base += taker_fee
         else:
@@ -142,3 +162,72 @@ def ledger_of(fills: Iterable[tuple[Fill, int]]) -> Ledger:
     for fill, taker_fee in fills:
         ledger.add(fill, taker_fee)
     return ledger
+
+
+class TakerFees(Protocol):
+    def fee(self, price: int, size: int, maker: bool) -> int: ...
+
+
+class Attribution(msgspec.Struct, frozen=True, kw_only=True):
+    """A window's fills summed up: the settlement PnL's parts (pico-dollars, `Split`'s) and
+    the activity behind them."""
+
+    locked: int
+    unpaired: int
+    sells: int
+    fees: int
+    rebates: int  # estimated, not in the PnL
+    maker_fills: int
+    taker_fills: int
+    volume: int  # micro-shares bought and sold
+    volume_notional: int  # pico-dollars
+    max_unhedged: int  # micro-shares: the largest |delta| reached
+    max_unhedged_cost: int  # pico-dollars: the most paid for unpaired shares at once
+
+
+class StandingFill(Protocol):
+    """A fill as the window journals it (`engine.core.FillEntry`)."""
+
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def fee(self) -> int: ...
+    @property
+    def maker(self) -> bool: ...
+
+
+def attribute(
+    fills: Iterable[StandingFill], fees: TakerFees, winner: Outcome | None, rebate_rate_ppm: int
+) -> Attribution:
+    """The attribution of a window's standing fills, in order; `fees` prices what a taker
+    paid on our maker fills (the base of the estimated rebate)."""
+    ledger = Ledger()
+    for f in fills:
+        taker_fee = fees.fee(f.price, f.size, False) if f.maker else 0
+        ledger.add_trade(f.outcome, f.side, f.price, f.size, f.fee, f.maker, taker_fee)
+    parts = split(ledger, winner, rebate_rate_ppm)
+    return Attribution(
+        locked=parts.locked,
+        unpaired=parts.unpaired,
+        sells=parts.sells,
+        fees=parts.fees,
+        rebates=parts.rebates,
+        maker_fills=ledger.maker_fills,
+        taker_fills=ledger.taker_fills,
+        volume=ledger.volume,
+        volume_notional=ledger.volume_notional,
+        max_unhedged=ledger.max_unhedged,
+        max_unhedged_cost=ledger.max_unhedged_cost,
+    )
+
+
+def rebate_rate_ppm(fee_schedule: object) -> int:
+    """The schedule's rebate share of taker fees, in ppm: recordings and the simulator carry
+    it; a bare header may not (0)."""
+    return micros(Decimal(getattr(fee_schedule, "rebate_rate", "0") or "0"), "rebate_rate")
