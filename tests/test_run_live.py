@@ -119,7 +119,7 @@ def direct_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
     tmp_path: Path,
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
     direct_store: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
