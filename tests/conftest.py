@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from loopback_clock import LoopbackClock
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
 settings.register_profile(
@@ -113,3 +114,17 @@ def redis_launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisLa
 def redis_server(redis_launcher: RedisLauncher) -> str:
     """The URL (`redis://127.0.0.1:PORT/0`) of one redis-server shared by the session."""
     return redis_launcher()
+
+
+# ---- loopback_clock: the autojump clock for tests on real loopback sockets -----------------
+
+
+@pytest.fixture
+def loopback_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackClock]:
+    """Virtual time that jumps only when nothing is in flight on a socket or a worker thread
+    (see `loopback_clock.py`): a run over loopback sockets is the same on a busy machine.
+    Fails the test if an in-flight entry had to be given up (a leak in the ledger)."""
+    clock = LoopbackClock()
+    clock.ledger.install(monkeypatch)
+    yield clock
+    assert clock.ledger.expired == [], f"in flight and never read: {clock.ledger.expired}"

@@ -129,7 +129,7 @@ async def discovery_against(fake: FakePolymarket, client: httpx.AsyncClient) -> 
     return Discovery(GammaClient(rest, fake.gamma_url), ClobPublic(rest, fake.clob_url))
 
 
-async def test_current_and_next_windows_from_the_fake(autojump_clock: trio.abc.Clock) -> None:
+async def test_current_and_next_windows_from_the_fake(loopback_clock: trio.abc.Clock) -> None:
     fake = FakePolymarket(["btc", "eth"], START, windows=2)
     async with trio.open_nursery() as nursery, httpx.AsyncClient() as client:
         clock = UnixClock.starting_at((START + 100) * NS)
@@ -150,7 +150,7 @@ async def test_current_and_next_windows_from_the_fake(autojump_clock: trio.abc.C
         nursery.cancel_scope.cancel()
 
 
-async def test_gamma_500s_and_429s_are_retried(autojump_clock: trio.abc.Clock) -> None:
+async def test_gamma_500s_and_429s_are_retried(loopback_clock: trio.abc.Clock) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
     async with trio.open_nursery() as nursery, httpx.AsyncClient() as client:
         clock = UnixClock.starting_at(START * NS)
@@ -171,7 +171,7 @@ async def test_gamma_500s_and_429s_are_retried(autojump_clock: trio.abc.Clock) -
 
 
 async def test_missing_closed_and_malformed_windows_are_skipped_and_counted(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc", "eth"], START, windows=2)
     async with trio.open_nursery() as nursery, httpx.AsyncClient() as client:

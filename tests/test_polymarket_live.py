@@ -88,7 +88,7 @@ async def at(clock: UnixClock, unix_s: int) -> None:
     await trio.sleep_until(clock.trio_time(unix_s * NS))
 
 
-async def test_two_windows_discovered_and_rolled_over(autojump_clock: trio.abc.Clock) -> None:
+async def test_two_windows_discovered_and_rolled_over(loopback_clock: trio.abc.Clock) -> None:
     fake = FakePolymarket(["btc"], START, windows=2)
     data, engines = await run_live(fake, [START, START + 900])
     assert data.socket is not None
@@ -112,7 +112,7 @@ async def test_two_windows_discovered_and_rolled_over(autojump_clock: trio.abc.C
 
 
 async def test_socket_dropped_mid_window_no_stale_book_until_resync(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
 
@@ -131,7 +131,7 @@ async def test_socket_dropped_mid_window_no_stale_book_until_resync(
 
 
 async def test_silent_stall_is_detected_and_the_link_replaced(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
     stalled_at: list[float] = []
@@ -151,7 +151,7 @@ async def test_silent_stall_is_detected_and_the_link_replaced(
 
 
 async def test_malformed_frames_are_counted_and_the_book_rebuilt_from_rest(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
 
@@ -176,7 +176,7 @@ async def test_malformed_frames_are_counted_and_the_book_rebuilt_from_rest(
     assert_books_match(engine.market, fake.window_at("btc", START).market)
 
 
-async def test_tick_size_change_resubscribes_and_rebuilds(autojump_clock: trio.abc.Clock) -> None:
+async def test_tick_size_change_resubscribes_and_rebuilds(loopback_clock: trio.abc.Clock) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
 
     async def tick(fake: FakePolymarket, data: LiveMarketData, clock: UnixClock) -> None:
@@ -195,7 +195,7 @@ async def test_tick_size_change_resubscribes_and_rebuilds(autojump_clock: trio.a
 
 
 async def test_missing_market_resolved_falls_back_to_gamma_with_a_warning(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
     fake.drop_resolution = True
@@ -207,7 +207,7 @@ async def test_missing_market_resolved_falls_back_to_gamma_with_a_warning(
     assert "market_resolved never came" in data.resolution_warnings[0]
 
 
-async def test_gamma_errors_at_start_are_retried(autojump_clock: trio.abc.Clock) -> None:
+async def test_gamma_errors_at_start_are_retried(loopback_clock: trio.abc.Clock) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
     fake.gamma_errors = [500, 429, 500]
     data, [engine] = await run_live(fake, [START])
@@ -216,7 +216,7 @@ async def test_gamma_errors_at_start_are_retried(autojump_clock: trio.abc.Clock)
 
 
 async def test_gamma_disagreeing_with_market_resolved_is_warned(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
 ) -> None:
     fake = FakePolymarket(["btc"], START, windows=1)
     window = fake.window_at("btc", START)
@@ -260,7 +260,7 @@ def test_backoff_grows_to_its_cap_with_seeded_jitter() -> None:
         assert 0 <= delay <= min(8.0, 0.5 * 2 ** (n - 1))
 
 
-async def test_unreachable_socket_is_retried_with_backoff(autojump_clock: trio.abc.Clock) -> None:
+async def test_unreachable_socket_is_retried_with_backoff(loopback_clock: trio.abc.Clock) -> None:
     import random
 
     from gabagool.venues.polymarket.market_socket import Backoff, MarketSocket

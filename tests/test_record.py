@@ -40,7 +40,7 @@ def books_of(path: Path) -> tuple[RecordingHeader, object, int]:
 
 
 async def test_recordings_replay_to_the_fakes_books(
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,

@@ -4,6 +4,7 @@ one-line failure when the exchange cannot be reached."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import trio
 from clirun import assert_one_line_failure, gabagool
-from fakes.fake_polymarket import FakePolymarket
+from fakes.fake_polymarket import FakePolymarket, FakeWindow
 from gabagool.commands import run as run_command
 from gabagool.config import Settings, load_settings
 from gabagool.engine.clock import NS
@@ -55,6 +56,7 @@ class StaleWatch:
         self.engine: Engine | None = None
         self.placed: list[tuple[float, str]] = []
         self.stale: list[tuple[float, str]] = []
+        self.windows: dict[str, Any] = {}  # by slug: the feed and book outlive the run
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
@@ -63,6 +65,7 @@ class StaleWatch:
     def order_placed(self, request: OrderRequest, ack: OrderAck) -> None:
         assert self.engine is not None
         window = next(w for w in self.engine.windows if w.market_id == request.market_id)
+        self.windows[window.slug] = window
         now = trio.current_time()
         self.placed.append((now, request.outcome))
         shadow = window.feed.shadow  # type: ignore[attr-defined]
@@ -110,7 +113,8 @@ async def run_engine_live(
 
 @pytest.fixture
 def direct_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The journal's calls in the Trio thread: deterministic under the autojump clock."""
+    """The journal's calls in the Trio thread (the loopback clock would wait for a worker
+    thread's every call, in real time)."""
 
     async def open_store(location: str | None, *, data_dir: Any) -> DirectStore:
         return DirectStore(open_journal(location, data_dir=data_dir))
@@ -120,7 +124,7 @@ def direct_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
     tmp_path: Path,
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
     direct_store: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -129,11 +133,7 @@ async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
 
     async def drop(fake: FakePolymarket, clock: UnixClock) -> None:
         await trio.sleep_until(clock.trio_time((START + 300) * NS))
-        # the clock jumps while the loopback socket works: on a busy machine the engine may
-        # still be (re)connecting at +300 s, so the drop waits for a subscribed link
-        while not any(conn.subscribed for conn in fake.connections):
-            await trio.sleep(1)
-        assert fake.drop_connections() == 1
+        assert fake.drop_connections() == 1  # the loopback clock: subscribed long before
         dropped_at.append(trio.current_time())
 
     # from a little into the first window, past the second's settlement
@@ -178,6 +178,166 @@ async def test_two_live_windows_traded_on_paper_rolled_over_and_a_drop_survived(
     console.print(summary_table(summary))
     text = console.export_text()
     assert "btc 00:00" in text and "btc 00:15" in text and "2/2" in text
+
+
+# ---- one fault a run: the engine, through the feed, past settlement -------------------------
+
+# one window, the engine started half a minute before it opens; the fault comes a few minutes
+# in, leaving time to trade after recovery; the run ends after settlement
+JOIN = START - 30
+FAULT_AT = START + 200
+SPAN = str(30 + 900 + 60 + 60)
+
+
+async def subscribed(fake: FakePolymarket, clock: UnixClock, unix_s: int) -> FakeWindow:
+    """At `unix_s`: the window to fault, on the engine's one subscribed connection (on the
+    loopback clock the start-up handshakes take no virtual time)."""
+    await trio.sleep_until(clock.trio_time(unix_s * NS))
+    assert [conn.subscribed for conn in fake.connections] == [True]
+    return fake.window_at("btc", START)
+
+
+def assert_settled_cleanly(
+    fake: FakePolymarket, tmp_path: Path, summary: Summary, watch: StaleWatch
+) -> None:
+    """What a trader needs after any fault: no failure, the window settled with the right
+    winner, nothing resting, and no buy priced on a book the feed or the core distrusted."""
+    assert not summary.failure, summary.failure
+    [window] = summary.windows
+    assert window.slug == f"btc-updown-15m-{START}"
+    assert window.status == "settled"
+    assert window.winner == fake.window_at("btc", START).outcome
+    assert watch.placed and watch.stale == []
+    journal = open_journal(None, data_dir=tmp_path)
+    try:
+        [record] = journal.windows()
+        assert record.winner == window.winner
+        assert len(journal.fills(window.slug)) == window.fills
+        assert journal.resting_orders() == []
+    finally:
+        journal.close()
+
+
+def traded_after(watch: StaleWatch, when: list[float]) -> bool:
+    return bool(when) and any(t > when[0] for t, _ in watch.placed)
+
+
+async def test_silent_stall_replaces_the_link_and_trading_resumes(
+    tmp_path: Path, loopback_clock: trio.abc.Clock, direct_store: None
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    stalled_at: list[float] = []
+
+    async def stall(fake: FakePolymarket, clock: UnixClock) -> None:
+        await subscribed(fake, clock, FAULT_AT)
+        fake.stall_connections()  # PONGs keep coming, book frames stop
+        stalled_at.append(trio.current_time())
+
+    summary, data, watch = await run_engine_live(fake, tmp_path, JOIN, stall, engine_duration=SPAN)
+    assert_settled_cleanly(fake, tmp_path, summary, watch)
+    socket = data.socket
+    assert socket is not None
+    assert socket.stalls == 1 and socket.dead_links == 0 and socket.reconnects == 1
+    [window] = watch.windows.values()
+    assert window.feed.epochs == 1
+    assert traded_after(watch, stalled_at)
+
+
+async def test_malformed_frames_are_counted_the_book_resynced_and_the_run_goes_on(
+    tmp_path: Path, loopback_clock: trio.abc.Clock, direct_store: None
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    garbled_at: list[float] = []
+
+    async def garble(fake: FakePolymarket, clock: UnixClock) -> None:
+        window = await subscribed(fake, clock, FAULT_AT)
+        up = window.sim.up_token
+        fake.inject(window, json.dumps({"asset_id": up, "event_type": "price_change"})[:-5])
+        bad = {
+            "event_type": "price_change",
+            "market": window.header.condition_id,
+            "timestamp": str(window.last_ms),
+            "price_changes": [
+                {
+                    "asset_id": up,
+                    "price": "1.7",
+                    "size": "10",
+                    "side": "BUY",
+                    "hash": "x",
+                    "best_bid": "0.5",
+                    "best_ask": "0.51",
+                }
+            ],
+        }
+        fake.inject(window, json.dumps(bad))
+        garbled_at.append(trio.current_time())
+
+    summary, data, watch = await run_engine_live(fake, tmp_path, JOIN, garble, engine_duration=SPAN)
+    assert_settled_cleanly(fake, tmp_path, summary, watch)
+    [window] = watch.windows.values()
+    assert window.feed.malformed == 1  # the unreadable one, not handed on
+    counters = window.core.market.counters()
+    assert counters["frame_errors"] == 0 and counters["up_bad_number"] == 1
+    assert window.feed.rest_resyncs >= 1 and data.book_fetches >= 1
+    assert traded_after(watch, garbled_at)
+
+
+async def test_tick_size_change_opens_a_new_book_epoch_and_trading_resumes(
+    tmp_path: Path, loopback_clock: trio.abc.Clock, direct_store: None
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    changed_at: list[float] = []
+
+    async def tick(fake: FakePolymarket, clock: UnixClock) -> None:
+        window = await subscribed(fake, clock, FAULT_AT)
+        fake.tick_size_change(window, window.sim.down_token)
+        changed_at.append(trio.current_time())
+
+    summary, data, watch = await run_engine_live(fake, tmp_path, JOIN, tick, engine_duration=SPAN)
+    assert_settled_cleanly(fake, tmp_path, summary, watch)
+    down = fake.window_at("btc", START).sim.down_token
+    resubscribed = [
+        m
+        for m in fake.subscribe_messages
+        if m.get("operation") == "subscribe" and m.get("assets_ids") == [down]
+    ]
+    assert resubscribed and resubscribed[0]["initial_dump"]
+    [window] = watch.windows.values()
+    assert window.core.market.counters()["down_tick_changes"] >= 1
+    assert window.core.market.tick("down") == 1_000  # the new tick, in micro-dollars
+    assert traded_after(watch, changed_at)
+
+
+async def test_gamma_errors_at_start_up_are_retried_and_the_run_trades(
+    tmp_path: Path, loopback_clock: trio.abc.Clock, direct_store: None
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    fake.gamma_errors = [500, 429, 500]
+    summary, data, watch = await run_engine_live(fake, tmp_path, JOIN, engine_duration=SPAN)
+    assert_settled_cleanly(fake, tmp_path, summary, watch)
+    assert fake.gamma_errors == [] and fake.gamma_requests >= 4
+
+
+async def test_missing_market_resolved_settles_on_gammas_winner_with_a_warning(
+    tmp_path: Path,
+    loopback_clock: trio.abc.Clock,
+    direct_store: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakePolymarket(["btc"], START, windows=1)
+    fake.drop_resolution = True
+    summary, data, watch = await run_engine_live(fake, tmp_path, JOIN, engine_duration=SPAN)
+    assert_settled_cleanly(fake, tmp_path, summary, watch)
+    [window] = watch.windows.values()
+    assert window.feed.resolved is None  # settled on Gamma's word alone
+    assert len(data.resolution_warnings) == 1
+    assert "market_resolved never came" in data.resolution_warnings[0]
+    warned = [
+        r
+        for r in caplog.records
+        if r.levelname == "WARNING" and "market_resolved never came" in r.getMessage()
+    ]
+    assert warned
 
 
 # ---- no exchange: one line, non-zero, quickly ---------------------------------------------

@@ -1,7 +1,8 @@
 """A fake Polymarket on 127.0.0.1: Gamma and CLOB REST over HTTP (h11 on Trio) and the market
 channel over trio-websocket, serving windows simulated by `gabagool.sim`, with fault injection.
 
-The fake's own clock maps Trio time to unix time (`UnixClock`), so it runs on a MockClock:
+The fake's own clock maps Trio time to unix time (`UnixClock`), so it runs on a virtual
+clock (`loopback_clock`, which never jumps while bytes it sent are unread by a waiting reader):
 each window's frames are streamed at their simulated time to the connections subscribed to
 its tokens, and applied to the fake's books (the truth `GET /book` and the tests compare to).
 
