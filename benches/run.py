@@ -4,7 +4,8 @@ Each module exposes `run() -> list[dict]` with rows
 `{"bench", "what", "value", "unit", "target", "ok"}` (and optionally "before": the figure
 before the change the row tracks); its rows are written to
 `benches/results/<module minus "bench_">.json` together with the machine they ran on.
-`python benches/run.py core wire` runs only those modules.
+`python benches/run.py core wire` runs only those modules; `python benches/run.py --markdown`
+runs nothing and prints the saved results as the README's Markdown table.
 """
 
 from __future__ import annotations
@@ -76,7 +77,22 @@ def print_table(rows: list[dict]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
 
 
+def print_markdown(paths: list[Path]) -> None:
+    print("| bench | what | value | unit | target | met | before | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        saved = json.loads(path.read_text())
+        load_1min = saved["machine"].get("load_1min", "-")
+        for r in saved["rows"]:
+            met = "yes" if r["ok"] else "**no**"
+            print(f"| {r['bench']} | {r['what']} | {format_value(r['value'])} | {r['unit']} | "
+                  f"{r['target']} | {met} | {r.get('before', '-')} | {load_1min} |")
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--markdown"]:
+        print_markdown(sorted(RESULTS.glob("*.json")))
+        return 0
     wanted = set(argv)
     modules = sorted(HERE.glob("bench_*.py"))
     if wanted:
