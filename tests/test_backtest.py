@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import msgspec
 import pytest
-from gabagool.backtest import one, plan
 from gabagool.attribution import ledger_of, split
+from gabagool.backtest import one, plan
 from gabagool.backtest.one import run_one, run_with_timeline
 from gabagool.backtest.result import to_json
 from gabagool.backtest.runner import InlineExecutor, open_executor, run_windows

@@ -24,6 +24,7 @@ from gabagool.venues.polymarket.reference import (
     reference_feed,
 )
 from gabagool.venues.polymarket.reference_frames import ReferenceTick
+from loopback_clock import LoopbackClock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 KEY, SECRET, PASSPHRASE = "key-5f1e0c", "c2VjcmV0LXNob3VsZC1uZXZlci1sZWFr", "pass-phrase-91ad"
@@ -33,9 +34,9 @@ OPTIONS = FeedOptions(connect_timeout=5, stale_after=5, reconnect_min=0.5, recon
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
-    # jumps only after 20 ms of real idleness, so loopback I/O always lands first
-    return trio.testing.MockClock(autojump_threshold=0.02)
+def clock(loopback_clock: LoopbackClock) -> LoopbackClock:
+    # virtual time that never jumps while loopback I/O is in flight, however busy the machine
+    return loopback_clock
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +84,7 @@ async def collect(feed: PolyBoltFeed | RtdsFeed, serve: Any, count: int,
 
 
 async def test_polybolt_streams_exact_ticks_and_counts_the_gap_and_the_drop(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [Session(frames=polybolt_data_frames(),
                                                             ping=True)])
@@ -105,7 +106,7 @@ async def test_polybolt_streams_exact_ticks_and_counts_the_gap_and_the_drop(
 
 @pytest.mark.parametrize("auth", ["error", "close4001"])
 async def test_polybolt_refused_credentials_stop_the_feed_without_a_retry_loop(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture, auth: str
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture, auth: str
 ) -> None:
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [Session(auth=auth)])
     feed = PolyBoltFeed("", ["btc"], CREDS, OPTIONS, random.Random(1))
@@ -117,7 +118,7 @@ async def test_polybolt_refused_credentials_stop_the_feed_without_a_retry_loop(
 
 
 async def test_polybolt_wrong_credentials_are_refused_and_not_logged(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FakePolyBolt(KEY, "another-secret", PASSPHRASE, [Session()])
     feed = PolyBoltFeed("", ["btc"], CREDS, OPTIONS, random.Random(1))
@@ -126,7 +127,7 @@ async def test_polybolt_wrong_credentials_are_refused_and_not_logged(
 
 
 async def test_polybolt_a_refused_subscription_is_counted_and_the_rest_goes_on(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     script = Session(subscribe_errors={"price.crypto.twap": "not_entitled"},
                      frames=[spot_frame(1, 1000, "64000.5")])
@@ -139,7 +140,7 @@ async def test_polybolt_a_refused_subscription_is_counted_and_the_rest_goes_on(
 
 
 async def test_polybolt_a_malformed_frame_is_counted_and_skipped(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     frames: list[Any] = ["{not json", {"v": 1, "channel": "price.crypto", "seq": "one"},
                          spot_frame(1, 1000, "64000.5")]
@@ -151,7 +152,7 @@ async def test_polybolt_a_malformed_frame_is_counted_and_skipped(
 
 
 async def test_polybolt_a_silent_feed_goes_stale_and_is_replaced(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     # first connection: one price, then silence (the socket stays open); second: prices
     silent = Session(frames=[spot_frame(1, 1000, "64000")])
@@ -167,7 +168,7 @@ async def test_polybolt_a_silent_feed_goes_stale_and_is_replaced(
 
 
 async def test_polybolt_draining_reconnects_once_after_a_jittered_delay(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     draining = Session(frames=[spot_frame(1, 1000, "64000")], close_code=4003)
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [draining, Session(
@@ -182,7 +183,7 @@ async def test_polybolt_draining_reconnects_once_after_a_jittered_delay(
 
 
 async def test_polybolt_policy_close_is_a_bug_and_is_not_retried(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [Session(close_code=4008)])
     feed = PolyBoltFeed("", ["btc"], CREDS, OPTIONS, random.Random(1))
@@ -192,7 +193,7 @@ async def test_polybolt_policy_close_is_a_bug_and_is_not_retried(
 
 
 async def test_polybolt_slow_consumer_close_reconnects_with_backoff(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     dropped = Session(close_code=4002)
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [dropped, dropped, dropped, Session(
@@ -203,8 +204,10 @@ async def test_polybolt_slow_consumer_close_reconnects_with_backoff(
     gaps = [b - a for a, b in zip(server.connected_at, server.connected_at[1:], strict=False)]
     rng = random.Random(3)
     expected = [random_backoff(rng, n) for n in range(3)]
-    # each gap is the backoff plus the closing handshake's own (virtual) time
-    assert all(want <= gap <= want + 0.5 for gap, want in zip(gaps, expected, strict=True))
+    # each gap is the backoff plus the closing handshake's own (virtual) time, which on the
+    # loopback clock is none: equal to the backoff but for the clock's float arithmetic
+    pairs = list(zip(gaps, expected, strict=True))
+    assert all(want - 1e-6 <= gap <= want + 0.5 for gap, want in pairs), pairs
 
 
 def random_backoff(rng: random.Random, attempt: int) -> float:
@@ -213,7 +216,7 @@ def random_backoff(rng: random.Random, attempt: int) -> float:
 
 
 async def test_an_unreachable_server_is_retried_with_growing_capped_backoff(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     with trio.socket.socket() as sock:  # a port nothing listens on
         await sock.bind(("127.0.0.1", 0))
@@ -233,7 +236,7 @@ async def test_an_unreachable_server_is_retried_with_growing_capped_backoff(
 
 
 async def test_a_feed_whose_consumer_went_away_just_stops(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FakePolyBolt(KEY, SECRET, PASSPHRASE, [Session(frames=[spot_frame(1, 1, "5")])])
     feed = PolyBoltFeed("", ["btc"], CREDS, OPTIONS, random.Random(1))
@@ -281,7 +284,7 @@ def rtds_frames() -> list[Any]:
 
 
 async def test_rtds_streams_chainlink_ticks_and_pings_every_five_seconds(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     # the updates, then a malformed frame, then the socket stays open but the prices stop
     server = FakeRtds([*rtds_frames(), "{broken"])
@@ -298,7 +301,7 @@ async def test_rtds_streams_chainlink_ticks_and_pings_every_five_seconds(
 
 
 async def test_rtds_a_silent_feed_goes_stale_and_reconnects(
-    clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    clock: LoopbackClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = FakeRtds([rtds_frames()[0]])
     feed = RtdsFeed("", ["btc"], OPTIONS, random.Random(1))

@@ -31,7 +31,7 @@ DIES_AT = START + 600  # T-300 s of the first window
 
 async def test_live_run_has_fair_value_and_survives_the_reference_feed_dying(
     tmp_path: Path,
-    autojump_clock: trio.abc.Clock,
+    loopback_clock: trio.abc.Clock,
     direct_store: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
