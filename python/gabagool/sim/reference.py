@@ -102,17 +102,33 @@ def samples(window: WindowSimulator) -> list[ReferenceSample]:
     return out
 
 
-def _channel(windows: Iterable[WindowSimulator], channel: str) -> Iterator[tuple[int, str]]:
+class _SharedSamples:
+    """Each window's samples made once for both channels: the first channel to reach a
+    window makes them, the second takes them away (the two run a window apart at most)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, list[ReferenceSample]] = {}
+
+    def of(self, index: int, window: WindowSimulator) -> list[ReferenceSample]:
+        made = self._made.pop(index, None)
+        if made is None:
+            made = self._made[index] = samples(window)
+        return made
+
+
+def _channel(
+    windows: Iterable[WindowSimulator], channel: str, shared: _SharedSamples
+) -> Iterator[tuple[int, str]]:
     """One channel over consecutive windows of one asset, as one subscription: a snapshot at
     the first window's start, then updates to the last window's end, `seq` continuous."""
     wire: ReferenceWire | None = None
     last_t = 0
     twap = channel == TWAP_CHANNEL
-    for window in windows:
+    for index, window in enumerate(windows):
         rng = random.Random(
             derive_seed("reference-net", channel, window.asset, window.start, window.seed)
         )
-        for sample in samples(window):
+        for sample in shared.of(index, window):
             latency = rng.randint(*LATENCY_NS)
             published = sample.twap_publish_ms if twap else sample.publish_ms
             value = sample.twap if twap else sample.spot
@@ -133,6 +149,9 @@ def _channel(windows: Iterable[WindowSimulator], channel: str) -> Iterator[tuple
 def reference_frames(windows: Iterable[WindowSimulator]) -> Iterator[tuple[int, str]]:
     """Both channels of consecutive windows of one asset, in receive-time order."""
     windows = list(windows)
+    shared = _SharedSamples()
     return heapq.merge(
-        _channel(windows, SPOT_CHANNEL), _channel(windows, TWAP_CHANNEL), key=lambda frame: frame[0]
+        _channel(windows, SPOT_CHANNEL, shared),
+        _channel(windows, TWAP_CHANNEL, shared),
+        key=lambda frame: frame[0],
     )
