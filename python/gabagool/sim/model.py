@@ -49,6 +49,34 @@ ASSETS: dict[str, AssetModel] = {
 }
 
 
+def gauss_draws(rng: random.Random, mu: float, sigma: float, count: int) -> list[float]:
+    """`[rng.gauss(mu, sigma) for _ in range(count)]`, the same numbers and the same state
+    left in `rng` (its spare `gauss_next` included), without a call per draw: `gauss`
+    makes its normals in pairs (Box-Muller), and this makes the same pairs, inline."""
+    out: list[float] = []
+    append = out.append
+    spare = rng.gauss_next  # type: ignore[attr-defined]
+    rng.gauss_next = None  # type: ignore[attr-defined]
+    if count and spare is not None:
+        append(mu + spare * sigma)
+        count -= 1
+        spare = None
+    random_, log, sqrt, cos, sin = rng.random, math.log, math.sqrt, math.cos, math.sin
+    for _ in range(count // 2):
+        x2pi = random_() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - random_()))
+        append(mu + cos(x2pi) * g2rad * sigma)
+        append(mu + sin(x2pi) * g2rad * sigma)
+    if count % 2:
+        x2pi = random_() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - random_()))
+        append(mu + cos(x2pi) * g2rad * sigma)
+        spare = sin(x2pi) * g2rad
+    if spare is not None:
+        rng.gauss_next = spare  # type: ignore[attr-defined]
+    return out
+
+
 def derive_seed(*parts: object) -> int:
     """A 64-bit seed from labelled parts: each random stream of a window has its own."""
     digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).digest()
@@ -160,16 +188,8 @@ class UnderlyingPath:
         walk = [0.0]
         append = walk.append
         x = 0.0
-        # `rng.gauss(0.0, step_sigma)` inlined: the same draws (a pair per two steps, as
-        # `random.Random.gauss` makes them) and the same float operations, without its
-        # call overhead. `self.steps` is even, so no spare draw is left behind.
-        random_, log, sqrt, cos, sin = rng.random, math.log, math.sqrt, math.cos, math.sin
-        for _ in range(self.steps // 2):
-            x2pi = random_() * _TWOPI
-            g2rad = sqrt(-2.0 * log(1.0 - random_()))
-            x = x + (0.0 + cos(x2pi) * g2rad * step_sigma)
-            append(x)
-            x = x + (0.0 + sin(x2pi) * g2rad * step_sigma)
+        for step in gauss_draws(rng, 0.0, step_sigma, self.steps):
+            x = x + step
             append(x)
         target = math.log(self.close_price / self.open_price)
         miss = walk[-1] - target

@@ -24,6 +24,7 @@ from gabagool.sim.wire import (
     SPOT_CHANNEL,
     TWAP_CHANNEL,
     ReferenceWire,
+    randint_of,
 )
 
 if TYPE_CHECKING:
@@ -67,13 +68,18 @@ def samples(window: WindowSimulator) -> list[ReferenceSample]:
     basis = 0.0
     pause_left = 0
     out = []
+    # the same draws as rng.gauss / uniform / random / randint, bound once
+    gauss, random_ = rng.gauss, rng.random
+    drop_count_of, pause_length_of = randint_of(rng, *DROP_COUNT), randint_of(rng, *PAUSE_SECONDS)
+    delay_low, delay_width = PUBLISH_DELAY_MS[0], PUBLISH_DELAY_MS[1] - PUBLISH_DELAY_MS[0]
+    extra_low, extra_width = TWAP_EXTRA_DELAY_MS[0], TWAP_EXTRA_DELAY_MS[1] - TWAP_EXTRA_DELAY_MS[0]
     for offset in range(WINDOW_SECONDS + 1):
-        basis = BASIS_PERSISTENCE * basis + rng.gauss(0.0, BASIS_STEP)
-        delay = rng.uniform(*PUBLISH_DELAY_MS)
-        extra = rng.uniform(*TWAP_EXTRA_DELAY_MS)
-        pause_draw, drop_draw = rng.random(), rng.random()
-        drop_count = rng.randint(*DROP_COUNT)
-        pause_length = rng.randint(*PAUSE_SECONDS)
+        basis = BASIS_PERSISTENCE * basis + gauss(0.0, BASIS_STEP)
+        delay = delay_low + delay_width * random_()
+        extra = extra_low + extra_width * random_()
+        pause_draw, drop_draw = random_(), random_()
+        drop_count = drop_count_of()
+        pause_length = pause_length_of()
         protected = offset >= WINDOW_SECONDS - PROTECTED_TAIL_SECONDS or offset == 0
         if pause_left == 0 and not protected and pause_draw < PAUSE_PROBABILITY:
             pause_left = pause_length
@@ -128,8 +134,9 @@ def _channel(
         rng = random.Random(
             derive_seed("reference-net", channel, window.asset, window.start, window.seed)
         )
+        latency_of = randint_of(rng, *LATENCY_NS)
         for sample in shared.of(index, window):
-            latency = rng.randint(*LATENCY_NS)
+            latency = latency_of()
             published = sample.twap_publish_ms if twap else sample.publish_ms
             value = sample.twap if twap else sample.spot
             if wire is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from decimal import Decimal
 
 import msgspec
@@ -29,6 +30,23 @@ NS_PER_MS = 1_000_000
 
 # PolyBolt writes `full_accuracy_value` with this many decimals.
 REFERENCE_DECIMALS = 8
+
+
+def randint_of(rng: random.Random, low: int, high: int) -> Callable[[], int]:
+    """`rng.randint(low, high)` as a bound function: the same draws (`getrandbits` with
+    rejection, as `random.Random._randbelow` makes them) without `randrange`'s argument
+    checks, which cost more than the draw on the simulator's hot paths."""
+    getrandbits = rng.getrandbits
+    width = high - low + 1
+    bits = width.bit_length()
+
+    def draw() -> int:
+        r = getrandbits(bits)
+        while r >= width:
+            r = getrandbits(bits)
+        return low + r
+
+    return draw
 
 
 def digits(label: str, count: int) -> str:
@@ -89,17 +107,21 @@ class MarketWire:
         self.market_id = market_id
         self.fee_rate_bps = str(round(float(header.fee_schedule.rate) * 10_000))
         self.rng = rng
+        self._latency = randint_of(rng, *LATENCY_NS)
         self.hash_counter = 0
+        # every hash is sha1("<up token>:<counter>"): the common prefix is hashed once
+        self._hash_prefix = hashlib.sha1(f"{header.up_token}:".encode())
         self.last_t_ns = 0
         self.encoder = msgspec.json.Encoder()
 
     def _hash(self) -> str:
         self.hash_counter += 1
-        label = f"{self.header.up_token}:{self.hash_counter}"
-        return hashlib.sha1(label.encode()).hexdigest()
+        digest = self._hash_prefix.copy()
+        digest.update(b"%d" % self.hash_counter)
+        return digest.hexdigest()
 
     def emit(self, ts_ms: int, payload: object) -> tuple[int, str]:
-        t_ns = ts_ms * NS_PER_MS + self.rng.randint(*LATENCY_NS)
+        t_ns = ts_ms * NS_PER_MS + self._latency()
         t_ns = max(t_ns, self.last_t_ns + 1)
         self.last_t_ns = t_ns
         return t_ns, self.encoder.encode(payload).decode()
