@@ -157,8 +157,8 @@ def reference_frames(windows: Iterable[WindowSimulator]) -> Iterator[tuple[int, 
     """Both channels of consecutive windows of one asset, in receive-time order."""
     windows = list(windows)
     shared = _SharedSamples()
+    # no key: on a receive-time tie the texts decide, and a spot envelope sorts before a
+    # TWAP one ('{"v":1,"channel":"price.crypto"' < '..."price.crypto.twap"')
     return heapq.merge(
-        _channel(windows, SPOT_CHANNEL, shared),
-        _channel(windows, TWAP_CHANNEL, shared),
-        key=lambda frame: frame[0],
+        _channel(windows, SPOT_CHANNEL, shared), _channel(windows, TWAP_CHANNEL, shared)
     )

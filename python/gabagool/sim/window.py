@@ -22,6 +22,7 @@ from gabagool.sim.wire import REFERENCE_DECIMALS, digits, market_header, referen
 
 MARKET = "market"
 REFERENCE = "ref"
+assert MARKET < REFERENCE  # merge_sources puts the market first on a tie
 """Source tags of `all_frames` and of recordings (`recording.SOURCES`)."""
 
 
@@ -139,7 +140,8 @@ def merge_sources(
     """Both streams tagged by source, in receive order (market first on a tie)."""
     tagged_market = ((t, MARKET, text) for t, text in market)
     tagged_reference = ((t, REFERENCE, text) for t, text in reference)
-    return heapq.merge(tagged_market, tagged_reference, key=lambda item: item[0])
+    # no key: on a tie the tags decide, and MARKET sorts before REFERENCE
+    return heapq.merge(tagged_market, tagged_reference)
 
 
 def simulate(
