@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import random
 
+import msgspec
 import pytest
+from gabagool._core import sim_price_change
 from gabagool.sim import DEFAULT_START, MarketParams, WindowSimulator, chain_open, simulate
 from gabagool.sim.model import gauss_draws, plan
 from gabagool.sim.wire import randint_of
@@ -84,3 +86,46 @@ def test_chain_open_is_the_close_of_the_window_before(params: MarketParams | Non
         assert window.open_price == before.close_price
     scale = params.volatility_scale if params is not None else 1.0
     assert plan("sol", DEFAULT_START, 11, None, scale)[2] == windows[0].close_price
+
+
+def _price(p: int) -> str:
+    return f"0.{p:03d}".rstrip("0") if p % 1000 else str(p // 1000)
+
+
+def _size(s: int) -> str:
+    whole, cents = divmod(s, 100)
+    return f"{whole}.{cents:02d}".rstrip("0") if cents else str(whole)
+
+
+def test_the_core_writes_price_change_as_msgspec_wrote_the_dicts() -> None:
+    up, down, market = "1" * 77, "2" * 77, "0x" + "ab" * 32
+    changes = [(0, 480, 0), (1, 530, 12_345), (0, 1, 500), (1, 999, 7_028_120)]
+    entries = []
+    n = 41
+    for side, price, total in changes:
+        for token, p, buy, tops in (
+            (up, price, side == 0, (480, 530)),
+            (down, 1000 - price, side == 1, (470, 520)),
+        ):
+            entries.append(
+                {
+                    "asset_id": token,
+                    "price": _price(p),
+                    "size": _size(total),
+                    "side": "BUY" if buy else "SELL",
+                    "hash": hashlib.sha1(f"{up}:{n}".encode()).hexdigest(),
+                    "best_bid": _price(tops[0]),
+                    "best_ask": _price(tops[1]),
+                }
+            )
+            n += 1
+    payload = {
+        "market": market,
+        "price_changes": entries,
+        "timestamp": "1767225600123",
+        "event_type": "price_change",
+    }
+    text = sim_price_change(up, down, market, 480, 530, changes, 41, 1_767_225_600_123)
+    assert text == msgspec.json.encode(payload).decode()
+    with pytest.raises(ValueError, match="1001"):
+        sim_price_change(up, down, market, 480, 530, [(0, 1001, 5)], 1, 0)

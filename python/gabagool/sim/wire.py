@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import msgspec
 
+from gabagool._core import sim_price_change
 from gabagool.recording import FeeScheduleHeader, MarketHeader
 from gabagool.sim.book import ASK, BID, COARSE_TICK, FINE_TICK, FULL, Book, Change
 
@@ -132,33 +133,20 @@ class MarketWire:
     def price_change(self, ts_ms: int, book: Book, changes: list[Change]) -> tuple[int, str]:
         up_bid, up_ask = book.best(BID), book.best(ASK)
         assert up_bid is not None and up_ask is not None, "the walls keep both sides quoted"
-        # The most frequent frame, written as text: the bytes msgspec would write for the
-        # same dicts (keys in this order, no spaces; every value is a plain ASCII string
-        # that needs no escaping), without building a dict per entry.
+        # The most frequent frame, two sha1 hashes an entry: written by the core
+        # (rust/src/simwire.rs), the same bytes msgspec wrote for the same dicts.
         header = self.header
-        up_head = f'{{"asset_id":"{header.up_token}","price":"'
-        down_head = f'{{"asset_id":"{header.down_token}","price":"'
-        up_tail = f'","best_bid":"{PRICE_TEXT[up_bid]}","best_ask":"{PRICE_TEXT[up_ask]}"}}'
-        down_tail = (
-            f'","best_bid":"{PRICE_TEXT[FULL - up_ask]}","best_ask":"{PRICE_TEXT[FULL - up_bid]}"}}'
+        text = sim_price_change(
+            header.up_token,
+            header.down_token,
+            header.condition_id,
+            up_bid,
+            up_ask,
+            changes,
+            self.hash_counter + 1,
+            ts_ms,
         )
-        hash_of = self._hash
-        entries = []
-        for side, price, total in changes:
-            size = size_text(total)
-            up_side, down_side = ("BUY", "SELL") if side == BID else ("SELL", "BUY")
-            entries.append(
-                f'{up_head}{PRICE_TEXT[price]}","size":"{size}","side":"{up_side}",'
-                f'"hash":"{hash_of()}{up_tail}'
-            )
-            entries.append(
-                f'{down_head}{PRICE_TEXT[FULL - price]}","size":"{size}","side":"{down_side}",'
-                f'"hash":"{hash_of()}{down_tail}'
-            )
-        text = (
-            f'{{"market":"{header.condition_id}","price_changes":[{",".join(entries)}],'
-            f'"timestamp":"{ts_ms}","event_type":"price_change"}}'
-        )
+        self.hash_counter += 2 * len(changes)
         return self._receive_ns(ts_ms), text
 
     def _snapshot(
