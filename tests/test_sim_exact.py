@@ -9,7 +9,7 @@ import random
 
 import msgspec
 import pytest
-from gabagool._core import sim_price_change
+from gabagool.core import sim_price_change
 from gabagool.sim import DEFAULT_START, MarketParams, WindowSimulator, chain_open, simulate
 from gabagool.sim.model import gauss_draws, plan
 from gabagool.sim.wire import randint_of

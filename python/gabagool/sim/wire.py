@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import msgspec
 
-from gabagool._core import sim_price_change
+from gabagool.core import sim_price_change
 from gabagool.recording import FeeScheduleHeader, MarketHeader
 from gabagool.sim.book import ASK, BID, COARSE_TICK, FINE_TICK, FULL, Book, Change
 
