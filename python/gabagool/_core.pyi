@@ -592,3 +592,19 @@ def flatten(
     whichever leaves the better worst-case PnL with taker fees (the sell on a tie). Sized to
     what the book can fill now, floored to 0.01 share; empty when flat or when neither
     exit reaches min_order_size."""
+
+# ---- simwire: the simulator's price_change frame -------------------------------------------
+
+def sim_price_change(
+    up_token: str,
+    down_token: str,
+    condition_id: str,
+    up_bid: int,
+    up_ask: int,
+    changes: list[tuple[int, int, int]],
+    first_hash: int,
+    ts_ms: int,
+) -> str:
+    """The simulator's `price_change` text: each (side 0 bid / 1 ask, price in thousandths,
+    total in hundredths of a share) of the Up book as its Up entry and its Down mirror, hashed
+    sha1("<up_token>:<n>") from n = first_hash. ValueError for a price outside 0..=1000."""

@@ -31,6 +31,7 @@ from gabagool._core import (
     parse_reference_price,
     parse_size,
     risk_metrics,
+    sim_price_change,
     worst_buy_cost,
 )
 from gabagool.errors import (
@@ -72,5 +73,6 @@ __all__ = [
     "parse_reference_price",
     "parse_size",
     "risk_metrics",
+    "sim_price_change",
     "worst_buy_cost",
 ]

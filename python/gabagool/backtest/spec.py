@@ -166,12 +166,11 @@ def window_frames(spec: WindowSpec) -> WindowFrames:
     if spec.start < DEFAULT_START or (spec.start - DEFAULT_START) % WINDOW_SECONDS:
         raise SpecError(f"{spec.label}: start {spec.start} is not a simulated window")
     params = sim_params(spec.variant)
-    chain = None
     # each window opens where the previous one closed: walk the plans (cheap) up to it
-    for start in range(DEFAULT_START, spec.start + 1, WINDOW_SECONDS):
-        open_price = chain.close_price if chain is not None else None
-        chain = WindowSimulator(spec.asset, start, spec.seed, open_price=open_price, params=params)
-    assert chain is not None
+    open_price = sim.chain_open(spec.asset, spec.start, spec.seed, params)
+    chain = WindowSimulator(
+        spec.asset, spec.start, spec.seed, open_price=open_price, params=params, keep_path=True
+    )
     frames = list(sim_frames(chain))  # the market and the reference feed, as the engine sees them
     outcome: Outcome | None = "up" if chain.up_wins else "down"
     return WindowFrames(header=chain.header, frames=frames, outcome=outcome)

@@ -21,7 +21,7 @@ from gabagool.sim.book import (
     Book,
     Change,
 )
-from gabagool.sim.model import logit, sigmoid
+from gabagool.sim.model import gauss_draws, logit, sigmoid
 from gabagool.sim.params import MarketParams
 
 # Stale deep orders are cancelled when the price comes this close and put back once it has
@@ -52,7 +52,8 @@ class Maker:
 
 
 def new_maker(rng: random.Random, params: MarketParams) -> Maker:
-    multipliers = [[math.exp(rng.gauss(0.0, 0.5)) for _ in range(FULL + 1)] for _ in (BID, ASK)]
+    exp = math.exp
+    multipliers = [[exp(g) for g in gauss_draws(rng, 0.0, 0.5, FULL + 1)] for _ in (BID, ASK)]
     return Maker(
         half_spread_ticks=rng.choice(params.half_spread_ticks),
         levels=rng.randint(3, 7),

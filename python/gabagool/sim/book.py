@@ -19,6 +19,8 @@ BID, ASK = 0, 1
 BACKGROUND_OWNER = 1_000
 WALL_OWNER = 1_001
 
+_STALE = -1  # no price is negative
+
 Change = tuple[int, int, int]
 """(side, price, new level total) of one level."""
 
@@ -29,12 +31,16 @@ class Book:
     def __init__(self) -> None:
         self.levels: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self.orders: dict[int, dict[tuple[int, int], int]] = {}
+        # each side's best price, found again only after the side changed (`_STALE`)
+        self._best: list[int | None] = [_STALE, _STALE]
 
     def best(self, side: int) -> int | None:
-        prices = self.levels[side]
-        if not prices:
-            return None
-        return max(prices) if side == BID else min(prices)
+        best = self._best[side]
+        if best == _STALE:
+            prices = self.levels[side]
+            best = (max(prices) if side == BID else min(prices)) if prices else None
+            self._best[side] = best
+        return best
 
     def mid(self) -> float | None:
         bid, ask = self.best(BID), self.best(ASK)
@@ -42,7 +48,13 @@ class Book:
 
     def best_excluding(self, side: int, owner: int) -> int | None:
         own = self.orders.get(owner, {})
-        prices = [p for p, total in self.levels[side].items() if total > own.get((side, p), 0)]
+        levels = self.levels[side]
+        best = self.best(side)
+        if best is None:
+            return None
+        if levels[best] > own.get((side, best), 0):
+            return best  # the best level holds others' orders: it is theirs too
+        prices = [p for p, total in levels.items() if total > own.get((side, p), 0)]
         if not prices:
             return None
         return max(prices) if side == BID else min(prices)
@@ -59,6 +71,7 @@ class Book:
                 continue
             side, price = key
             level = self.levels[side]
+            self._best[side] = _STALE
             total = level.get(price, 0) + after - before
             if total:
                 level[price] = total
@@ -87,6 +100,7 @@ class Book:
             else:
                 orders[(side, price)] = resting - part
         level = self.levels[side]
+        self._best[side] = _STALE
         remaining = level[price] - taken
         if remaining:
             level[price] = remaining

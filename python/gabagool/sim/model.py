@@ -26,6 +26,7 @@ TWAP_SECONDS = 60
 VOLATILITY_DISPERSION = 0.3
 # How far a window's opening price wanders from the asset's reference level (log s.d.).
 OPEN_DISPERSION = 0.05
+_TWOPI = 2.0 * math.pi  # as `random` has it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,34 @@ ASSETS: dict[str, AssetModel] = {
     "sol": AssetModel(180.0, 0.467, 3),
     "xrp": AssetModel(2.3, 0.498, 4),
 }
+
+
+def gauss_draws(rng: random.Random, mu: float, sigma: float, count: int) -> list[float]:
+    """`[rng.gauss(mu, sigma) for _ in range(count)]`, the same numbers and the same state
+    left in `rng` (its spare `gauss_next` included), without a call per draw: `gauss`
+    makes its normals in pairs (Box-Muller), and this makes the same pairs, inline."""
+    out: list[float] = []
+    append = out.append
+    spare = rng.gauss_next  # type: ignore[attr-defined]
+    rng.gauss_next = None  # type: ignore[attr-defined]
+    if count and spare is not None:
+        append(mu + spare * sigma)
+        count -= 1
+        spare = None
+    random_, log, sqrt, cos, sin = rng.random, math.log, math.sqrt, math.cos, math.sin
+    for _ in range(count // 2):
+        x2pi = random_() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - random_()))
+        append(mu + cos(x2pi) * g2rad * sigma)
+        append(mu + sin(x2pi) * g2rad * sigma)
+    if count % 2:
+        x2pi = random_() * _TWOPI
+        g2rad = sqrt(-2.0 * log(1.0 - random_()))
+        append(mu + cos(x2pi) * g2rad * sigma)
+        spare = sin(x2pi) * g2rad
+    if spare is not None:
+        rng.gauss_next = spare  # type: ignore[attr-defined]
+    return out
 
 
 def derive_seed(*parts: object) -> int:
@@ -86,6 +115,29 @@ def to_units(price: float, decimals: int) -> int:
     return round(price * 10**decimals)
 
 
+def plan(
+    asset: str,
+    start: int,
+    seed: int,
+    open_price: float | None = None,
+    volatility_scale: float = 1.0,
+) -> tuple[float, float, float]:
+    """(annual volatility, open, close) of a window: its plan's draws alone, without the
+    path. Cheap, so a chain of windows is walked to its n-th window on plans."""
+    model = check_asset(asset)
+    decimals = model.price_decimals
+    rng = random.Random(derive_seed("plan", asset, start, seed))
+    volatility = (
+        volatility_scale * model.annual_volatility * math.exp(rng.gauss(0.0, VOLATILITY_DISPERSION))
+    )
+    if open_price is None:
+        open_price = model.reference_price * math.exp(rng.gauss(0.0, OPEN_DISPERSION))
+    open_price = round(open_price, decimals)
+    window_sigma = volatility / math.sqrt(SECONDS_PER_YEAR) * math.sqrt(WINDOW_SECONDS)
+    close_price = round(open_price * math.exp(rng.gauss(0.0, window_sigma)), decimals)
+    return volatility, open_price, close_price
+
+
 class UnderlyingPath:
     """One window's true price, every `MODEL_STEP_MS`, and what settles it.
 
@@ -109,27 +161,18 @@ class UnderlyingPath:
     ) -> None:
         self.model = check_asset(asset)
         self.decimals = self.model.price_decimals
-        plan = random.Random(derive_seed("plan", asset, start, seed))
-        self.volatility = (
-            volatility_scale
-            * self.model.annual_volatility
-            * math.exp(plan.gauss(0.0, VOLATILITY_DISPERSION))
+        self.volatility, self.open_price, self.close_price = plan(
+            asset, start, seed, open_price, volatility_scale
         )
-        if open_price is None:
-            open_price = self.model.reference_price * math.exp(plan.gauss(0.0, OPEN_DISPERSION))
-        self.open_price = round(open_price, self.decimals)
         self.open_units = to_units(self.open_price, self.decimals)
         # volatility per square root of a second
         self.sigma_second = self.volatility / math.sqrt(SECONDS_PER_YEAR)
-        window_sigma = self.sigma_second * math.sqrt(WINDOW_SECONDS)
-        self.close_price = round(
-            self.open_price * math.exp(plan.gauss(0.0, window_sigma)), self.decimals
-        )
         self.steps = WINDOW_SECONDS * STEPS_PER_SECOND
         self.log_path = self._bridge(random.Random(derive_seed("path", asset, start, seed)))
+        # `to_units(self.price(step))` of every second, inlined (the same operations)
+        exp, open_price, unit = math.exp, self.open_price, 10**self.decimals
         self.samples = [
-            to_units(self.price(second * STEPS_PER_SECOND), self.decimals)
-            for second in range(WINDOW_SECONDS + 1)
+            round(open_price * exp(x) * unit) for x in self.log_path[::STEPS_PER_SECOND]
         ]
         # the close is the last sample, exactly: the next window opens on it
         self.samples[-1] = to_units(self.close_price, self.decimals)
@@ -143,9 +186,11 @@ class UnderlyingPath:
     def _bridge(self, rng: random.Random) -> list[float]:
         step_sigma = self.sigma_second * math.sqrt(MODEL_STEP_MS / 1000)
         walk = [0.0]
-        gauss = rng.gauss
-        for _ in range(self.steps):
-            walk.append(walk[-1] + gauss(0.0, step_sigma))
+        append = walk.append
+        x = 0.0
+        for step in gauss_draws(rng, 0.0, step_sigma, self.steps):
+            x = x + step
+            append(x)
         target = math.log(self.close_price / self.open_price)
         miss = walk[-1] - target
         steps = self.steps

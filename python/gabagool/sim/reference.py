@@ -24,6 +24,7 @@ from gabagool.sim.wire import (
     SPOT_CHANNEL,
     TWAP_CHANNEL,
     ReferenceWire,
+    randint_of,
 )
 
 if TYPE_CHECKING:
@@ -67,13 +68,18 @@ def samples(window: WindowSimulator) -> list[ReferenceSample]:
     basis = 0.0
     pause_left = 0
     out = []
+    # the same draws as rng.gauss / uniform / random / randint, bound once
+    gauss, random_ = rng.gauss, rng.random
+    drop_count_of, pause_length_of = randint_of(rng, *DROP_COUNT), randint_of(rng, *PAUSE_SECONDS)
+    delay_low, delay_width = PUBLISH_DELAY_MS[0], PUBLISH_DELAY_MS[1] - PUBLISH_DELAY_MS[0]
+    extra_low, extra_width = TWAP_EXTRA_DELAY_MS[0], TWAP_EXTRA_DELAY_MS[1] - TWAP_EXTRA_DELAY_MS[0]
     for offset in range(WINDOW_SECONDS + 1):
-        basis = BASIS_PERSISTENCE * basis + rng.gauss(0.0, BASIS_STEP)
-        delay = rng.uniform(*PUBLISH_DELAY_MS)
-        extra = rng.uniform(*TWAP_EXTRA_DELAY_MS)
-        pause_draw, drop_draw = rng.random(), rng.random()
-        drop_count = rng.randint(*DROP_COUNT)
-        pause_length = rng.randint(*PAUSE_SECONDS)
+        basis = BASIS_PERSISTENCE * basis + gauss(0.0, BASIS_STEP)
+        delay = delay_low + delay_width * random_()
+        extra = extra_low + extra_width * random_()
+        pause_draw, drop_draw = random_(), random_()
+        drop_count = drop_count_of()
+        pause_length = pause_length_of()
         protected = offset >= WINDOW_SECONDS - PROTECTED_TAIL_SECONDS or offset == 0
         if pause_left == 0 and not protected and pause_draw < PAUSE_PROBABILITY:
             pause_left = pause_length
@@ -102,18 +108,35 @@ def samples(window: WindowSimulator) -> list[ReferenceSample]:
     return out
 
 
-def _channel(windows: Iterable[WindowSimulator], channel: str) -> Iterator[tuple[int, str]]:
+class _SharedSamples:
+    """Each window's samples made once for both channels: the first channel to reach a
+    window makes them, the second takes them away (the two run a window apart at most)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, list[ReferenceSample]] = {}
+
+    def of(self, index: int, window: WindowSimulator) -> list[ReferenceSample]:
+        made = self._made.pop(index, None)
+        if made is None:
+            made = self._made[index] = samples(window)
+        return made
+
+
+def _channel(
+    windows: Iterable[WindowSimulator], channel: str, shared: _SharedSamples
+) -> Iterator[tuple[int, str]]:
     """One channel over consecutive windows of one asset, as one subscription: a snapshot at
     the first window's start, then updates to the last window's end, `seq` continuous."""
     wire: ReferenceWire | None = None
     last_t = 0
     twap = channel == TWAP_CHANNEL
-    for window in windows:
+    for index, window in enumerate(windows):
         rng = random.Random(
             derive_seed("reference-net", channel, window.asset, window.start, window.seed)
         )
-        for sample in samples(window):
-            latency = rng.randint(*LATENCY_NS)
+        latency_of = randint_of(rng, *LATENCY_NS)
+        for sample in shared.of(index, window):
+            latency = latency_of()
             published = sample.twap_publish_ms if twap else sample.publish_ms
             value = sample.twap if twap else sample.spot
             if wire is None:
@@ -133,6 +156,9 @@ def _channel(windows: Iterable[WindowSimulator], channel: str) -> Iterator[tuple
 def reference_frames(windows: Iterable[WindowSimulator]) -> Iterator[tuple[int, str]]:
     """Both channels of consecutive windows of one asset, in receive-time order."""
     windows = list(windows)
+    shared = _SharedSamples()
+    # no key: on a receive-time tie the texts decide, and a spot envelope sorts before a
+    # TWAP one ('{"v":1,"channel":"price.crypto"' < '..."price.crypto.twap"')
     return heapq.merge(
-        _channel(windows, SPOT_CHANNEL), _channel(windows, TWAP_CHANNEL), key=lambda frame: frame[0]
+        _channel(windows, SPOT_CHANNEL, shared), _channel(windows, TWAP_CHANNEL, shared)
     )

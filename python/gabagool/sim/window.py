@@ -14,6 +14,7 @@ from gabagool.sim.model import (
     UnderlyingPath,
     check_asset,
     check_start,
+    plan,
 )
 from gabagool.sim.params import MarketParams
 from gabagool.sim.reference import reference_frames
@@ -21,6 +22,7 @@ from gabagool.sim.wire import REFERENCE_DECIMALS, digits, market_header, referen
 
 MARKET = "market"
 REFERENCE = "ref"
+assert MARKET < REFERENCE  # merge_sources puts the market first on a tie
 """Source tags of `all_frames` and of recordings (`recording.SOURCES`)."""
 
 
@@ -31,7 +33,9 @@ class WindowSimulator:
     reference price's PolyBolt envelopes; `all_frames()` both, tagged, in receive order.
     The outcome (the settlement TWAP at the end against the open, ties to Up) is fixed at
     construction. `previous` chains this window to the one before it: it opens at its close
-    and its first minute's TWAP averages the previous window's last minute.
+    and its first minute's TWAP averages the previous window's last minute. `keep_path`
+    keeps the underlying's path built at construction for the frames, instead of building
+    it again for each pass (faster for one window, more memory for many).
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class WindowSimulator:
         open_price: float | None = None,
         previous: WindowSimulator | None = None,
         params: MarketParams | None = None,
+        keep_path: bool = False,
     ) -> None:
         self.asset = asset
         self.model = check_asset(asset)
@@ -60,7 +65,12 @@ class WindowSimulator:
             open_price = previous.close_price if open_price is None else open_price
             self._history = previous.tail
         self._open_argument = open_price
+        self._kept: UnderlyingPath | None = None
         path = self.path()
+        if keep_path:
+            # one window about to be generated keeps its path (frames and reference share
+            # it); by default a window keeps only its summary (see `path`)
+            self._kept = path
         self.volatility: float = path.volatility
         self.open_price: float = path.open_price
         self.close_price: float = path.close_price
@@ -79,7 +89,9 @@ class WindowSimulator:
 
     def path(self) -> UnderlyingPath:
         """The underlying's path, rebuilt on demand (a window keeps only its summary, so a
-        year of windows fits in memory)."""
+        year of windows fits in memory), or the one kept with `keep_path`."""
+        if self._kept is not None:
+            return self._kept
         return UnderlyingPath(
             self.asset,
             self.start,
@@ -103,13 +115,33 @@ class WindowSimulator:
         return merge_sources(self.frames(), self.reference_frames())
 
 
+def chain_open(
+    asset: str,
+    start: int,
+    seed: int,
+    params: MarketParams | None = None,
+    origin: int = DEFAULT_START,
+) -> float | None:
+    """The open of the window at `start` when windows chain from `origin`, each opening at
+    the previous one's close (None at the origin: the window draws its own). Walks the
+    windows' plans alone, which fix their closes, not their paths."""
+    check_asset(asset)
+    check_start(start)
+    scale = (params if params is not None else MarketParams()).volatility_scale
+    open_price: float | None = None
+    for first in range(origin, start, WINDOW_SECONDS):
+        _, _, open_price = plan(asset, first, seed, open_price, scale)
+    return open_price
+
+
 def merge_sources(
     market: Iterable[tuple[int, str]], reference: Iterable[tuple[int, str]]
 ) -> Iterator[tuple[int, str, str]]:
     """Both streams tagged by source, in receive order (market first on a tie)."""
     tagged_market = ((t, MARKET, text) for t, text in market)
     tagged_reference = ((t, REFERENCE, text) for t, text in reference)
-    return heapq.merge(tagged_market, tagged_reference, key=lambda item: item[0])
+    # no key: on a tie the tags decide, and MARKET sorts before REFERENCE
+    return heapq.merge(tagged_market, tagged_reference)
 
 
 def simulate(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from decimal import Decimal
 
 import msgspec
 
+from gabagool.core import sim_price_change
 from gabagool.recording import FeeScheduleHeader, MarketHeader
 from gabagool.sim.book import ASK, BID, COARSE_TICK, FINE_TICK, FULL, Book, Change
 
@@ -29,6 +31,23 @@ NS_PER_MS = 1_000_000
 
 # PolyBolt writes `full_accuracy_value` with this many decimals.
 REFERENCE_DECIMALS = 8
+
+
+def randint_of(rng: random.Random, low: int, high: int) -> Callable[[], int]:
+    """`rng.randint(low, high)` as a bound function: the same draws (`getrandbits` with
+    rejection, as `random.Random._randbelow` makes them) without `randrange`'s argument
+    checks, which cost more than the draw on the simulator's hot paths."""
+    getrandbits = rng.getrandbits
+    width = high - low + 1
+    bits = width.bit_length()
+
+    def draw() -> int:
+        r = getrandbits(bits)
+        while r >= width:
+            r = getrandbits(bits)
+        return low + r
+
+    return draw
 
 
 def digits(label: str, count: int) -> str:
@@ -89,59 +108,46 @@ class MarketWire:
         self.market_id = market_id
         self.fee_rate_bps = str(round(float(header.fee_schedule.rate) * 10_000))
         self.rng = rng
+        self._latency = randint_of(rng, *LATENCY_NS)
         self.hash_counter = 0
+        # every hash is sha1("<up token>:<counter>"): the common prefix is hashed once
+        self._hash_prefix = hashlib.sha1(f"{header.up_token}:".encode())
         self.last_t_ns = 0
         self.encoder = msgspec.json.Encoder()
 
     def _hash(self) -> str:
         self.hash_counter += 1
-        label = f"{self.header.up_token}:{self.hash_counter}"
-        return hashlib.sha1(label.encode()).hexdigest()
+        digest = self._hash_prefix.copy()
+        digest.update(b"%d" % self.hash_counter)
+        return digest.hexdigest()
 
-    def emit(self, ts_ms: int, payload: object) -> tuple[int, str]:
-        t_ns = ts_ms * NS_PER_MS + self.rng.randint(*LATENCY_NS)
+    def _receive_ns(self, ts_ms: int) -> int:
+        t_ns = ts_ms * NS_PER_MS + self._latency()
         t_ns = max(t_ns, self.last_t_ns + 1)
         self.last_t_ns = t_ns
-        return t_ns, self.encoder.encode(payload).decode()
+        return t_ns
+
+    def emit(self, ts_ms: int, payload: object) -> tuple[int, str]:
+        return self._receive_ns(ts_ms), self.encoder.encode(payload).decode()
 
     def price_change(self, ts_ms: int, book: Book, changes: list[Change]) -> tuple[int, str]:
         up_bid, up_ask = book.best(BID), book.best(ASK)
         assert up_bid is not None and up_ask is not None, "the walls keep both sides quoted"
-        up_best = (PRICE_TEXT[up_bid], PRICE_TEXT[up_ask])
-        down_best = (PRICE_TEXT[FULL - up_ask], PRICE_TEXT[FULL - up_bid])
-        up_token, down_token = self.header.up_token, self.header.down_token
-        entries = []
-        for side, price, total in changes:
-            size = size_text(total)
-            entries.append(
-                {
-                    "asset_id": up_token,
-                    "price": PRICE_TEXT[price],
-                    "size": size,
-                    "side": "BUY" if side == BID else "SELL",
-                    "hash": self._hash(),
-                    "best_bid": up_best[0],
-                    "best_ask": up_best[1],
-                }
-            )
-            entries.append(
-                {
-                    "asset_id": down_token,
-                    "price": PRICE_TEXT[FULL - price],
-                    "size": size,
-                    "side": "SELL" if side == BID else "BUY",
-                    "hash": self._hash(),
-                    "best_bid": down_best[0],
-                    "best_ask": down_best[1],
-                }
-            )
-        payload = {
-            "market": self.header.condition_id,
-            "price_changes": entries,
-            "timestamp": str(ts_ms),
-            "event_type": "price_change",
-        }
-        return self.emit(ts_ms, payload)
+        # The most frequent frame, two sha1 hashes an entry: written by the core
+        # (rust/src/simwire.rs), the same bytes msgspec wrote for the same dicts.
+        header = self.header
+        text = sim_price_change(
+            header.up_token,
+            header.down_token,
+            header.condition_id,
+            up_bid,
+            up_ask,
+            changes,
+            self.hash_counter + 1,
+            ts_ms,
+        )
+        self.hash_counter += 2 * len(changes)
+        return self._receive_ns(ts_ms), text
 
     def _snapshot(
         self, ts_ms: int, book: Book, tick: int, outcome: str, last: int

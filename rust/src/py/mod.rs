@@ -9,6 +9,7 @@ mod market;
 mod fees;
 mod position;
 mod scan;
+mod simwire;
 mod wire;
 
 pyo3::import_exception!(gabagool.errors, ParseError);
@@ -66,6 +67,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fees::register(m)?;
     position::register(m)?;
     scan::register(m)?;
+    simwire::register(m)?;
     wire::register(m)?;
     Ok(())
 }

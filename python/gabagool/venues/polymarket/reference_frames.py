@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
+
 from gabagool.core import ParseError, parse_reference_price
 from gabagool.venues.base import ReferenceFrame
 
@@ -92,9 +94,19 @@ def rtds_symbol(asset: str) -> str:
     return f"{asset}/usd"
 
 
+_FAST = msgspec.json.Decoder(float_hook=str)
+
+
 def decode(text: str | bytes) -> Any:
-    """JSON with every non-integer number kept as its text, so prices never pass a float."""
-    return json.loads(text, parse_float=str)
+    """JSON with every non-integer number kept as its text, so prices never pass a float.
+
+    msgspec reads a well-formed frame several times faster than `json` and to the same
+    values; whatever it refuses (NaN, a BOM, a lone surrogate...) goes to `json`, so what
+    is read, and what is malformed, is what `json.loads` says."""
+    try:
+        return _FAST.decode(text)
+    except ValueError:  # msgspec.DecodeError and UnicodeDecodeError both are
+        return json.loads(text, parse_float=str)
 
 
 def price_of(point: Mapping[str, Any], fixed18: bool) -> int:
