@@ -14,8 +14,9 @@
 //! - `delta_per_pair_ppm`: |delta| after a buy at most that share of the paired quantity,
 //!   but always one `trade_size` (the opening leg), never over `max_delta`;
 //! - `unhedged_cap`: what the window has paid for unpaired shares (the heavy side's average
-//!   cost, fees included, times |delta|, plus what the buy would add) stays under the cap; a
-//!   buy over it is shrunk to fit, or dropped;
+//!   cost, fees included, times |delta|) plus the buy's worst cost stays under the cap, for
+//!   every buy, pairing ones and each leg of an instant pair included (the gap a buy was
+//!   sized for may close before it fills); a buy over it is shrunk to fit, or dropped;
 //! - `mid_edge`: the book's mid is the fair value when nothing better is known; a side is
 //!   bought only at or under its mid minus the edge (taker: fee included);
 //! - `excess_min_mid`: shares beyond the pairs are bought only on a side whose mid is at
@@ -128,8 +129,12 @@ fn instant_pair(
         let leg = |outcome, price| Intent::taker(outcome, Action::Buy, price, sized(size), Rule::InstantPair);
         let pair = [leg(Outcome::Up, up.0), leg(Outcome::Down, down.0)];
         let worst = max_buy_cost(fees, &pair[0]) + max_buy_cost(fees, &pair[1]);
-        match room {
-            Some(room) if worst > room => size = shrink(size, room, worst),
+        // Either leg may fill alone: each is bounded by the unhedged cap on its own.
+        let leg = max_buy_cost(fees, &pair[0]).max(max_buy_cost(fees, &pair[1]));
+        let cap_room = (params.unhedged_cap > 0).then(|| params.unhedged_cap as i128 - unhedged_cost(position));
+        match (room, cap_room) {
+            (Some(room), _) if worst > room => size = shrink(size, room, worst),
+            (_, Some(cap_room)) if leg > cap_room => size = shrink(size, cap_room, leg),
             _ => return Some(pair),
         }
     }
@@ -252,24 +257,24 @@ fn unhedged_cost(position: &Position) -> i128 {
 
 /// Checks `intent` (costing `worst` at most) against `unhedged_cap`: Some(its size) when it
 /// fits, Some(a smaller size) to try instead, None when no buy of this side fits.
+///
+/// Every buy is judged as if all its shares could end unpaired, pairing ones included: the
+/// gap it was sized for may close before it fills (the equalizer's bid on the same side, a
+/// wish sent after a fill it did not see), and then the whole clip is excess. So the buy's
+/// worst cost, plus what this side already holds unpaired, stays under the cap.
 fn unhedged_fit(position: &Position, params: &StrategyParams, side: Outcome, intent: &Intent, worst: i128) -> Option<i64> {
     let size = intent.size.micros();
     if params.unhedged_cap == 0 {
         return Some(size);
     }
-    let gap = (position.qty(side.other()) - position.qty(side)).max(0);
-    if size <= gap {
-        return Some(size); // it only pairs: the unpaired cost falls
-    }
-    // Past the gap the buy's shares are unpaired; before it, the other side's excess was.
-    let added = worst * (size - gap) as i128 / size as i128;
-    let before = if gap > 0 { 0 } else { unhedged_cost(position) };
+    // Unpaired shares already on this side (none when the other side is heavier).
+    let before = if position.heavy() == Some(side) { unhedged_cost(position) } else { 0 };
     let cap = params.unhedged_cap as i128;
-    if before + added <= cap {
+    if before + worst <= cap {
         return Some(size);
     }
     let room = (cap - before).max(0);
-    let fit = gap + floor_step((((size - gap) as i128) * room / added.max(1)) as i64);
+    let fit = floor_step((size as i128 * room / worst.max(1)) as i64);
     (fit >= params.min_order_size && fit < size).then_some(fit)
 }
 
@@ -509,12 +514,53 @@ mod tests {
         let up = find(&intents, Outcome::Up).unwrap();
         assert_eq!((up.price.micros(), up.size.micros()), (390_000, 7_690_000));
         // Holding 8 unpaired Up at 0.35 ($2.80): no more Up (0.20 left buys under 5 shares),
-        // but the Down bid that pairs them is untouched.
+        // and the Down bid that pairs them (0.60) is held to $3 on its own: 5 shares.
         let mut position = Position::new();
         position.buy(Outcome::Up, 350_000, 8 * SHARE, 0).unwrap();
         let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
         assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
-        assert_eq!(find(&intents, Outcome::Down).unwrap().size.micros(), 10 * SHARE);
+        let down = find(&intents, Outcome::Down).unwrap();
+        assert_eq!((down.price.micros(), down.size.micros()), (600_000, 5 * SHARE));
+    }
+
+    #[test]
+    fn unhedged_cap_bounds_the_pairing_clip_as_if_its_gap_closed_first() {
+        // 5 Up at 0.60 and 10 Down at 0.385: a full 10-share Up clip at 0.59 would pair 5 and
+        // leave 5 over ($2.95, under the $3 cap), but if the equalizer's Up bid fills first
+        // (it did, in a held-out window) all 10 are unpaired: $5.90. The clip is cut to 5.08.
+        let params = StrategyParams {
+            unhedged_cap: 3 * crate::fixed::PICOS as i64,
+            entry_max_price: 600_000,
+            excess_min_mid: 600_000,
+            ..maker()
+        };
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 600_000, 5 * SHARE, 0).unwrap();
+        position.buy(Outcome::Down, 385_000, 10 * SHARE, 0).unwrap();
+        let market = mirrored(&[(600_000, 100)], &[(610_000, 100)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        let up = find(&intents, Outcome::Up).expect("an Up pairing bid");
+        assert_eq!((up.rule, up.price.micros(), up.size.micros()), (Rule::Pairing, 590_000, 5_080_000));
+        assert!(max_buy_cost(&crypto_fees(), &up) <= params.unhedged_cap as i128);
+        // A pure pairing buy is bounded too: 10 Up held at 0.30, Down's clip at 0.69 is
+        // $6.90, cut to 4.34 shares: under the 5-share minimum, so no Down bid.
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 300_000, 10 * SHARE, 0).unwrap();
+        let market = mirrored(&[(300_000, 100)], &[(310_000, 100)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert!(find(&intents, Outcome::Down).is_none(), "{intents:?}");
+    }
+
+    #[test]
+    fn instant_pair_legs_are_each_bounded_by_the_unhedged_cap() {
+        // Asks 0.40 + 0.50, no fee: 10 shares a leg would put $5 in Down alone; $3 allows 6.
+        let params = StrategyParams { unhedged_cap: 3 * crate::fixed::PICOS as i64, ..maker() };
+        let mut market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        set_asks(&mut market, Outcome::Down, &[(500_000, 12)]);
+        let intents =
+            accumulate(&market, &Position::new(), &params, &FeeSchedule::free(), OPEN, AccumulateFlags::default());
+        assert_eq!(intents.len(), 2, "{intents:?}");
+        assert!(intents.iter().all(|i| i.rule == Rule::InstantPair && i.size.micros() == 6 * SHARE), "{intents:?}");
     }
 
     #[test]
