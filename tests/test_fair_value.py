@@ -33,11 +33,11 @@ def test_settings_convert_to_the_core_units() -> None:
     assert fair == FairSettings()
     custom = load_settings(dotenv=None, environ={"GABAGOOL_REFERENCE_STALE_AFTER": "2.5",
                                                  "GABAGOOL_REFERENCE_VOL_CAP": "0.001",
-                                                 "GABAGOOL_REFERENCE_FAIR_EDGE": "0.015",
+                                                 "GABAGOOL_REFERENCE_FAIR_EDGE": "0.025",
                                                  "GABAGOOL_REFERENCE_WHEN_STALE": "pause"})
     converted = FairSettings.from_settings(custom.reference)
     assert (converted.stale_after_ms, converted.vol_cap_ppb) == (2_500, 1_000_000)
-    assert (converted.fair_edge, converted.when_stale) == (15_000, "pause")
+    assert (converted.fair_edge, converted.when_stale) == (25_000, "pause")
 
 
 def test_the_open_is_the_first_tick_at_or_after_the_start() -> None:
