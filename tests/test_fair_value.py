@@ -172,8 +172,8 @@ def test_the_buy_gate_asks_for_the_edge_below_fair_and_follows_the_stale_setting
     value = fair.value(START + 1_000)
     assert value is not None and (value.up, value.down) == (400_000, 600_000)
     up, down = buy_gate(value, "up", FAIR), buy_gate(value, "down", FAIR)
-    assert (up.limit, down.limit) == (390_000, 590_000)
-    assert up.allows(390_000) and not up.allows(390_001)
+    assert (up.limit, down.limit) == (385_000, 585_000)  # the default edge, 1.5 cents
+    assert up.allows(385_000) and not up.allows(385_001)
     stale = fair.value(START + 10_000)
     assert stale is not None and stale.stale
     fallback = buy_gate(stale, "up", FAIR)
