@@ -18,7 +18,7 @@ def test_defaults_are_the_design_parameters_in_core_units() -> None:
     params = load_settings(environ=NO_ENV, dotenv=None).strategy_params("maker")
     assert params == {
         "mode": "maker",
-        "target_pair_cost": 980_000,
+        "target_pair_cost": 970_000,
         "entry_max_price": 600_000,
         "max_pair_cost": 1_000_000,
         "trade_size": 10_000_000,
@@ -26,7 +26,7 @@ def test_defaults_are_the_design_parameters_in_core_units() -> None:
         "max_delta": 50_000_000,
         "hedge_slippage": 20_000,
         "liquidity_multiple": 3,
-        "open_cutoff_ms": 300_000,
+        "open_cutoff_ms": 450_000,
         "quote_cutoff_ms": 10_000,
         "taker_cutoff_ms": 30_000,
         "stop_loss_ppm": 0,  # off: no forced selling by default (docs/STRATEGY.md)
@@ -36,7 +36,8 @@ def test_defaults_are_the_design_parameters_in_core_units() -> None:
         "skew_ticks_per_clip": 0,
         "lag_bid_ticks": 1,
         "mid_edge": None,
-        "excess_min_mid": 600_000,
+        "excess_min_mid": 0,
+        "equalizer": False,  # off: it paid over the true value (docs/STRATEGY.md)
     }
 
 
@@ -101,7 +102,7 @@ def test_config_show_redacts_secrets(capsys: pytest.CaptureFixture[str], monkeyp
     assert "deadbeef" not in out
     assert 'private_key = "***"' in out
     assert 'funder = "0xfunder"' in out
-    assert 'target_pair_cost = "0.98"' in out
+    assert 'target_pair_cost = "0.97"' in out
 
 
 def test_config_show_exits_2_with_one_line_on_a_bad_value(

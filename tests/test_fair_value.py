@@ -33,11 +33,11 @@ def test_settings_convert_to_the_core_units() -> None:
     assert fair == FairSettings()
     custom = load_settings(dotenv=None, environ={"GABAGOOL_REFERENCE_STALE_AFTER": "2.5",
                                                  "GABAGOOL_REFERENCE_VOL_CAP": "0.001",
-                                                 "GABAGOOL_REFERENCE_FAIR_EDGE": "0.015",
+                                                 "GABAGOOL_REFERENCE_FAIR_EDGE": "0.025",
                                                  "GABAGOOL_REFERENCE_WHEN_STALE": "pause"})
     converted = FairSettings.from_settings(custom.reference)
     assert (converted.stale_after_ms, converted.vol_cap_ppb) == (2_500, 1_000_000)
-    assert (converted.fair_edge, converted.when_stale) == (15_000, "pause")
+    assert (converted.fair_edge, converted.when_stale) == (25_000, "pause")
 
 
 def test_the_open_is_the_first_tick_at_or_after_the_start() -> None:
@@ -204,8 +204,8 @@ def test_the_buy_gate_asks_for_the_edge_below_fair_and_follows_the_stale_setting
     value = fair.value(START + 1_000)
     assert value is not None and (value.up, value.down) == (400_000, 600_000)
     up, down = buy_gate(value, "up", FAIR), buy_gate(value, "down", FAIR)
-    assert (up.limit, down.limit) == (390_000, 590_000)
-    assert up.allows(390_000) and not up.allows(390_001)
+    assert (up.limit, down.limit) == (385_000, 585_000)  # the default edge, 1.5 cents
+    assert up.allows(385_000) and not up.allows(385_001)
     stale = fair.value(START + 10_000)
     assert stale is not None and stale.stale
     fallback = buy_gate(stale, "up", FAIR)

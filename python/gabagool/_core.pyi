@@ -391,6 +391,7 @@ class StrategyParams:
         lag_bid_ticks: int = 1,
         mid_edge: int | None = None,
         excess_min_mid: int = 0,
+        equalizer: bool = True,
     ) -> Self:
         """Unpaired-risk bounds (0 = off): `unhedged_cap` pico-dollars paid for unpaired
         shares; `delta_per_pair_ppm` |delta| as millionths of the paired quantity (at least
@@ -398,7 +399,8 @@ class StrategyParams:
         |delta|) and `lag_bid_ticks` (lagging side over the best bid); `mid_edge` (None =
         off) buys a side only at or under its book mid minus the edge; `excess_min_mid` (0 =
         off) raises |delta| only on a side whose mid is at least this. `fee_blind` decides
-        as if no fee were charged (a baseline)."""
+        as if no fee were charged (a baseline). `equalizer` False: no equalizer bids (the
+        accumulator's pairing bids close the gap)."""
     @property
     def mode(self) -> Mode: ...
     @property
@@ -439,6 +441,8 @@ class StrategyParams:
     def mid_edge(self) -> int | None: ...
     @property
     def excess_min_mid(self) -> int: ...
+    @property
+    def equalizer(self) -> bool: ...
 
 @final
 class Intent:

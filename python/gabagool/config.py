@@ -55,7 +55,7 @@ class StrategySettings(_Section):
     """DESIGN.md "Strategy rules": prices in dollars, sizes in shares, cutoffs in seconds."""
 
     mode: Literal["auto", "maker", "taker"] = "auto"  # auto: maker where takers pay fees
-    target_pair_cost: Decimal = Decimal("0.98")
+    target_pair_cost: Decimal = Decimal("0.97")  # docs/STRATEGY.md: pairs at 0.97 or less
     entry_max_price: Decimal = Decimal("0.60")  # docs/STRATEGY.md: with excess_min_mid
     max_pair_cost: Decimal = Decimal("1.00")
     trade_size: Decimal = Decimal("10")
@@ -63,7 +63,7 @@ class StrategySettings(_Section):
     max_delta: Decimal = Decimal("50")
     hedge_slippage: Decimal = Decimal("0.02")
     liquidity_multiple: int = 3
-    open_cutoff: Decimal = Decimal("300")  # docs/STRATEGY.md: late lone legs lose
+    open_cutoff: Decimal = Decimal("450")  # docs/STRATEGY.md: late lone legs lose
     quote_cutoff: Decimal = Decimal("10")
     taker_cutoff: Decimal = Decimal("30")
     min_interval: Decimal = Decimal("0.05")  # accumulator throttle between scans
@@ -76,7 +76,10 @@ class StrategySettings(_Section):
     fee_blind: bool = False  # decide as if no fee were charged (the original rule: baseline)
     mid_rule: bool = False  # buy a side only at or under its book mid minus `mid_edge`
     mid_edge: Decimal = Decimal("0")
-    excess_min_mid: Decimal = Decimal("0.60")  # raise |delta| only on a side whose mid >= this
+    excess_min_mid: Decimal = Decimal("0")  # raise |delta| only on a side whose mid >= this
+    # the equalizer's bids (lagging side up to max_pair_cost, priced from the book alone):
+    # off by default, they paid 3 cents a share over the true value (docs/STRATEGY.md)
+    equalizer: bool = False
 
 
 class RiskSettings(_Section):
@@ -150,7 +153,7 @@ class ReferenceSettings(_Section):
     polybolt_url: str = "wss://ws-live-v2.polymarket.com/ws"
     rtds_url: str = "wss://ws-live-data.polymarket.com"
     stale_after: Decimal = Decimal("5")  # no update for this long: fair value is stale
-    fair_edge: Decimal = Decimal("0.01")  # a gated buy pays at most fair value minus this
+    fair_edge: Decimal = Decimal("0.015")  # a gated buy pays at most fair value minus this
     when_stale: Literal["pair_rules", "pause"] = "pair_rules"  # buys without a fresh fair value
     twap_window: Decimal = Decimal("60")  # the settlement TWAP (Gamma twapLookbackSeconds)
     vol_halflife: Decimal = Decimal("60")
@@ -211,6 +214,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "lag_bid_ticks": s.lag_bid_ticks,
             "mid_edge": micros(s.mid_edge, "strategy.mid_edge") if s.mid_rule else None,
             "excess_min_mid": micros(s.excess_min_mid, "strategy.excess_min_mid"),
+            "equalizer": s.equalizer,
         }
 
     def redacted(self) -> dict[str, dict[str, Any]]:

@@ -46,7 +46,7 @@ class FairSettings:
 
     twap_window_ms: int = 60_000
     stale_after_ms: int = 5_000
-    fair_edge: int = 10_000  # micro-dollars
+    fair_edge: int = 15_000  # micro-dollars (docs/STRATEGY.md)
     when_stale: Literal["pair_rules", "pause"] = "pair_rules"
     # a minute: the simulator draws each window's volatility afresh, and a five-minute
     # half-life carried the last window's into the next (MAE against the true probability

@@ -26,6 +26,7 @@ ORIGINAL_RULE: dict[str, str] = {
     "strategy.lag_bid_ticks": "1",
     "strategy.mid_rule": "false",
     "strategy.excess_min_mid": "0",
+    "strategy.equalizer": "true",
     "risk.stop_loss_pct": "2",
 }
 
@@ -46,6 +47,7 @@ PREVIOUS_DEFAULTS: dict[str, str] = {
     "strategy.lag_bid_ticks": "1",
     "strategy.mid_rule": "false",
     "strategy.excess_min_mid": "0",
+    "strategy.equalizer": "true",
     "risk.stop_loss_pct": "2",
 }
 

@@ -26,7 +26,7 @@ impl PyStrategyParams {
         open_cutoff_ms = 120_000, quote_cutoff_ms = 10_000, taker_cutoff_ms = 30_000,
         stop_loss_ppm = 20_000, fee_blind = false, unhedged_cap = 0, delta_per_pair_ppm = 0,
         skew_ticks_per_clip = 0, lag_bid_ticks = 1, mid_edge = None,
-        excess_min_mid = 0
+        excess_min_mid = 0, equalizer = true
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -50,6 +50,7 @@ impl PyStrategyParams {
         lag_bid_ticks: i64,
         mid_edge: Option<i64>,
         excess_min_mid: i64,
+        equalizer: bool,
     ) -> PyResult<Self> {
         let params_error = |e: scan::ParamsError| ParamsError::new_err(e.to_string());
         let inner = StrategyParams {
@@ -73,6 +74,7 @@ impl PyStrategyParams {
             lag_bid_ticks,
             mid_edge,
             excess_min_mid,
+            equalizer,
         };
         inner.validate().map_err(params_error)?;
         Ok(PyStrategyParams { inner })
@@ -157,6 +159,10 @@ impl PyStrategyParams {
     #[getter]
     fn excess_min_mid(&self) -> i64 {
         self.inner.excess_min_mid
+    }
+    #[getter]
+    fn equalizer(&self) -> bool {
+        self.inner.equalizer
     }
 
     fn __repr__(&self) -> String {

@@ -13,9 +13,10 @@
 //! comes from unpaired shares bought as the price falls through the bids, not from pairs):
 //! - `delta_per_pair_ppm`: |delta| after a buy at most that share of the paired quantity,
 //!   but always one `trade_size` (the opening leg), never over `max_delta`;
-//! - `unhedged_cap`: what the window has paid for unpaired shares (the heavy side's average
-//!   cost, fees included, times |delta|, plus what the buy would add) stays under the cap; a
-//!   buy over it is shrunk to fit, or dropped;
+//! - `unhedged_cap`: filled in full at its worst cost, a buy leaves the window losing at most
+//!   the cap if its side loses (all paid, fees included, less $1 a share of the other side);
+//!   every buy, pairing ones and each leg of an instant pair included; a buy over it is
+//!   shrunk to fit, or dropped;
 //! - `mid_edge`: the book's mid is the fair value when nothing better is known; a side is
 //!   bought only at or under its mid minus the edge (taker: fee included);
 //! - `excess_min_mid`: shares beyond the pairs are bought only on a side whose mid is at
@@ -128,8 +129,15 @@ fn instant_pair(
         let leg = |outcome, price| Intent::taker(outcome, Action::Buy, price, sized(size), Rule::InstantPair);
         let pair = [leg(Outcome::Up, up.0), leg(Outcome::Down, down.0)];
         let worst = max_buy_cost(fees, &pair[0]) + max_buy_cost(fees, &pair[1]);
-        match room {
-            Some(room) if worst > room => size = shrink(size, room, worst),
+        // Either leg may fill alone: each is bounded by the unhedged cap on its own.
+        let over = |leg: &Intent| {
+            let room = params.unhedged_cap as i128 - loss_if_lost(position, leg.outcome);
+            let cost = max_buy_cost(fees, leg);
+            (params.unhedged_cap > 0 && cost > room).then_some((room, cost))
+        };
+        match (room, over(&pair[0]).or(over(&pair[1]))) {
+            (Some(room), _) if worst > room => size = shrink(size, room, worst),
+            (_, Some((room, cost))) => size = shrink(size, room, cost),
             _ => return Some(pair),
         }
     }
@@ -238,38 +246,28 @@ fn skew_ticks(params: &StrategyParams, held: i64, other_held: i64) -> i64 {
     }
 }
 
-/// Pico-dollars paid for the shares not paired: the heavy side's cost times |delta| over
-/// its quantity (fees included, floored).
-fn unhedged_cost(position: &Position) -> i128 {
-    match position.heavy() {
-        None => 0,
-        Some(heavy) => {
-            let q = position.qty(heavy) as i128;
-            position.cost(heavy) * position.delta().unsigned_abs() as i128 / q
-        }
-    }
+/// Pico-dollars the window loses at settlement if `side` loses (negative: it gains): all it
+/// paid, fees included, less $1 for each share of the other side.
+fn loss_if_lost(position: &Position, side: Outcome) -> i128 {
+    position.cost(side) + position.cost(side.other()) - position.qty(side.other()) as i128 * MICROS as i128
 }
 
 /// Checks `intent` (costing `worst` at most) against `unhedged_cap`: Some(its size) when it
 /// fits, Some(a smaller size) to try instead, None when no buy of this side fits.
+///
+/// The bound is the window's own loss: filled in full, the buy leaves the window losing at
+/// most the cap if its side loses. Every buy is judged so, pairing ones included (a pairing
+/// buy past its gap is an unpaired clip like any other; one within it lowers the loss).
 fn unhedged_fit(position: &Position, params: &StrategyParams, side: Outcome, intent: &Intent, worst: i128) -> Option<i64> {
     let size = intent.size.micros();
     if params.unhedged_cap == 0 {
         return Some(size);
     }
-    let gap = (position.qty(side.other()) - position.qty(side)).max(0);
-    if size <= gap {
-        return Some(size); // it only pairs: the unpaired cost falls
-    }
-    // Past the gap the buy's shares are unpaired; before it, the other side's excess was.
-    let added = worst * (size - gap) as i128 / size as i128;
-    let before = if gap > 0 { 0 } else { unhedged_cost(position) };
-    let cap = params.unhedged_cap as i128;
-    if before + added <= cap {
+    let room = params.unhedged_cap as i128 - loss_if_lost(position, side);
+    if worst <= room {
         return Some(size);
     }
-    let room = (cap - before).max(0);
-    let fit = gap + floor_step((((size - gap) as i128) * room / added.max(1)) as i64);
+    let fit = floor_step((size as i128 * room.max(0) / worst.max(1)) as i64);
     (fit >= params.min_order_size && fit < size).then_some(fit)
 }
 
@@ -509,12 +507,50 @@ mod tests {
         let up = find(&intents, Outcome::Up).unwrap();
         assert_eq!((up.price.micros(), up.size.micros()), (390_000, 7_690_000));
         // Holding 8 unpaired Up at 0.35 ($2.80): no more Up (0.20 left buys under 5 shares),
-        // but the Down bid that pairs them is untouched.
+        // but the Down bid that pairs them is untouched: if Down loses, 8 Up pay $8.
         let mut position = Position::new();
         position.buy(Outcome::Up, 350_000, 8 * SHARE, 0).unwrap();
         let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
         assert!(find(&intents, Outcome::Up).is_none(), "{intents:?}");
         assert_eq!(find(&intents, Outcome::Down).unwrap().size.micros(), 10 * SHARE);
+    }
+
+    #[test]
+    fn unhedged_cap_bounds_a_pairing_clip_by_the_windows_loss() {
+        // 5 Up at 0.60 and 5 Down at 0.40, flat: a full 10-share Up clip at its pair bound
+        // 0.58 ($5.80) would leave the window losing $5.80 if Up lost (seed 1001 eth #21 lost
+        // $5.85 so, against a $3 cap). The clip is cut to 5.17 shares.
+        let params = StrategyParams {
+            unhedged_cap: 3 * crate::fixed::PICOS as i64,
+            entry_max_price: 600_000,
+            excess_min_mid: 600_000,
+            ..maker()
+        };
+        let mut position = Position::new();
+        position.buy(Outcome::Up, 600_000, 5 * SHARE, 0).unwrap();
+        position.buy(Outcome::Down, 400_000, 5 * SHARE, 0).unwrap();
+        let market = mirrored(&[(600_000, 100)], &[(610_000, 100)]);
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        let up = find(&intents, Outcome::Up).expect("an Up bid");
+        assert_eq!((up.rule, up.price.micros(), up.size.micros()), (Rule::Pairing, 580_000, 5_170_000));
+        let loss = loss_if_lost(&position, Outcome::Up) + max_buy_cost(&crypto_fees(), &up);
+        assert!(loss <= params.unhedged_cap as i128, "{loss}");
+        // 15 Down at 0.40 instead: 10 Up only pair ($6 paid, $5 less lost if Up wins): whole.
+        position.buy(Outcome::Down, 400_000, 10 * SHARE, 0).unwrap();
+        let intents = accumulate(&market, &position, &params, &crypto_fees(), OPEN, AccumulateFlags::default());
+        assert_eq!(find(&intents, Outcome::Up).unwrap().size.micros(), 10 * SHARE);
+    }
+
+    #[test]
+    fn instant_pair_legs_are_each_bounded_by_the_unhedged_cap() {
+        // Asks 0.40 + 0.50, no fee: 10 shares a leg would put $5 in Down alone; $3 allows 6.
+        let params = StrategyParams { unhedged_cap: 3 * crate::fixed::PICOS as i64, ..maker() };
+        let mut market = mirrored(&[(390_000, 100)], &[(400_000, 100)]);
+        set_asks(&mut market, Outcome::Down, &[(500_000, 12)]);
+        let intents =
+            accumulate(&market, &Position::new(), &params, &FeeSchedule::free(), OPEN, AccumulateFlags::default());
+        assert_eq!(intents.len(), 2, "{intents:?}");
+        assert!(intents.iter().all(|i| i.rule == Rule::InstantPair && i.size.micros() == 6 * SHARE), "{intents:?}");
     }
 
     #[test]

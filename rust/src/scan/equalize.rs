@@ -35,7 +35,7 @@ pub fn equalize(
     ms_to_end: i64,
     flags: EqualizeFlags,
 ) -> Vec<Intent> {
-    if flags.halted || ms_to_end <= params.quote_cutoff_ms {
+    if !params.equalizer || flags.halted || ms_to_end <= params.quote_cutoff_ms {
         return Vec::new();
     }
     let free = FeeSchedule::free();
@@ -104,6 +104,14 @@ mod tests {
         let intents =
             equalize(&market, &skewed(), &StrategyParams::default(), &crypto_fees(), 600_000, EqualizeFlags::default());
         assert_eq!(intents[0].price.micros(), 690_000);
+    }
+
+    #[test]
+    fn switched_off_it_bids_nothing_even_when_urgent() {
+        let market = mirrored(&[(280_000, 100)], &[(400_000, 100)]);
+        let params = StrategyParams { equalizer: false, ..StrategyParams::default() };
+        let flags = EqualizeFlags { urgent: true, ..EqualizeFlags::default() };
+        assert!(equalize(&market, &skewed(), &params, &crypto_fees(), 600_000, flags).is_empty());
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub struct StrategyParams {
     /// at least this (micro-dollars): unpaired shares are held on the likelier winner, never
     /// on a side the market is giving up on. 0 = off.
     pub excess_min_mid: i64,
+    /// The equalizer's bids (the lagging side up to `max_pair_cost`, priced from the book
+    /// alone): false leaves the gap to the accumulator's pairing bids, which are bounded by
+    /// `target_pair_cost` (and, with a reference feed, gated at fair value).
+    pub equalizer: bool,
 }
 
 impl Default for StrategyParams {
@@ -108,6 +112,7 @@ impl Default for StrategyParams {
             lag_bid_ticks: 1,
             mid_edge: None,
             excess_min_mid: 0,
+            equalizer: true,
         }
     }
 }

@@ -1136,9 +1136,11 @@ class WindowCore:
             p.sell(fill.outcome, fill.price, fill.size, fill.fee)
         rule = order.request.rule if order is not None else ""
         if order is not None:
-            # the wish this order answered was made for the position before the fill: the
-            # other owner's next reconcile must not send it again
-            self._wished[order.owner].pop(fill.outcome, None)
+            # every wish on this side was made for the position before the fill: the next
+            # reconcile must send neither this one again nor another owner's stale one (an
+            # accumulator clip sized for a gap the equalizer's fill just closed)
+            for wished in self._wished.values():
+                wished.pop(fill.outcome, None)
             order.remaining -= fill.size
             order.filled += fill.size
             self.orders.version += 1
