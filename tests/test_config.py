@@ -31,7 +31,7 @@ def test_defaults_are_the_design_parameters_in_core_units() -> None:
         "taker_cutoff_ms": 30_000,
         "stop_loss_ppm": 0,  # off: no forced selling by default (docs/STRATEGY.md)
         "fee_blind": False,
-        "unhedged_cap": 3_000_000_000_000,
+        "unhedged_cap": 1_500_000_000_000,
         "delta_per_pair_ppm": 100_000,
         "skew_ticks_per_clip": 0,
         "lag_bid_ticks": 1,

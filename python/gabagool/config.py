@@ -69,7 +69,7 @@ class StrategySettings(_Section):
     min_interval: Decimal = Decimal("0.05")  # accumulator throttle between scans
     equalizer_interval: Decimal = Decimal("1")
     # bounds on unpaired risk, checked before buying (docs/STRATEGY.md); 0 = off
-    unhedged_cap: Decimal = Decimal("3")  # dollars paid for unpaired shares, per window
+    unhedged_cap: Decimal = Decimal("1.5")  # what a window may lose on its unpaired shares
     delta_per_pair_pct: Decimal = Decimal("10")  # |delta| as % of the paired quantity
     skew_ticks_per_clip: int = 0  # heavy side's bid this many ticks lower per clip of delta
     lag_bid_ticks: int = 1  # lagging side's bid up to this many ticks over the best bid

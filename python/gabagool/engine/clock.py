@@ -11,6 +11,14 @@ import trio
 NS = 1_000_000_000
 
 
+def wall_seconds(seconds: float) -> float:
+    """`seconds` of wall-clock time as Trio time. Under `--speed N` Trio's clock runs N times
+    faster, so a bound on real work (the journal's last writes, the venue's cancels at
+    shutdown) scales with it; an autojumping test clock (rate 0) keeps `seconds`."""
+    rate = getattr(trio.lowlevel.current_clock(), "rate", 1.0)
+    return seconds * rate if rate > 0 else seconds
+
+
 class MarketClock:
     def __init__(self, origin_ns: int, trio_origin: float) -> None:
         self.origin_ns = origin_ns

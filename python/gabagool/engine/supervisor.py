@@ -20,7 +20,7 @@ import trio
 
 from gabagool.config import Settings, micros, picos
 from gabagool.engine.capital import CapitalLedger
-from gabagool.engine.clock import NS, MarketClock
+from gabagool.engine.clock import NS, MarketClock, wall_seconds
 from gabagool.engine.control import Control
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
@@ -454,5 +454,5 @@ class Engine:
 
     async def _each_window(self, action) -> None:  # type: ignore[no-untyped-def]
         for window in self.open_windows():
-            with trio.move_on_after(10):
+            with trio.move_on_after(wall_seconds(10)):
                 await action(window)

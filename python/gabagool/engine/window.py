@@ -25,7 +25,7 @@ import trio
 
 from gabagool.config import Settings
 from gabagool.engine.capital import hold_all
-from gabagool.engine.clock import NS, MarketClock
+from gabagool.engine.clock import NS, MarketClock, wall_seconds
 from gabagool.engine.core import (
     NEVER,
     Cancel,
@@ -336,14 +336,16 @@ class Window:
             with trio.CancelScope(shield=True):
                 if not self.core.ended:
                     self.core.halt(self.core.now_ns, "shutdown")
-                    with trio.move_on_after(5):
+                    with trio.move_on_after(wall_seconds(5)):
                         await self._run_steps(
                             self.driver.execute(self.core.now_ns, [CancelAll(reason="shutdown")])
                         )
                 self.exchange.close_market(self.market_id)
                 self._publish(force=True)
                 self.portfolio.remove(self)
-                with trio.move_on_after(10):
+                # a busy machine's journal may need seconds for its last writes, whatever
+                # the market's pace: nothing written is a resting order nobody knows of
+                with trio.move_on_after(wall_seconds(10)):
                     await self._flush()
                     await self._trim_ledgers()
 
