@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from gabagool.store.sqlite import JOURNAL_FILENAME
 from hypothesis import settings
 from loopback_clock import LoopbackClock
 
@@ -114,6 +115,19 @@ def redis_launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisLa
 def redis_server(redis_launcher: RedisLauncher) -> str:
     """The URL (`redis://127.0.0.1:PORT/0`) of one redis-server shared by the session."""
     return redis_launcher()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty journal location on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / JOURNAL_FILENAME)
+    url: str = request.getfixturevalue("redis_server")
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url
 
 
 # ---- loopback_clock: the autojump clock for tests on real loopback sockets -----------------

@@ -107,19 +107,6 @@ def order(order_id: str, *, window_id: str = WINDOW, status: str = "open") -> Or
 Opener = Callable[[], Journal]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty journal location on each backend."""
-    if request.param == "sqlite":
-        return str(tmp_path / JOURNAL_FILENAME)
-    url: str = request.getfixturevalue("redis_server")
-    import redis
-
-    with redis.Redis.from_url(url) as client:
-        client.flushdb()
-    return url
-
-
 @pytest.fixture
 def reopen(location: str) -> Iterator[Opener]:
     """Opens (another client of) the journal; every one opened is closed afterwards."""

@@ -30,18 +30,6 @@ OPEN_ATTO = 97_012_345_678_900_000_000_000  # $97,012.3456789
 SETTLE_ATTO = 97_100 * 10**18
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / JOURNAL_FILENAME)
-    url: str = request.getfixturevalue("redis_server")
-    import redis
-
-    with redis.Redis.from_url(url) as client:
-        client.flushdb()
-    return url
-
-
 @pytest.fixture
 def journal(location: str) -> Iterator[Journal]:
     opened = open_journal(location)
