@@ -76,9 +76,10 @@ def test_ledger_tracks_the_largest_unhedged_exposure_and_rebates() -> None:
 
 def test_a_simulated_window_runs_on_the_engine_and_its_split_matches_its_settlement() -> None:
     settings = load_settings(environ={}, dotenv=None)
-    spec = WindowSpec(seed=3, asset="btc", start=DEFAULT_START + 900)
+    spec = WindowSpec(seed=3, asset="btc", start=DEFAULT_START + 1800)  # fills on both sides
     result = run_one(spec, settings)
     assert result.settled and result.winner in ("up", "down")
+    assert result.qty_up > 0 and result.qty_down > 0
     assert result.fills > 0 and result.fills == result.maker_fills + result.taker_fills
     # run_one refuses a split that does not add up to the engine's own settlement PnL
     assert result.pnl == result.locked + result.unpaired + result.sells + result.fees
