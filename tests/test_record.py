@@ -248,6 +248,34 @@ def test_record_picks_the_reference_feed_as_run_does(
     assert "needs polymarket.api_key" in capsys.readouterr().err
 
 
+def test_a_reconnect_in_a_recording_does_not_hide_the_new_connections_prices(
+    tmp_path: Path,
+) -> None:
+    """A reconnect restarts PolyBolt's `seq` with a snapshot: replayed, the new connection's
+    frames are prices, not duplicates of the old connection's."""
+    from gabagool.engine.core.fair import ReferenceState
+    from gabagool.fair_value import FairSettings
+    from gabagool.sim.wire import SPOT_CHANNEL, ReferenceWire
+    from gabagool.venues.base import ReferenceFrame
+
+    header = RecordingHeader(source="polymarket", markets=[])
+    recording = AppendingRecording(tmp_path / "btc.zst", header)
+    t_ms = START * 1000
+    for _connection in range(2):
+        wire = ReferenceWire("btcusd", 60)  # seq starts again
+        recording.write(t_ms * 1_000_000, wire.snapshot(SPOT_CHANNEL, t_ms, [(t_ms, 9 * 10**12)]),
+                        "ref")
+        for _ in range(5):
+            t_ms += 1000
+            recording.write(t_ms * 1_000_000, wire.update(SPOT_CHANNEL, t_ms, t_ms, 9 * 10**12),
+                            "ref")
+    recording.close()
+    state = ReferenceState("btc", START * 1000, (START + 900) * 1000, FairSettings(), None)
+    for line in reference_lines(recording.path):
+        state.on_frame(ReferenceFrame(line[1]))
+    assert state.ticks == 12 and state.counters.duplicates == 0
+
+
 def test_appending_recording_is_readable_after_each_flush(tmp_path: Path) -> None:
     header = RecordingHeader(source="polymarket", markets=[])
     path = recording_path(tmp_path, "btc-updown-15m-0")
