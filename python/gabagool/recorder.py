@@ -15,8 +15,9 @@ Reference frames (the feed `reference.source` picks, as `run --feed live` does) 
 frames as received, tapped from the client's own reader, so only frames that carried a
 price of a recorded asset are kept (control replies, duplicates and malformed frames are
 counted by the client and left out). A window's file gets its asset's frames received from
-`REFERENCE_LEAD` before its start (the fair value's volatility estimate starts from them,
-as the live engine's does) to `REFERENCE_TAIL` after its end (the closing TWAP). A feed that
+`REFERENCE_LEAD` before its start (the fair value's volatility estimate starts from them:
+the live engine primes a window with that much, a replay hands it the last minute) to
+`REFERENCE_TAIL` after its end (the closing TWAP). A feed that
 gives up, or fails, is said once and the market recording goes on without it.
 """
 
@@ -49,6 +50,7 @@ from gabagool.venues.polymarket.gamma import GammaClient
 from gabagool.venues.polymarket.market_socket import Backoff, MarketSocket
 from gabagool.venues.polymarket.reference import PolyBoltFeed, RtdsFeed
 from gabagool.venues.polymarket.reference_frames import (
+    FeedCounters,
     PolyBoltReader,
     ReferenceTick,
     RtdsReader,
@@ -148,7 +150,7 @@ FrameTap = Callable[[str | bytes, list[ReferenceTick]], None]
 class _TappedPolyBolt(PolyBoltReader):
     """The PolyBolt client's reader, handing each frame that carried prices to `tap`."""
 
-    def __init__(self, assets: list[str], counters: Any, tap: FrameTap) -> None:
+    def __init__(self, assets: list[str], counters: FeedCounters, tap: FrameTap) -> None:
         super().__init__(assets, counters)
         self._tap = tap
 
@@ -162,7 +164,7 @@ class _TappedPolyBolt(PolyBoltReader):
 class _TappedRtds(RtdsReader):
     """The RTDS client's reader, handing each frame that carried prices to `tap`."""
 
-    def __init__(self, assets: list[str], counters: Any, tap: FrameTap) -> None:
+    def __init__(self, assets: list[str], counters: FeedCounters, tap: FrameTap) -> None:
         super().__init__(assets, counters)
         self._tap = tap
 
