@@ -168,6 +168,10 @@ class PolyBoltReader:
         seq, payload = frame.get("seq"), frame.get("payload")
         if isinstance(seq, bool) or not isinstance(seq, int) or not isinstance(payload, dict):
             return self._malformed(text, "envelope without seq or payload"), None
+        if frame.get("snapshot"):
+            # a subscription starts with a snapshot: in a recording, a reconnect's `seq`
+            # starts again here, so what came before says nothing about duplicates
+            self._last_seq.pop(channel, None)
         if not self._in_sequence(channel, seq, frame.get("dropped")):
             return [], None
         asset = self._assets.get(str(payload.get("symbol")))
