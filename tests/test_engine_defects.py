@@ -250,3 +250,16 @@ def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[True] True"
+
+
+def test_shutdown_bounds_are_wall_clock_seconds_whatever_the_speed() -> None:
+    # at --speed 20 a 10 s bound on the journal's last writes was 0.5 s of real time: a busy
+    # machine missed it and left an order "resting" in the journal after a clean stop
+    from gabagool.engine.clock import wall_seconds
+
+    async def bound() -> float:
+        return wall_seconds(10)
+
+    assert trio.run(bound) == 10
+    assert trio.run(bound, clock=trio.testing.MockClock(rate=20)) == 200
+    assert trio.run(bound, clock=trio.testing.MockClock(autojump_threshold=0)) == 10
