@@ -9,11 +9,10 @@ from collections.abc import Mapping, Sequence
 
 from gabagool.config import ConfigError, Settings, load_settings
 
-# The first design's rule (DESIGN.md "What the first strategy taught us"): taker buys up to a
-# 0.98 pair, fees left out of the decision (the venue still charges them), the 2% stop-loss.
-ORIGINAL_RULE: dict[str, str] = {
-    "strategy.mode": "taker",
-    "strategy.fee_blind": "true",
+# The pair rules both baselines share: a 0.98 target, no bound on unpaired risk but
+# `max_delta`, the equalizer on, the 2% stop-loss (DESIGN.md "What the first strategy taught
+# us"), pinned so the baselines outlive new defaults.
+_DESIGN_PAIR_RULES: dict[str, str] = {
     "strategy.target_pair_cost": "0.98",
     "strategy.entry_max_price": "0.45",
     "strategy.open_cutoff": "120",
@@ -30,25 +29,20 @@ ORIGINAL_RULE: dict[str, str] = {
     "risk.stop_loss_pct": "2",
 }
 
-# The defaults the engine had before the backtests (maker bids, the same pair rules, the 2%
-# stop-loss): "today's rules" in issue 11, pinned so the baseline outlives new defaults.
+# The first design's rule: taker buys up to a 0.98 pair, fees left out of the decision (the
+# venue still charges them).
+ORIGINAL_RULE: dict[str, str] = {
+    "strategy.mode": "taker",
+    "strategy.fee_blind": "true",
+    **_DESIGN_PAIR_RULES,
+}
+
+# The defaults the engine had before the backtests (maker bids, the same pair rules):
+# "today's rules" in issue 11.
 PREVIOUS_DEFAULTS: dict[str, str] = {
     "strategy.mode": "auto",
     "strategy.fee_blind": "false",
-    "strategy.target_pair_cost": "0.98",
-    "strategy.entry_max_price": "0.45",
-    "strategy.open_cutoff": "120",
-    "strategy.max_pair_cost": "1.00",
-    "strategy.trade_size": "10",
-    "strategy.max_delta": "50",
-    "strategy.delta_per_pair_pct": "0",
-    "strategy.unhedged_cap": "0",
-    "strategy.skew_ticks_per_clip": "0",
-    "strategy.lag_bid_ticks": "1",
-    "strategy.mid_rule": "false",
-    "strategy.excess_min_mid": "0",
-    "strategy.equalizer": "true",
-    "risk.stop_loss_pct": "2",
+    **_DESIGN_PAIR_RULES,
 }
 
 BASELINES: tuple[tuple[str, dict[str, str]], ...] = (
