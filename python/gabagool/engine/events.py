@@ -97,7 +97,7 @@ class LogEvents:
             fee_dollars(fill.fee),
             fill.rule,
             short(delta),
-            pair_cost,
+            pair_cost or "-",  # one side only: no pair yet
             extra={
                 "event": "fill",
                 "market": fill.market_id,
