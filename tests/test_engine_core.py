@@ -308,7 +308,7 @@ def test_a_crash_between_the_journal_write_and_the_send_leaves_an_intent_reconci
             remaining=place.request.size,
         )
     )
-    venue = PaperMarket(header())
+    venue = PaperMarket(header(), restarted.market)
     restarted.on_reconcile(at(2), venue.reconcile())
     assert restarted.orders.get(place.request.client_id).state is OrderState.CANCELLED  # type: ignore[union-attr]
 
@@ -324,7 +324,7 @@ def test_halting_cancels_everything_and_blocks_new_orders() -> None:
 
 def test_modes_follow_the_window_from_opening_to_settled() -> None:
     core = WindowCore(header(), load_settings(None), fallback_outcome=lambda: "down")
-    venue = PaperMarket(header())
+    venue = PaperMarket(header(), core.market)
     driver = WindowDriver(core, venue)
     assert core.mode is Mode.OPENING
     frames = stamped([(at(1), books("0.40", "0.41")), (at(2), trade("up", "0.40"))])

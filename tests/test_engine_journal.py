@@ -37,10 +37,10 @@ def spy_on_venue(exchange: PaperExchange, on_events: Spy, on_submit: Any = None)
     request)` may stand in for the send."""
     open_market = exchange.open_market
 
-    def opening(header, **kw):  # type: ignore[no-untyped-def]
-        market = open_market(header, **kw)
-        on_frame, submit = market.on_frame, market.submit
-        market.on_frame = lambda frame: on_events(on_frame(frame))  # type: ignore[method-assign]
+    def opening(header, book, **kw):  # type: ignore[no-untyped-def]
+        market = open_market(header, book, **kw)
+        on_book, submit = market.on_book, market.submit
+        market.on_book = lambda update: on_events(on_book(update))  # type: ignore[method-assign]
 
         def submitting(request: OrderRequest) -> list[Any]:
             if on_submit is not None:

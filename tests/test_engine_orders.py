@@ -36,7 +36,9 @@ class Harness:
     def __init__(self, *, max_rejects: int = 3) -> None:
         env = {"GABAGOOL_RISK_MAX_REJECTS_PER_MINUTE": str(max_rejects)}
         self.core = WindowCore(header(), load_settings(environ=env, dotenv=None))
-        self.venue = PaperMarket(header(), min_order_size=self.core.params.min_order_size)
+        self.venue = PaperMarket(
+            header(), self.core.market, min_order_size=self.core.params.min_order_size
+        )
         self.driver = WindowDriver(self.core, self.venue)
         self.t = at(1)
         (frame,) = stamped([(self.t, books("0.39", "0.41"))])

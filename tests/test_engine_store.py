@@ -88,8 +88,8 @@ async def test_every_fill_and_intent_is_journaled_before_the_engine_next_calls_t
     unjournaled: list[str] = []
     open_market = exchange.open_market
 
-    def spying(header, **kw):  # type: ignore[no-untyped-def]
-        market = open_market(header, **kw)
+    def spying(header, book, **kw):  # type: ignore[no-untyped-def]
+        market = open_market(header, book, **kw)
         submit = market.submit
 
         def submit_spy(request):  # type: ignore[no-untyped-def]

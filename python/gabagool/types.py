@@ -12,6 +12,7 @@ from typing import Literal
 
 Outcome = Literal["up", "down"]
 Side = Literal["buy", "sell"]
+BookSide = Literal["bid", "ask"]
 OrderType = Literal["GTC", "FAK", "FOK"]
 Owner = Literal["accumulator", "equalizer", "risk"]
 """Which decision asked for an order: a resting bid is replaced only by its own owner's wish,

@@ -93,7 +93,7 @@ def run_window(
     )
     core = WindowCore(header, settings, limits=limits, fallback_outcome=lambda: outcome)
     limits.core = core
-    venue = PaperMarket(header, min_order_size=core.params.min_order_size)
+    venue = PaperMarket(header, core.market, min_order_size=core.params.min_order_size)
     notices: list[tuple[int, str, str]] = []
 
     def observe(t_ns: int, command: Command) -> None:

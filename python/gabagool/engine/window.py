@@ -121,7 +121,9 @@ class Window:
         self.core = WindowCore(
             header, settings, limits=portfolio, fallback_outcome=feed.fallback_outcome
         )
-        self.venue = exchange.open_market(header, min_order_size=self.core.params.min_order_size)
+        self.venue = exchange.open_market(
+            header, self.core.market, min_order_size=self.core.params.min_order_size
+        )
         self.driver = WindowDriver(
             self.core,
             self.venue,

@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from gabagool.types import OrderType, Outcome, Side
+from gabagool.types import BookSide, OrderType, Outcome, Side
 
 Action = Side
 
@@ -210,14 +210,44 @@ class OrderReport(msgspec.Struct, frozen=True, kw_only=True):
         return self.venue_id
 
 
+class BookView(Protocol):
+    """What a simulated venue reads of the window's books: the engine's own `Market`, read
+    and never written (one parse a frame; the venue sees what the engine sees)."""
+
+    def best_bid(self, outcome: Outcome) -> tuple[int, int] | None: ...
+
+    def best_ask(self, outcome: Outcome) -> tuple[int, int] | None: ...
+
+    def levels(self, outcome: Outcome, side: BookSide) -> list[tuple[int, int]]: ...
+
+    def depth_within(self, outcome: Outcome, side: BookSide, bound: int) -> int: ...
+
+    def tick(self, outcome: Outcome) -> int: ...
+
+
+class BookUpdate(Protocol):
+    """What one market frame changed in the books (`gabagool.core.FrameSummary`)."""
+
+    @property
+    def changed(self) -> int: ...  # bit 0 Up, bit 1 Down: a best price moved
+
+    @property
+    def resolved(self) -> Outcome | None: ...
+
+    @property
+    def trades(self) -> list[tuple[Outcome, int, int, Side]]: ...
+
+
 class SimulatedMarket(Protocol):
-    """One window on a simulated venue. It reads the same frames as the engine (its own
-    books), and answers every call at once with the events it caused, in order."""
+    """One window on a simulated venue, reading the window's books through a `BookView`.
+    After each market frame the books applied, `on_book` hands it what the frame changed
+    (trades to match resting orders against, the resolution); every call answers at once
+    with the events it caused, in order."""
 
     @property
     def market_id(self) -> str: ...
 
-    def on_frame(self, frame: bytes) -> list[VenueEvent]: ...
+    def on_book(self, update: BookUpdate) -> list[VenueEvent]: ...
 
     def submit(self, request: OrderRequest) -> list[VenueEvent]: ...
 
@@ -230,14 +260,16 @@ class SimulatedMarket(Protocol):
 
 class Exchange(Protocol):
     """A venue. Orders go through the market object `open_market` returns: a simulated one
-    (`SimulatedMarket`: the paper venue) answers at once and reads the window's frames
-    itself; a live one will send and report back through events (not built yet).
-    `reconcile` says what still rests, for recovery after a restart."""
+    (`SimulatedMarket`: the paper venue) answers at once and reads the window's books
+    through the engine's read-only view; a live one will send and report back through
+    events (not built yet). `reconcile` says what still rests, for recovery after a restart."""
 
     @property
     def latency_ns(self) -> int: ...
 
-    def open_market(self, header: WindowHeader, *, min_order_size: int = 0) -> SimulatedMarket: ...
+    def open_market(
+        self, header: WindowHeader, book: BookView, *, min_order_size: int = 0
+    ) -> SimulatedMarket: ...
 
     def close_market(self, market_id: str) -> None: ...
 

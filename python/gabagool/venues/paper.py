@@ -8,15 +8,16 @@ behind the size already at their price when placed and fill from trades printed 
 through it once that queue is gone (cancels ahead of them are not seen, which errs late);
 makers pay nothing.
 
-Each window is a `PaperMarket` (`gabagool.venues.paper_market`): it reads the window's
-frames itself (its own books), answers every order and cancel with the lifecycle's events,
-and keeps queue positions to itself. `PaperExchange` holds the open ones.
+Each window is a `PaperMarket` (`gabagool.venues.paper_market`): it matches against the
+engine's books (a read-only view: the frame is parsed once), answers every order and cancel
+with the lifecycle's events, and keeps queue positions to itself. `PaperExchange` holds the
+open ones.
 """
 
 from __future__ import annotations
 
 from gabagool.types import NS
-from gabagool.venues.base import OrderReport, WindowHeader
+from gabagool.venues.base import BookView, OrderReport, WindowHeader
 from gabagool.venues.paper_market import ONE_DOLLAR_MICROS, PaperMarket
 
 
@@ -34,10 +35,12 @@ class PaperExchange:
         self.markets: dict[str, PaperMarket] = {}
         self._closed_cash = 0
 
-    def open_market(self, header: WindowHeader, *, min_order_size: int = 0) -> PaperMarket:
+    def open_market(
+        self, header: WindowHeader, book: BookView, *, min_order_size: int = 0
+    ) -> PaperMarket:
         if header.condition_id in self.markets:
             raise PaperError(f"market {header.condition_id} is open already")
-        market = PaperMarket(header, min_order_size=min_order_size)
+        market = PaperMarket(header, book, min_order_size=min_order_size)
         self.markets[header.condition_id] = market
         return market
 

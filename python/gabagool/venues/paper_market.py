@@ -5,15 +5,14 @@ See `gabagool.venues.paper` for the matching rules.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from gabagool import _core
-from gabagool.errors import FrameError
-from gabagool.types import describe_order, short
+from gabagool.types import BookSide, Outcome, describe_order, short
 from gabagool.venues.base import (
     Accepted,
+    BookUpdate,
+    BookView,
     Cancelled,
     CancelRejected,
     Filled,
@@ -27,7 +26,6 @@ from gabagool.venues.base import (
 )
 
 ONE_DOLLAR_MICROS = 1_000_000
-BookSide = Literal["bid", "ask"]
 
 
 class _Resting(msgspec.Struct, kw_only=True):
@@ -39,8 +37,10 @@ class _Resting(msgspec.Struct, kw_only=True):
 
 
 class PaperMarket:
-    """One window on the paper venue (`SimulatedMarket`): its own books, built from the same
-    frames the engine reads; every call returns the events it caused, at once and in order.
+    """One window on the paper venue (`SimulatedMarket`): it matches against the window's
+    books as `book` shows them (the engine's own, read and never written: a frame is parsed
+    once, and the venue sees what the engine sees); every call returns the events it caused,
+    at once and in order.
 
     Matching is `PaperExchange`'s (see the module docstring): takers walk the books and pay
     the fee schedule, post-only bids that would cross are refused, resting bids fill from
@@ -48,10 +48,11 @@ class PaperMarket:
     from the engine's client ids, so a window's fills depend only on its inputs.
     """
 
-    def __init__(self, header: WindowHeader, *, min_order_size: int | None = None) -> None:
+    def __init__(
+        self, header: WindowHeader, book: BookView, *, min_order_size: int | None = None
+    ) -> None:
         self.market_id = header.condition_id
-        tick = _core.parse_price(header.tick_size)
-        self.market = _core.Market(header.up_token, header.down_token, tick)
+        self.market = book
         schedule = header.fee_schedule
         self.fees = _core.FeeSchedule.parse(schedule.rate, schedule.exponent, schedule.taker_only)
         market_min = _core.parse_size(header.min_order_size)
@@ -59,29 +60,26 @@ class PaperMarket:
         self.resting: dict[str, _Resting] = {}
         self.taken: dict[tuple[str, str, int], int] = {}
         self.cash = 0  # pico-dollars: proceeds minus costs and fees
-        self.frame_errors = 0
         self.winner: str | None = None
         self._fills = 0
 
     # ---- market data -------------------------------------------------------------------
 
-    def on_frame(self, frame: bytes) -> list[VenueEvent]:
-        try:
-            summary = self.market.apply_frame(frame)
-        except FrameError:
-            self.frame_errors += 1  # the engine reports it; the venue just skips it
-            return []
+    def on_book(self, update: BookUpdate) -> list[VenueEvent]:
+        """What a frame the books just applied changed: takers' consumed liquidity is
+        forgotten where a best price moved, trades fill resting orders, a resolution
+        settles. (A frame the books refused changed nothing: the venue hears nothing.)"""
         events: list[VenueEvent] = []
-        changed = summary.changed
+        changed = update.changed
         if self.taken and changed:
             for key in [k for k in self.taken if changed & (1 if k[0] == "up" else 2)]:
                 del self.taken[key]
         if self.resting:
-            for outcome, price, size, _side in summary.trades:
+            for outcome, price, size, _side in update.trades:
                 self._match_trade(outcome, price, size, events)
-        if summary.resolved is not None and self.winner is None:
-            self.winner = summary.resolved
-            events.append(Settled(market_id=self.market_id, winner=summary.resolved))
+        if update.resolved is not None and self.winner is None:
+            self.winner = update.resolved
+            events.append(Settled(market_id=self.market_id, winner=update.resolved))
         return events
 
     # ---- orders ------------------------------------------------------------------------
@@ -180,8 +178,8 @@ class PaperMarket:
             return f"post-only is for GTC orders, not {request.order_type}"
         return ""
 
-    def _available(self, outcome: str, side: str) -> list[tuple[int, int]]:
-        levels = self.market.levels(outcome, side)  # type: ignore[arg-type]
+    def _available(self, outcome: Outcome, side: BookSide) -> list[tuple[int, int]]:
+        levels = self.market.levels(outcome, side)
         if not self.taken:
             return levels
         out = []
@@ -196,7 +194,7 @@ class PaperMarket:
     ) -> list[VenueEvent]:
         """A taker (or the crossing part of a GTC): walk the book up to the limit."""
         buy = request.action == "buy"
-        side = "ask" if buy else "bid"
+        side: BookSide = "ask" if buy else "bid"
         levels = self._available(request.outcome, side)
         within = [(p, s) for p, s in levels if (p <= request.price if buy else p >= request.price)]
         if request.order_type == "FOK" and sum(s for _, s in within) < size:

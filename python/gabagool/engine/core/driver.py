@@ -1,11 +1,12 @@
 """One window's discrete-event loop: frames, timers and a simulated venue, in market time.
 
 The order of work at one instant is fixed: venue calls that fall due (an order reaching the
-venue after its latency), then the frame (the venue reads it first: its matches are fills
-the scan must see), then every decision the core has due at that instant. Commands run in
-the order the core gave them; the venue's answers to one go back to the core before the
-next. The backtest loop runs this as fast as it can; the Trio shell runs the same steps,
-sleeping until each instant, so both give the same fills and journal.
+venue after its latency), then the frame (the books apply it once; the venue, reading them,
+matches its trades before the core decides anything on it: those fills are what the scan
+must see), then every decision the core has due at that instant. Commands run in the order
+the core gave them; the venue's answers to one go back to the core before the next. The
+backtest loop runs this as fast as it can; the Trio shell runs the same steps, sleeping
+until each instant, so both give the same fills and journal.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from gabagool.engine.core.commands import Cancel, CancelAll, Command, Place
 from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.core.window import NEVER, WindowCore
+from gabagool.errors import FrameError
 from gabagool.venues.base import Rejected, SimulatedMarket, VenueEvent
 
 Steps = Generator[Command, bool | None, None]
@@ -68,14 +70,18 @@ class WindowDriver:
                 pass
             return
         core = self.core
-        if frame is not None and not isinstance(frame, ReferenceFrame):
-            for event in self.venue.on_frame(frame):
-                commands = core.on_order_event(t_ns, event)
-                self.on_event(t_ns, event)
-                if commands:
-                    for _ in self.execute(t_ns, commands):
-                        pass
-        commands = core.on_frame(t_ns, frame)
+        if frame is None or isinstance(frame, ReferenceFrame):
+            commands = core.on_frame(t_ns, frame)
+        else:
+            read = core.read_frame(frame)
+            if not isinstance(read, FrameError):
+                for event in self.venue.on_book(read):
+                    commands = core.on_order_event(t_ns, event)
+                    self.on_event(t_ns, event)
+                    if commands:
+                        for _ in self.execute(t_ns, commands):
+                            pass
+            commands = core.on_read(t_ns, read)
         if commands:
             for _ in self.execute(t_ns, commands):
                 pass
@@ -123,13 +129,17 @@ class WindowDriver:
         if self._due and self._due[0][0] <= t_ns:
             yield from self._venue_calls(t_ns)
         core = self.core
-        if frame is not None and not isinstance(frame, ReferenceFrame):
-            for event in self.venue.on_frame(frame):
-                commands = core.on_order_event(t_ns, event)
-                self.on_event(t_ns, event)
-                if commands:
-                    yield from self.execute(t_ns, commands)
-        commands = core.on_frame(t_ns, frame)
+        if frame is None or isinstance(frame, ReferenceFrame):
+            commands = core.on_frame(t_ns, frame)
+        else:
+            read = core.read_frame(frame)
+            if not isinstance(read, FrameError):
+                for event in self.venue.on_book(read):
+                    commands = core.on_order_event(t_ns, event)
+                    self.on_event(t_ns, event)
+                    if commands:
+                        yield from self.execute(t_ns, commands)
+            commands = core.on_read(t_ns, read)
         if commands:
             yield from self.execute(t_ns, commands)
         if core.next_deadline() <= t_ns:

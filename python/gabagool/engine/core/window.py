@@ -472,9 +472,24 @@ class WindowCore:
                 )
 
     def on_frame(self, t_ns: int, frame: bytes | ReferenceFrame | None) -> list[Command]:
-        """A frame (None: a keep-alive, the link is up) received at market time `t_ns`."""
+        """A frame (None: a keep-alive, the link is up) received at market time `t_ns`:
+        `read_frame` then `on_read`, for callers with no venue reading the book between."""
         if isinstance(frame, ReferenceFrame):
             return self.on_reference(t_ns, frame)
+        return self.on_read(t_ns, None if frame is None else self.read_frame(frame))
+
+    def read_frame(self, frame: bytes) -> _core.FrameSummary | FrameError:
+        """A market frame into the book, and what it changed (or why nothing of it was
+        applied). The book is the one a simulated venue reads too (its view, never its
+        copy: one parse a frame), so the driver lets the venue match the frame's trades
+        before `on_read` hands the result to the decisions."""
+        try:
+            return self.market.apply_frame(frame)
+        except FrameError as exc:
+            return exc
+
+    def on_read(self, t_ns: int, read: _core.FrameSummary | FrameError | None) -> list[Command]:
+        """A frame `read_frame` read at market time `t_ns` (None: a keep-alive)."""
         self.now_ns = t_ns
         self.last_frame_ns = t_ns
         out: list[Command] = []
@@ -483,20 +498,18 @@ class WindowCore:
             self.pause = ""
             out.append(Notice(action="feed_resumed", detail="link alive again"))
             self._want_scan(t_ns)
-        if frame is None:
+        if read is None:
             return out
         self.frames += 1
-        try:
-            summary = self.market.apply_frame(frame)
-        except FrameError as exc:
+        if isinstance(read, FrameError):
             # nothing of it was applied; the books may now miss an update, which the wire
             # checks catch (a token found inconsistent waits for a snapshot)
             self.bad_frames += 1
-            out.append(Notice(action="bad_frame", detail=f"frame {self.frames} skipped: {exc}"))
+            out.append(Notice(action="bad_frame", detail=f"frame {self.frames} skipped: {read}"))
             self._risk_at = t_ns
             return out
         self._batch_open = True
-        self._absorb(summary, out)
+        self._absorb(read, out)
         return out
 
     def on_reference(self, t_ns: int, frame: ReferenceFrame) -> list[Command]:
