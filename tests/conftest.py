@@ -51,8 +51,11 @@ def _wait_for_redis(port: int, proc: subprocess.Popen[bytes], tls: bool) -> bool
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as raw:
                 conn = context.wrap_socket(raw) if tls else raw
-                conn.sendall(b"PING\r\n")
-                reply = conn.recv(64)
+                try:
+                    conn.sendall(b"PING\r\n")
+                    reply = conn.recv(64)
+                finally:
+                    conn.close()  # the TLS wrapper is a socket of its own
                 if reply.startswith((b"+PONG", b"-NOAUTH")):
                     return True
         except OSError:

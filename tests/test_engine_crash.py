@@ -3,6 +3,7 @@ engines sharing one Redis portfolio (halt flag and capital cap)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from calendar import timegm
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,20 @@ def engine(
     return subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, cwd=data_dir
     )
+
+
+@contextlib.contextmanager
+def running(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """The engine process, killed if still running and its stderr pipe closed, however the
+    test ends (`Popen`'s own `with` would wait forever on an engine that hangs)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def log_entries(data_dir: Path) -> list[dict[str, Any]]:
@@ -106,6 +122,8 @@ def test_kill_9_and_restart_resumes_from_the_journal(tmp_path: Path) -> None:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
         entries = log_entries(tmp_path)
         mine = entries[logs_before:]
         for entry in mine:
@@ -224,5 +242,8 @@ def test_two_engines_on_one_redis_share_the_halt_and_the_capital_cap(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 pytest.fail("an engine did not stop on SIGTERM")
+            finally:
+                if proc.stderr is not None:
+                    proc.stderr.close()
     assert all(proc.returncode == 0 for proc in procs.values())
     journal.close()

@@ -23,7 +23,7 @@ from gabagool.engine.window import Window
 from gabagool.sim import WindowSimulator
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed, SimMarketData
-from test_engine_crash import START, engine, log_entries, wait_for
+from test_engine_crash import START, engine, log_entries, running, wait_for
 from test_engine_scenarios import Recorder, settings
 from test_engine_store import direct_store
 
@@ -184,10 +184,11 @@ def test_sighup_stops_like_sigterm_with_orders_cancelled_and_the_summary_written
 ) -> None:
     summary = tmp_path / "summary.json"
     proc = engine(tmp_path, "--summary-json", str(summary), speed="20")
-    wait_for(lambda: _started(tmp_path), timeout=30)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGHUP)
-    assert proc.wait(timeout=60) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    with running(proc):
+        wait_for(lambda: _started(tmp_path), timeout=30)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=60) == 0, proc.stderr.read().decode() if proc.stderr else ""
     assert json.loads(summary.read_text())["windows"]
     from gabagool.store import open_journal
 
@@ -210,30 +211,32 @@ def _catches(pid: int, signum: int) -> bool:
 
 def test_a_control_signal_during_start_up_is_kept_not_fatal(tmp_path: Path) -> None:
     proc = engine(tmp_path, speed="20")
-    # the moment `run` has its handlers, before settings, store and Trio: once, SIGUSR1
-    # killed the engine here (the default action) with nothing cancelled and no summary
-    wait_for(lambda: _catches(proc.pid, signal.SIGUSR1), timeout=30)
-    # usually still starting up here; on a busy machine it may have started already, and
-    # the signal must not be fatal then either
-    proc.send_signal(signal.SIGUSR1)
-    wait_for(lambda: _started(tmp_path) or proc.poll() is not None, timeout=30)
-    assert proc.poll() is None
-    wait_for(lambda: any(e.get("action") == "halt" for e in log_entries(tmp_path)), timeout=30)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
+    with running(proc):
+        # the moment `run` has its handlers, before settings, store and Trio: once, SIGUSR1
+        # killed the engine here (the default action) with nothing cancelled and no summary
+        wait_for(lambda: _catches(proc.pid, signal.SIGUSR1), timeout=30)
+        # usually still starting up here; on a busy machine it may have started already,
+        # and the signal must not be fatal then either
+        proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: _started(tmp_path) or proc.poll() is not None, timeout=30)
+        assert proc.poll() is None
+        wait_for(lambda: any(e.get("action") == "halt" for e in log_entries(tmp_path)), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
 
 
 def test_three_quick_ctrl_cs_still_write_the_summary_and_its_json(tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
     proc = engine(tmp_path, "--summary-json", str(summary), speed="20")
-    wait_for(lambda: _started(tmp_path), timeout=30)
-    time.sleep(0.5)
-    for _ in range(3):
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.01)
-    assert proc.wait(timeout=60) == 130
-    assert json.loads(summary.read_text())["windows"]
-    assert b"Traceback" not in (proc.stderr.read() if proc.stderr else b"")
+    with running(proc):
+        wait_for(lambda: _started(tmp_path), timeout=30)
+        time.sleep(0.5)
+        for _ in range(3):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        assert proc.wait(timeout=60) == 130
+        assert json.loads(summary.read_text())["windows"]
+        assert b"Traceback" not in (proc.stderr.read() if proc.stderr else b"")
 
 
 def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:

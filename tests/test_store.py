@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import aclosing
 from pathlib import Path
 
 import msgspec
@@ -540,13 +541,14 @@ async def test_halt_set_by_another_client_is_seen_within_a_second(location: str)
     async with await open_store(location) as watcher, await open_store(location) as other:
         seen: list[HaltState] = []
         with trio.fail_after(5):
-            async for state in watch_halt(watcher, interval_s=0.05):
-                seen.append(state)
-                if len(seen) == 1:
-                    halted_at = time.monotonic()
-                    await other.set_halt(True, "drill", "engine-b", 1)
-                else:
-                    break
+            async with aclosing(watch_halt(watcher, interval_s=0.05)) as states:
+                async for state in states:
+                    seen.append(state)
+                    if len(seen) == 1:
+                        halted_at = time.monotonic()
+                        await other.set_halt(True, "drill", "engine-b", 1)
+                    else:
+                        break
         assert time.monotonic() - halted_at < 1.0
         halted = HaltState(halted=True, reason="drill", set_by="engine-b", at_ns=1)
         assert seen == [HaltState(), halted]

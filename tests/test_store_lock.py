@@ -99,6 +99,7 @@ def holder_process(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     yield proc
     proc.kill()
     proc.wait()
+    proc.stdout.close()
 
 
 def test_a_lock_dies_with_its_process(

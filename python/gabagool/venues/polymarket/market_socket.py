@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import random
-import ssl
 from collections.abc import Iterable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -33,10 +32,10 @@ from trio_websocket import (
     DisconnectionTimeout,
     HandshakeError,
     WebSocketConnection,
-    wrap_client_stream,
 )
 
 from gabagool.venues.polymarket.clock import UnixClock
+from gabagool.venues.polymarket.websocket import websocket_connection
 
 log = logging.getLogger("gabagool.polymarket")
 
@@ -199,8 +198,9 @@ class MarketSocket:
                 await self._has_sinks.wait()
             subscribed = False
             try:
-                async with trio.open_nursery() as connection:
-                    ws, stream = await self._connect(connection)
+                async with websocket_connection(
+                    self.url, connect_timeout=self.connect_timeout, close_timeout=1.0
+                ) as ws:
                     try:
                         self.connects += 1
                         if self.connects > 1:
@@ -211,11 +211,6 @@ class MarketSocket:
                         await self._serve(ws)
                     finally:
                         self._lost()
-                        with trio.CancelScope(shield=True):
-                            with trio.move_on_after(1.0):
-                                await ws.aclose()
-                            await trio.aclose_forcefully(stream)
-                        connection.cancel_scope.cancel()
             except Exception as exc:  # noqa: BLE001 - classified below, others re-raised
                 reason = self._classify(exc)
             if not subscribed:
@@ -242,34 +237,6 @@ class MarketSocket:
             if isinstance(leaf, _CONNECT_ERRORS):
                 return f"cannot connect to {self.url}: {type(leaf).__name__}: {leaf}"
         raise exc
-
-    async def _connect(
-        self, nursery: trio.Nursery
-    ) -> tuple[WebSocketConnection, trio.SocketStream | trio.SSLStream[trio.SocketStream]]:
-        """TCP (and TLS), then the WebSocket handshake, within `connect_timeout`; the stream
-        is closed here if the handshake fails or is cancelled (trio-websocket's own
-        `open_websocket_url` leaves it to the garbage collector then)."""
-        parts = urlsplit(self.url)
-        assert parts.hostname is not None  # checked in __init__
-        secure = parts.scheme == "wss"
-        port = parts.port or (443 if secure else 80)
-        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if port in (80, 443) else f"{parts.hostname}:{port}"
-        with trio.fail_after(self.connect_timeout):
-            stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
-            if secure:
-                stream = await trio.open_ssl_over_tcp_stream(
-                    parts.hostname, port, ssl_context=ssl.create_default_context(),
-                    https_compatible=True,
-                )
-            else:
-                stream = await trio.open_tcp_stream(parts.hostname, port)
-            try:
-                ws = await wrap_client_stream(nursery, stream, host, resource)
-            except BaseException:
-                await trio.aclose_forcefully(stream)
-                raise
-        return ws, stream
 
     def _lost(self) -> None:
         self._ws = None

@@ -33,7 +33,6 @@ from trio_websocket import (
     ConnectionClosed,
     HandshakeError,
     WebSocketConnection,
-    open_websocket_url,
 )
 
 from gabagool.config import PolymarketSettings, ReferenceSettings, Settings
@@ -48,6 +47,7 @@ from gabagool.venues.polymarket.reference_frames import (
     polybolt_symbol,
     rtds_symbol,
 )
+from gabagool.venues.polymarket.websocket import websocket_connection
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +178,8 @@ class _SocketFeed:
         self._delivered = False
         opts = self.options
         try:
-            async with open_websocket_url(self.url, connect_timeout=opts.connect_timeout,
-                                          disconnect_timeout=opts.connect_timeout) as ws:
+            async with websocket_connection(self.url, connect_timeout=opts.connect_timeout,
+                                            close_timeout=opts.connect_timeout) as ws:
                 return await self._session(ws, send)
         except BaseExceptionGroup as group:  # a task of the connection's own nursery failed
             leaves = _leaves(group)
