@@ -131,3 +131,22 @@ def test_replay_of_a_simulated_recording_matches_each_window_fed_alone(tmp_path:
         assert token.trades == market.counters()[f"{token.outcome}_trades"] > 0
         assert token.errors == 0, "the simulator's frames are consistent"
         assert token.frames > 100
+
+
+def test_reference_frames_are_counted_by_polybolt_channel_and_rtds_topic(tmp_path: Path) -> None:
+    path = tmp_path / "ref.zst"
+    header = RecordingHeader(source="test", markets=[window("a", UP_A, DOWN_A)])
+    polybolt = {"v": 1, "channel": "price.crypto", "seq": 1, "ts": 1,
+                "payload": {"symbol": "btcusd", "timestamp": 1, "value": 1,
+                            "full_accuracy_value": "64000.5"}}
+    rtds = {"topic": "crypto_prices_chainlink", "type": "update", "timestamp": 2,
+            "payload": {"symbol": "btc/usd", "timestamp": 2, "value": 64000.5,
+                        "full_accuracy_value": "64000500000000000000000"}}
+    history = {"type": "subscribe", "payload": {"data": [{"timestamp": 1, "value": 64000.1}]}}
+    frames = [(1, "ref", json.dumps(polybolt)), (2, "ref", json.dumps(rtds)),
+              (3, "ref", json.dumps(rtds)), (4, "ref", json.dumps(history)),
+              (5, book(UP_A, 5, [("0.48", "10")], [("0.52", "7")]))]
+    write_recording(path, header, frames)  # type: ignore[arg-type]
+    report = replay_recording(path).reference
+    assert report.channels == {"crypto_prices_chainlink": 2, "price.crypto": 1}
+    assert (report.frames, report.other) == (4, 1)

@@ -35,8 +35,8 @@ class TokenReport:
 
 @dataclass(frozen=True)
 class ReferenceReport:
-    """The reference-price frames of a recording, by PolyBolt channel (`other`: frames that
-    are not a data envelope, such as acks)."""
+    """The reference-price frames of a recording, by PolyBolt channel or legacy RTDS topic
+    (`other`: frames that name neither, such as acks and RTDS's subscription history)."""
 
     frames: int = 0
     channels: dict[str, int] = field(default_factory=dict)
@@ -44,7 +44,8 @@ class ReferenceReport:
 
 
 class _Envelope(msgspec.Struct):
-    channel: str | None = None
+    channel: str | None = None  # PolyBolt
+    topic: str | None = None  # legacy RTDS
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -115,9 +116,10 @@ def replay_recording(path: PathLike) -> ReplayReport:
 
 def _channel(frame: str) -> str | None:
     try:
-        return _envelope.decode(frame).channel
+        envelope = _envelope.decode(frame)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
+    return envelope.channel or envelope.topic
 
 
 def _token_report(slug: str, row: dict[str, int | str | bool | None]) -> TokenReport:
