@@ -212,6 +212,35 @@ def run() -> list[dict]:
             True,
             BEFORE["loop_cpu_ms"],
         ),
+        *noise_floor(),
+    ]
+
+
+NOISE_REPEATS = 20_000
+NOISE_LOOP = 300  # iterations of a fixed Python loop: about the frame -> intent p50
+
+
+def noise_floor() -> list[dict]:
+    """The same fixed piece of pure Python (no allocation, no I/O), timed NOISE_REPEATS
+    times: its p99 over its p50 is what the machine alone does to a span of that length
+    (interrupts, another process on the shared cores, the hypervisor), the yardstick for
+    the frame -> intent p99 above."""
+
+    def work() -> int:
+        total = 0
+        for i in range(NOISE_LOOP):
+            total += i * i
+        return total
+
+    clock = time.perf_counter_ns
+    spans = []
+    for _ in range(NOISE_REPEATS):
+        began = clock()
+        work()
+        spans.append(clock() - began)
+    return [
+        row("machine yardstick: fixed Python work p50", percentile(spans, 0.50), "us", "-", True),
+        row("machine yardstick: fixed Python work p99", percentile(spans, 0.99), "us", "-", True),
     ]
 
 
