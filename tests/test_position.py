@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 from gabagool import _core
 from gabagool.errors import PositionError
+from gabagool.types import decimal, ratio_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import MICRO, PICO, RefPosition, dollars, picos, taker_fee
@@ -37,6 +38,9 @@ def assert_matches(pos: _core.Position, ref: RefPosition) -> None:
     assert pos.avg("up") == ref.avg("up")
     assert pos.avg("down") == ref.avg("down")
     assert pos.pair_cost == ref.pair_cost
+    ratio = pos.pair_cost_ratio
+    assert (Fraction(*ratio) if ratio else None) == ref.pair_cost
+    assert ratio_decimal(ratio, 4) == decimal(ref.pair_cost, 4)
     assert pos.locked_profit == ref.locked_profit
     assert pos.worst_case_pnl == picos(ref.worst_case_pnl)
     assert pos.best_case_pnl == picos(ref.best_case_pnl)

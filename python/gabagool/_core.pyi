@@ -333,6 +333,9 @@ class Position:
     def pair_cost(self) -> Fraction | None:
         """avg_up + avg_down in dollars, when both sides are held."""
     @property
+    def pair_cost_ratio(self) -> tuple[int, int] | None:
+        """`pair_cost` as (numerator, denominator) in lowest terms, no `Fraction` built."""
+    @property
     def locked_profit(self) -> Fraction:
         """Dollars the matched pairs earn for sure: hedged x (1 - pair_cost); 0 unhedged."""
     @property

@@ -52,8 +52,17 @@ def decimal(value: Fraction | None, places: int = 6) -> str | None:
     """An exact fraction as a decimal string, truncated toward zero to `places`."""
     if value is None:
         return None
-    scaled = abs(value.numerator) * 10**places // value.denominator
-    sign = "-" if value < 0 and scaled else ""
+    return ratio_decimal((value.numerator, value.denominator), places)
+
+
+def ratio_decimal(ratio: tuple[int, int] | None, places: int = 6) -> str | None:
+    """`decimal` of numerator / denominator (denominator > 0), with no `Fraction` built:
+    what the core's `*_ratio` getters give to the hot paths that only print a value."""
+    if ratio is None:
+        return None
+    numerator, denominator = ratio
+    scaled = abs(numerator) * 10**places // denominator
+    sign = "-" if numerator < 0 and scaled else ""
     whole, frac = divmod(scaled, 10**places)
     return f"{sign}{whole}.{frac:0{places}d}" if places else f"{sign}{whole}"
 

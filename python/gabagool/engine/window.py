@@ -52,7 +52,7 @@ from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.portfolio import Portfolio
 from gabagool.store import StoreError
-from gabagool.types import MICROS, decimal
+from gabagool.types import MICROS, ratio_decimal
 from gabagool.venues.base import (
     Accepted,
     Cancelled,
@@ -584,7 +584,7 @@ class Window:
             confirmed=final,
             fill_id=fill_id,
         )
-        self.events.fill(fill, p.delta, decimal(p.pair_cost, 4))
+        self.events.fill(fill, p.delta, ratio_decimal(p.pair_cost_ratio, 4))
 
     def _settled(self, command: Settle) -> None:
         core = self.core

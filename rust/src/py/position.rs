@@ -81,6 +81,13 @@ impl PyPosition {
         self.inner.pair_cost().map(|r| fraction(py, r)).transpose()
     }
 
+    /// `pair_cost` as (numerator, denominator) in lowest terms: for hot paths that only
+    /// format it (a Python `Fraction` costs tens of microseconds to build and compare).
+    #[getter]
+    fn pair_cost_ratio(&self) -> Option<(i128, i128)> {
+        self.inner.pair_cost().map(|r| (r.num, r.den))
+    }
+
     #[getter]
     fn locked_profit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         fraction(py, self.inner.locked_profit())

@@ -723,8 +723,11 @@ class WindowCore:
                 self._scan_at = t_ns + IDLE_RESCAN_NS
                 self._accumulate(t_ns, out)
             if t_ns >= self._eq_at:
-                self._eq_at = t_ns + self.config.equalizer_interval_ns
-                self._equalize(t_ns, out)
+                if self.params.equalizer:
+                    self._eq_at = t_ns + self.config.equalizer_interval_ns
+                    self._equalize(t_ns, out)
+                else:  # off: no instant a second for a scan that cannot bid
+                    self._eq_at = NEVER
         return out
 
     # ---- decisions ---------------------------------------------------------------------
