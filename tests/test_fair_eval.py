@@ -64,3 +64,39 @@ def test_the_command_prints_a_table_or_json(capsys: pytest.CaptureFixture[str]) 
         fair_eval.main(["--windows", "0"])
     # the reader's warnings are quiet during a run only
     assert logging.getLogger(fair_eval.READER_LOG).level == logging.NOTSET
+
+
+def test_seeds_pool_their_windows_and_keep_each_seeds_own_difference(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seeds = [SEED, SEED + 1]
+    alone = {s: fair_eval.run(["btc", "sol"], 1, s) for s in seeds}
+    pooled = fair_eval.run_seeds(["btc", "sol"], 1, seeds)
+    assert pooled.windows == 4 and pooled.seeds == tuple(seeds)
+    assert pooled == fair_eval.run_seeds(["btc", "sol"], 1, seeds)  # deterministic
+    for h in fair_eval.HORIZONS_S:
+        # a seed inside the pool scores as it does alone; equal counts: the pool is the mean
+        for s in seeds:
+            assert pooled.seed_difference[s][h] == pytest.approx(alone[s].difference[h])
+        mean = sum(alone[s].difference[h] for s in seeds) / 2
+        assert pooled.difference[h] == pytest.approx(mean)
+        for name in ("mid", "fair", "true"):
+            both = sum(alone[s].log_loss[h][name] or 0.0 for s in seeds) / 2
+            assert pooled.log_loss[h][name] == pytest.approx(both)
+        low, high = pooled.ci95(h)
+        assert low <= pooled.difference[h] <= high
+        assert high - low == pytest.approx(2 * fair_eval.Z95 * pooled.difference_se[h])
+        assert pooled.difference_se[h] > 0
+    assert pooled.mae_samples == sum(alone[s].mae_samples for s in seeds)
+    argv = ["--windows", "1", "--seeds", str(SEED), str(SEED + 1), "--assets", "btc", "sol"]
+    assert fair_eval.main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["seeds"] == seeds and data["windows"] == 4 and "seed" not in data
+    assert set(data["difference_ci95"]) == {"600", "300", "120", "30"}
+    assert set(data["seed_difference"]) == {str(s) for s in seeds}
+    assert fair_eval.main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"seeds {SEED} {SEED + 1} pooled" in text and "95% CI" in text
+    assert f"fair - mid on seed {SEED + 1} alone" in text
+    with pytest.raises(SystemExit):
+        fair_eval.main(["--seed", "1", "--seeds", "2", "3"])

@@ -2,6 +2,7 @@
 
 ```
 python -m gabagool.fair_eval --windows 100 --seed 1000 [--assets btc eth sol xrp] [--json]
+python -m gabagool.fair_eval --windows 100 --seeds 9000 9100 9200 9300   # windows pooled
 ```
 
 For each simulated window (`--windows` consecutive ones per asset, chained as `gabagool sim`
@@ -12,13 +13,16 @@ Up and the simulator's true probability of Up at that moment (what its makers qu
 `UnderlyingPath.probability` at the model step in force), and at the end the winner.
 
 Reported: the log loss against the winner of the mid, the fair value and the true probability
-at T-600/-300/-120/-30 s, with the standard error of the fair value's difference from the
-mid (paired by window); the expected log loss of the mid and the fair value against the true
-probability (`-(q ln p + (1 - q) ln(1 - p))`, q the truth: the winner's log loss without the
-coin flip of who won, so a difference of a few ten-thousandths is seen on 400 windows where
-the winner's log loss needs thousands); and the mean absolute error of the fair value and of
-the mid against the true probability over samples every 10 s away from the last minute
-(T-890 s to T-60 s). Everything is deterministic: the same arguments print the same figures.
+at T-600/-300/-120/-30 s, with the fair value's difference from the mid (paired by window),
+its standard error and 95% interval; the expected log loss of the mid and the fair value
+against the true probability (`-(q ln p + (1 - q) ln(1 - p))`, q the truth: the winner's log
+loss without the coin flip of who won, so a difference of a few ten-thousandths is seen on
+400 windows where the winner's log loss needs thousands); and the mean absolute error of the
+fair value and of the mid against the true probability over samples every 10 s away from the
+last minute (T-890 s to T-60 s). With `--seeds`, each seed's windows are scored as a run
+of that seed alone would score them and all are pooled into one report (the winner's log loss
+over 400 windows is mostly who won; 1600 halve its noise), each seed's own difference beside.
+Everything is deterministic: the same arguments print the same figures.
 
 A report's numbers, not a decision's: floats are fine here. The run is split in two, the
 `Tape` (what the engine would see of one window, reduced to mid changes and reference ticks,
@@ -167,6 +171,9 @@ def score(tape: Tape, fair: WindowFair) -> list[Sample]:
     return samples
 
 
+Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     windows: int
@@ -179,55 +186,117 @@ class Report:
     mae_mid: float
     mae_samples: int
     missing: int  # samples without a fair value or a mid (judged as 0.5)
+    seeds: tuple[int, ...] = ()
+    # horizon -> mean of (fair's log loss - mid's) against the winner, paired by window
+    difference: dict[int, float] = field(default_factory=dict)
+    # seed -> horizon -> that mean over the seed's windows alone (several seeds pooled)
+    seed_difference: dict[int, dict[int, float]] = field(default_factory=dict)
+
+    def ci95(self, horizon: int) -> tuple[float, float]:
+        """The 95% interval of the mean paired difference fair - mid (normal, by window)."""
+        mean, se = self.difference[horizon], self.difference_se[horizon]
+        return mean - Z95 * se, mean + Z95 * se
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "windows": self.windows,
             "log_loss": {str(h): v for h, v in self.log_loss.items()},
             "expected_log_loss": {str(h): v for h, v in self.expected_loss.items()},
+            "difference": {str(h): v for h, v in self.difference.items()},
             "difference_se": {str(h): v for h, v in self.difference_se.items()},
+            "difference_ci95": {str(h): list(self.ci95(h)) for h in self.difference},
             "mae_fair_cents": self.mae_fair * 100,
             "mae_mid_cents": self.mae_mid * 100,
             "mae_samples": self.mae_samples,
             "missing": self.missing,
         }
+        if self.seed_difference:
+            out["seed_difference"] = {
+                str(seed): {str(h): v for h, v in d.items()}
+                for seed, d in self.seed_difference.items()
+            }
+        return out
 
 
-def evaluate(tapes: Iterable[Tape], make_fair: FairFactory) -> Report:
+@dataclass(slots=True)
+class Collected:
+    """The samples a report is computed from; several seeds' add up to their pooled report."""
+
+    windows: int = 0
+    # horizon -> forecast (mid, fair, true) -> (Up in micros, winner), one a window
+    horizons: dict[int, dict[str, list[tuple[int, Winner]]]] = field(
+        default_factory=lambda: {h: {"mid": [], "fair": [], "true": []} for h in HORIZONS_S})
+    abs_fair: int = 0
+    abs_mid: int = 0
+    count: int = 0
+    missing: int = 0
+
+    def add(self, other: Collected) -> None:
+        self.windows += other.windows
+        for h, forecasts in other.horizons.items():
+            for name, pairs in forecasts.items():
+                self.horizons[h][name].extend(pairs)
+        self.abs_fair += other.abs_fair
+        self.abs_mid += other.abs_mid
+        self.count += other.count
+        self.missing += other.missing
+
+
+def collect(tapes: Iterable[Tape], make_fair: FairFactory) -> Collected:
     """Score every tape (the volatility estimate carried from window to window of an asset,
     as a live run's reference hub primes a new window with the last minutes; a simulated
-    window in the engine starts afresh, which scores the same to 0.01 cent on seed 9000)
-    and summarise."""
-    per_horizon: dict[int, dict[str, list[tuple[int, Winner]]]] = {
-        h: {"mid": [], "fair": [], "true": []} for h in HORIZONS_S}
-    abs_fair = abs_mid = 0
-    count = missing = windows = 0
+    window in the engine starts afresh, which scores the same to 0.01 cent on seed 9000)."""
+    out = Collected()
     volatility: dict[str, Volatility] = {}
     for tape in tapes:
-        windows += 1
+        out.windows += 1
         fair = make_fair(tape, volatility.get(tape.asset))
         volatility[tape.asset] = fair.volatility
         for s in score(tape, fair):
             mid = s.mid if s.mid is not None else 500_000
             up = s.fair if s.fair is not None else mid
-            missing += (s.mid is None) + (s.fair is None)
-            if s.seconds_left in per_horizon:
-                forecasts = per_horizon[s.seconds_left]
+            out.missing += (s.mid is None) + (s.fair is None)
+            if s.seconds_left in out.horizons:
+                forecasts = out.horizons[s.seconds_left]
                 forecasts["mid"].append((mid, tape.winner))
                 forecasts["fair"].append((up, tape.winner))
                 forecasts["true"].append((s.true, tape.winner))
             if s.seconds_left >= MAE_LAST_S and s.seconds_left % MAE_STEP_S == 0:
-                abs_fair += abs(up - s.true)
-                abs_mid += abs(mid - s.true)
-                count += 1
+                out.abs_fair += abs(up - s.true)
+                out.abs_mid += abs(mid - s.true)
+                out.count += 1
+    return out
+
+
+def summarise(c: Collected, seeds: Sequence[int] = (),
+              seed_difference: dict[int, dict[int, float]] | None = None) -> Report:
+    per_horizon = c.horizons
     losses = {h: {name: log_loss(pairs) for name, pairs in forecasts.items()}
               for h, forecasts in per_horizon.items()}
     expected = {h: {name: _expected_loss(forecasts[name], forecasts["true"])
                     for name in ("mid", "fair")} for h, forecasts in per_horizon.items()}
-    spread = {h: _difference_se(forecasts["fair"], forecasts["mid"])
+    paired = {h: _paired(forecasts["fair"], forecasts["mid"])
               for h, forecasts in per_horizon.items()}
-    return Report(windows, losses, expected, spread, abs_fair / max(count, 1) / 1e6,
-                  abs_mid / max(count, 1) / 1e6, count, missing)
+    return Report(c.windows, losses, expected, {h: se for h, (_, se) in paired.items()},
+                  c.abs_fair / max(c.count, 1) / 1e6, c.abs_mid / max(c.count, 1) / 1e6,
+                  c.count, c.missing, tuple(seeds), {h: mean for h, (mean, _) in paired.items()},
+                  seed_difference or {})
+
+
+def evaluate(tapes: Iterable[Tape], make_fair: FairFactory) -> Report:
+    """Score every tape (`collect`) and summarise."""
+    return summarise(collect(tapes, make_fair))
+
+
+def pool(collected: dict[int, Collected]) -> Report:
+    """Several seeds' samples as one report: the windows pooled, each seed's own paired
+    difference kept beside (seed -> horizon -> mean fair - mid)."""
+    total = Collected()
+    per_seed: dict[int, dict[int, float]] = {}
+    for seed, c in collected.items():
+        total.add(c)
+        per_seed[seed] = {h: _paired(f["fair"], f["mid"])[0] for h, f in c.horizons.items()}
+    return summarise(total, tuple(collected), per_seed if len(collected) > 1 else None)
 
 
 def _clip(up: int) -> float:
@@ -242,7 +311,8 @@ def _expected_loss(forecasts: list[tuple[int, Winner]], truth: list[tuple[int, W
     return total / max(len(forecasts), 1)
 
 
-def _difference_se(a: list[tuple[int, Winner]], b: list[tuple[int, Winner]]) -> float:
+def _paired(a: list[tuple[int, Winner]], b: list[tuple[int, Winner]]) -> tuple[float, float]:
+    """Mean of a's log loss minus b's, paired by window, and its standard error."""
     def loss(up: int, winner: Winner) -> float:
         p = _clip(up)
         return -math.log(p if winner == "up" else 1 - p)
@@ -250,37 +320,53 @@ def _difference_se(a: list[tuple[int, Winner]], b: list[tuple[int, Winner]]) -> 
     diffs = [loss(x, w) - loss(y, w) for (x, w), (y, _) in zip(a, b, strict=True)]
     n = len(diffs)
     if n < 2:
-        return 0.0
+        return (diffs[0] if diffs else 0.0), 0.0
     mean = sum(diffs) / n
-    return math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
+    return mean, math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
 
 
 def run(assets: Sequence[str], windows: int, seed: int,
         settings: FairSettings | None = None) -> Report:
+    return run_seeds(assets, windows, [seed], settings)
+
+
+def run_seeds(assets: Sequence[str], windows: int, seeds: Sequence[int],
+              settings: FairSettings | None = None) -> Report:
+    """`windows` per asset on each seed, every seed scored on its own (a seed's windows
+    chain, the next seed starts afresh) and pooled: the same windows scored alike, so
+    seed 9000's figures inside a pool are its own report's."""
+    make = default_fair(settings if settings is not None else FairSettings())
     # the simulated feed's `seq` gaps and drops are by design: one warning each is noise here
     reader_log = logging.getLogger(READER_LOG)
     level = reader_log.level
     reader_log.setLevel(logging.ERROR)
     try:
-        return evaluate(record_windows(assets, windows, seed),
-                        default_fair(settings if settings is not None else FairSettings()))
+        return pool({seed: collect(record_windows(assets, windows, seed), make)
+                     for seed in dict.fromkeys(seeds)})
     finally:
         reader_log.setLevel(level)
 
 
 def format_report(report: Report, command: str = "") -> str:
-    lines = [f"fair value vs mid on {report.windows} simulated windows"
+    pooled = f", seeds {' '.join(map(str, report.seeds))} pooled" if len(report.seeds) > 1 else ""
+    lines = [f"fair value vs mid on {report.windows} simulated windows{pooled}"
              + (f" ({command})" if command else "")]
-    lines.append("log loss against the winner (lower is better; se: of fair - mid), and "
-                 "expected against the true probability")
-    lines.append(f"{'horizon':>8}  {'mid':>7}  {'fair':>7}  {'true':>7}  {'se':>7}  "
-                 f"{'exp mid':>8}  {'exp fair':>8}")
+    lines.append("log loss against the winner (lower is better); fair - mid paired by window, "
+                 "its se and 95% CI; expected log loss against the true probability")
+    lines.append(f"{'horizon':>8}  {'mid':>7}  {'fair':>7}  {'true':>7}  {'fair-mid':>8}  "
+                 f"{'se':>6}  {'95% CI':>17}  {'exp mid':>8}  {'exp fair':>8}")
     for h, losses in report.log_loss.items():
         cells = "  ".join(f"{v:7.4f}" if v is not None else f"{'-':>7}"
                           for v in (losses["mid"], losses["fair"], losses["true"]))
         expected = report.expected_loss[h]
-        lines.append(f"{'T-' + str(h) + 's':>8}  {cells}  {report.difference_se[h]:7.4f}  "
+        low, high = report.ci95(h)
+        ci = f"[{low:+.4f}, {high:+.4f}]"
+        lines.append(f"{'T-' + str(h) + 's':>8}  {cells}  {report.difference[h]:+8.4f}  "
+                     f"{report.difference_se[h]:6.4f}  {ci:>17}  "
                      f"{expected['mid']:8.5f}  {expected['fair']:8.5f}")
+    for seed, diffs in report.seed_difference.items():
+        cells = ", ".join(f"T-{h}s {d:+.4f}" for h, d in diffs.items())
+        lines.append(f"  fair - mid on seed {seed} alone: {cells}")
     lines.append(f"mean absolute error against the true probability, every {MAE_STEP_S} s from "
                  f"T-{WINDOW_S - MAE_STEP_S} s to T-{MAE_LAST_S} s ({report.mae_samples} "
                  f"samples): fair {report.mae_fair * 100:.2f} c, mid {report.mae_mid * 100:.2f} c")
@@ -294,20 +380,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gabagool.fair_eval", description=__doc__
                                      .split("\n\n")[0])
     parser.add_argument("--windows", type=int, default=10, help="windows per asset")
-    parser.add_argument("--seed", type=int, default=0)
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=0)
+    seeds.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                       help="several seeds, their windows pooled")
     parser.add_argument("--assets", nargs="+", default=list(ASSETS), choices=ASSETS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.windows < 1:
         parser.error(f"--windows {args.windows} is not a positive count")
+    chosen = list(dict.fromkeys(args.seeds)) if args.seeds else [args.seed]
     began = time.perf_counter()
-    report = run(args.assets, args.windows, args.seed)
+    report = run_seeds(args.assets, args.windows, chosen)
     seconds = time.perf_counter() - began
+    which = (f"--seeds {' '.join(map(str, chosen))}" if args.seeds else f"--seed {args.seed}")
     if args.json:
-        print(json.dumps({**report.to_json(), "assets": args.assets, "seed": args.seed,
+        seed_keys = {"seeds": chosen} if args.seeds else {"seed": args.seed}
+        print(json.dumps({**report.to_json(), "assets": args.assets, **seed_keys,
                           "seconds": round(seconds, 1)}))
     else:
-        command = f"--windows {args.windows} --seed {args.seed} --assets {' '.join(args.assets)}"
+        command = f"--windows {args.windows} {which} --assets {' '.join(args.assets)}"
         print(format_report(report, command))
         print(f"{seconds:.1f} s")
     return 0

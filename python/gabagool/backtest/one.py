@@ -185,4 +185,5 @@ def _result(
         orders_rejected=engine.orders_rejected,
         rule_breaches=engine.rule_breaches,
         halted=engine.halted,
+        fair=engine.fair,
     )

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import msgspec  # noqa: E402
 
+from gabagool.backtest.fair import up_price, usd_price  # noqa: E402
 from gabagool.backtest.one import Timeline, run_with_timeline  # noqa: E402
 from gabagool.backtest.ranking import ranking_table  # noqa: E402
 from gabagool.backtest.result import PICOS, WindowResult  # noqa: E402
@@ -188,6 +189,59 @@ img { max-width: 100%; }
 """
 
 
+def _fair_table(run: Mapping[str, Any]) -> str:
+    totals = run["totals"].get("fair")
+    if totals is None:
+        return "<p>No reference feed in these windows: no fair value.</p>"
+    horizons = list(totals["log_loss"])
+    losses = _table(
+        ["log loss against the winner", *(f"T-{h} s" for h in horizons)],
+        [
+            [name, *(totals["log_loss"][h][name] for h in horizons)]
+            for name in ("fair", "mid")
+        ],
+    )
+
+    def at(fair: Mapping[str, Any], horizon: str) -> str:
+        sample = fair["at"].get(horizon)
+        if sample is None:
+            return "-"
+        stale = "~" if sample["stale"] else ""
+        return f"{up_price(sample['fair_up'])}{stale} / {up_price(sample['mid'])}"
+
+    rows = []
+    for w in run["windows"]:
+        fair = w["fair"]
+        if fair is None:
+            rows.append([w["window"], "-", "-", *("-" for _ in horizons), w["winner"], "-", "-"])
+            continue
+        rows.append(
+            [
+                w["window"],
+                usd_price(fair["open"]),
+                fair["open_how"],
+                *(at(fair, h) for h in horizons),
+                w["winner"],
+                (fair["reference_winner"] or "-")
+                + (" (!)" if fair["resolution_disagrees"] else ""),
+                f"{fair['gate_dropped']} / {fair['gate_lowered']}",
+            ]
+        )
+    windows = _table(
+        [
+            "window",
+            "open",
+            "open from",
+            *(f"fair / mid T-{h} s" for h in horizons),
+            "winner",
+            "reference's winner",
+            "gate dropped / lowered",
+        ],
+        rows,
+    )
+    return losses + windows
+
+
 def write_report(
     directory: Path,
     runs: Sequence[tuple[str, Settings, dict[str, str]]],
@@ -297,6 +351,7 @@ def write_report(
             for w in by_label[first_label]["windows"]
         ],
     )
+    fair_table = _fair_table(by_label[first_label])
     figures = "".join(
         f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" data-file="{name}" '
         f'src="data:image/png;base64,{data}">'
@@ -320,6 +375,11 @@ Runs are ranked by the lower bound of the 95% bootstrap interval of the mean PnL
 <p>The trader's public fills on 12 real windows (no book, so not replayable): pair cost is the
 VWAP of Up plus the VWAP of Down, the winner is inferred from its last fill prices.</p>{reference}
 <h2>Windows of '{html.escape(first_label)}'</h2>{windows_table}
+<h2>Fair value in the windows of '{html.escape(first_label)}'</h2>
+<p>What the engine's core held of the underlying: the window's open (S_open) and how it was
+known, Up's fair value beside the book's mid at each horizon (~: the reference price was
+stale), and the accumulator buy intents the fair-value gate dropped or bid lower (counted per
+scan).</p>{fair_table}
 </body></html>
 """
     index = directory / "index.html"

@@ -6,7 +6,9 @@ from fractions import Fraction
 
 import msgspec
 
+from gabagool.backtest.fair import fair_json
 from gabagool.backtest.spec import WindowSpec
+from gabagool.engine.backtest_loop import FairRecord
 
 PICOS = 10**12
 MICROS = 10**6
@@ -41,6 +43,7 @@ class WindowResult(msgspec.Struct, frozen=True, kw_only=True):
     orders_rejected: int
     rule_breaches: int
     halted: str  # why the window halted ("" if it did not)
+    fair: FairRecord | None = None  # the underlying as the core held it (None: reference off)
 
     @property
     def pair_cost_fraction(self) -> Fraction | None:
@@ -99,4 +102,5 @@ def to_json(result: WindowResult) -> dict[str, object]:
         "orders_rejected": result.orders_rejected,
         "rule_breaches": result.rule_breaches,
         "halted": result.halted or None,
+        "fair": fair_json(result.fair),
     }

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import msgspec
 
+from gabagool.backtest.fair import FairTotals, fair_totals
 from gabagool.backtest.result import WindowResult, decimal, dollars, shares
 
 BOOTSTRAP_SAMPLES = 2000
@@ -68,6 +69,7 @@ class Totals(msgspec.Struct, kw_only=True):
     balanced_windows: int  # final |delta| <= max(5% of the paired quantity, one clip)
     max_unhedged_usd: str
     halted_windows: int
+    fair: FairTotals | None = None  # the underlying (None: no window had a reference feed)
 
 
 def totals(results: Sequence[WindowResult], clip: int) -> Totals:
@@ -103,6 +105,7 @@ def totals(results: Sequence[WindowResult], clip: int) -> Totals:
         balanced_windows=balanced,
         max_unhedged_usd=dollars(max((r.max_unhedged_cost for r in results), default=0), 2),
         halted_windows=sum(1 for r in results if r.halted),
+        fair=fair_totals([(r.fair, r.winner) for r in results]),
     )
 
 

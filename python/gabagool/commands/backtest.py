@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from gabagool.backtest import plan
+from gabagool.backtest.fair import run_lines
 from gabagool.backtest.ranking import ranking_table
 from gabagool.backtest.reference import reference_windows
 from gabagool.backtest.result import dollars, to_json
@@ -142,6 +143,8 @@ def _print_table(document, windows: int, elapsed: float, jobs: int, cluster: str
         table.add_row(*(str(cell) for cell in row))
     console = Console()
     console.print(table)
+    for line in run_lines(document["runs"][0]):
+        console.print(line, highlight=False, markup=False)
     where = cluster or f"{jobs} job(s)"
     runs = len(document["runs"])
     console.print(

@@ -5,6 +5,10 @@ same `WindowCore` the live engine runs, against the paper venue (`PaperMarket`),
 what happened: the fills, the journal the engine would have written, the final position and
 the settlement. Same inputs, same result, on any machine, at any load: this is what
 `gabagool backtest` runs, one call per window, in as many processes as it likes.
+
+Beside the decisions it reads what the core held of the underlying (`FairRecord`): Up's fair
+value next to the book's mid at fixed horizons before the end, the open and how it was
+known, and what the fair-value gate did. Reading it changes nothing the core decides.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import msgspec
 
 from gabagool.engine.core import Command, FillEntry, JournalEntry, NoLimits, Notice, WindowCore
+from gabagool.engine.core.commands import WindowOpenEntry
 from gabagool.engine.core.driver import WindowDriver, run_to_end
 from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.core.orders import OrderStats
@@ -35,6 +40,34 @@ class FinalPosition(msgspec.Struct, frozen=True, kw_only=True):
     cost_down: int
     realized: int
     fees_paid: int
+
+
+FAIR_HORIZONS_S = (600, 300, 120, 30)  # seconds before the end: fair value beside the mid
+MS_NS = 1_000_000
+
+
+class FairSample(msgspec.Struct, frozen=True, kw_only=True):
+    """Up's fair value and the book's mid as the core held them `seconds_left` before the
+    end, every frame received at or before that moment applied."""
+
+    seconds_left: int
+    fair_up: int | None  # micro-dollars; None: no reference price or open yet
+    mid: int | None  # micro-dollars, Up's (best bid + best ask) // 2; None: a side empty
+    stale: bool  # the reference price was older than `reference.stale_after`
+
+
+class FairRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The window's underlying as the core held it (None in a result: reference off)."""
+
+    open: int | None  # atto-dollars: S_open at the end
+    open_how: str | None  # the journal's: "price to beat" | "reference"
+    ticks: int  # reference updates of the window's asset
+    samples: tuple[FairSample, ...]  # one per horizon reached, the farthest first
+    gate_dropped: int  # accumulator buys the gate refused
+    gate_lowered: int  # accumulator buys the gate let through at a lower price
+    stale_episodes: int
+    reference_winner: Outcome | None  # settlement TWAP vs open, ties Up
+    resolution_disagrees: bool
 
 
 class WindowResult(msgspec.Struct, kw_only=True):
@@ -58,6 +91,7 @@ class WindowResult(msgspec.Struct, kw_only=True):
     rule_breaches: int
     paper_cash: int  # the venue's own cash ledger after the payout: equals settlement_pnl
     snapshot: WindowSnapshot | None = None  # the window at its end: fair value, resolution
+    fair: FairRecord | None = None
 
 
 def run_window(
@@ -105,6 +139,9 @@ def run_window(
     paced: Iterable[tuple[int, bytes | ReferenceFrame | None]] = (
         with_keepalives(stream, header.start * NS) if keepalive else stream
     )
+    sampler = _FairSampler(core, header.end * NS) if core.reference is not None else None
+    if sampler is not None:
+        paced = sampler.frames(paced)
     if watch is not None:
         paced = _watched(paced, core, watch)
     run_to_end(driver, paced)
@@ -139,8 +176,63 @@ def run_window(
         orders_rejected=stats.rejected,
         rule_breaches=stats.breaches,
         paper_cash=venue.cash,
-        snapshot=core.snapshot(),
+        snapshot=(snapshot := core.snapshot()),
+        fair=sampler.record(snapshot) if sampler is not None else None,
     )
+
+
+class _FairSampler:
+    """Reads the core's fair value and Up's mid at each horizon: just before the first
+    frame received after it, when the driver has done all the earlier frames' work (a
+    window whose frames stop earlier is read when they stop). `WindowFair.value` is a pure
+    function of the state, so the reads change nothing the core decides."""
+
+    def __init__(self, core: WindowCore, end_ns: int) -> None:
+        self.core = core
+        self.due = [(end_ns - s * NS, s) for s in FAIR_HORIZONS_S]  # earliest first
+        self.samples: list[FairSample] = []
+
+    def frames(
+        self, frames: Iterable[tuple[int, bytes | ReferenceFrame | None]]
+    ) -> Iterator[tuple[int, bytes | ReferenceFrame | None]]:
+        due = self.due
+        for item in frames:
+            while due and item[0] > due[0][0]:
+                self._take(*due.pop(0))
+            yield item
+        while due:
+            self._take(*due.pop(0))
+
+    def _take(self, at_ns: int, seconds_left: int) -> None:
+        core = self.core
+        reference = core.reference
+        value = reference.fair.value(at_ns // MS_NS) if reference is not None else None
+        bid, ask = core.market.best_bid("up"), core.market.best_ask("up")
+        mid = (bid[0] + ask[0]) // 2 if bid is not None and ask is not None else None
+        self.samples.append(
+            FairSample(
+                seconds_left=seconds_left,
+                fair_up=value.up if value is not None else None,
+                mid=mid,
+                stale=value.stale if value is not None else False,
+            )
+        )
+
+    def record(self, snapshot: WindowSnapshot) -> FairRecord:
+        reference = self.core.reference
+        assert reference is not None
+        opens = [e for e in self.core.journal if isinstance(e, WindowOpenEntry)]
+        return FairRecord(
+            open=snapshot.reference_open,
+            open_how=opens[-1].how if opens else None,
+            ticks=snapshot.reference_ticks,
+            samples=tuple(self.samples),
+            gate_dropped=reference.gate_blocks,
+            gate_lowered=reference.gate_clamps,
+            stale_episodes=snapshot.stale_episodes,
+            reference_winner=snapshot.ours_winner,
+            resolution_disagrees=snapshot.resolution_disagrees,
+        )
 
 
 def _watched(
@@ -154,4 +246,12 @@ def _watched(
         watch(t_ns, core)
 
 
-__all__ = ["FinalPosition", "WindowResult", "WindowSettings", "run_window"]
+__all__ = [
+    "FAIR_HORIZONS_S",
+    "FairRecord",
+    "FairSample",
+    "FinalPosition",
+    "WindowResult",
+    "WindowSettings",
+    "run_window",
+]
