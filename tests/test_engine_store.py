@@ -13,7 +13,9 @@ from design_rules import DESIGN_PAIR_RULES
 from gabagool.cli import main
 from gabagool.config import load_settings, redact_url
 from gabagool.engine.clock import NS
+from gabagool.engine.core.commands import OrderIntent
 from gabagool.engine.supervisor import RESTART_REASON, Engine
+from gabagool.engine.window import Window
 from gabagool.store import (
     FillRecord,
     OrderRecord,
@@ -116,6 +118,46 @@ async def test_every_fill_and_intent_is_journaled_before_the_engine_next_calls_t
         window.position.qty_down,
     )
     assert journaled.fill_count == len(events.fills)
+
+
+async def test_a_halt_that_lands_while_an_order_is_journaled_stops_its_send(
+    tmp_path: Path, autojump_clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the write-ahead journal is I/O: another engine's halt can take hold while the intent
+    # is written, and the order decided before it must not go out after it
+    store = direct_store(tmp_path)
+    engine, exchange, events = engine_on(store)
+    sent: list[str] = []
+    open_market = exchange.open_market
+
+    def spying(header, book, **kw):  # type: ignore[no-untyped-def]
+        market = open_market(header, book, **kw)
+        submit = market.submit
+
+        def submit_spy(request):  # type: ignore[no-untyped-def]
+            sent.append(request.client_id)
+            return submit(request)
+
+        market.submit = submit_spy  # type: ignore[method-assign]
+        return market
+
+    exchange.open_market = spying  # type: ignore[method-assign]
+    write = Window._write
+    halted_at: list[str] = []
+
+    async def halting_write(self, journal, entry):  # type: ignore[no-untyped-def]
+        if isinstance(entry, OrderIntent) and not halted_at:
+            halted_at.append(entry.request.client_id)
+            engine.portfolio.halt("halted by engine-eth")
+        await write(self, journal, entry)
+
+    monkeypatch.setattr(Window, "_write", halting_write)
+    await run_until(engine, 120)
+    (first,) = halted_at
+    assert sent == []  # neither that order nor any after it reached the venue
+    record = store.journal.order(first)
+    assert record is not None and (record.status, record.reason) == ("rejected", "halted")
+    assert not [e for e in events.risk if e[0] == "order_rejected"]  # no reject storm
 
 
 async def test_every_order_is_journaled_with_its_fate(tmp_path: Path, autojump_clock) -> None:

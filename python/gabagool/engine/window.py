@@ -46,7 +46,7 @@ from gabagool.engine.core import (
     WindowEnd,
 )
 from gabagool.engine.core.commands import ResolutionEntry, WindowOpenEntry
-from gabagool.engine.core.driver import Steps, WindowDriver
+from gabagool.engine.core.driver import Refusal, Steps, WindowDriver
 from gabagool.engine.core.rules import worst_buy_cost
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
@@ -488,32 +488,43 @@ class Window:
     async def _run_steps(self, steps: Steps) -> None:
         """Run an instant's work; before each call to the venue, journal what the core
         journaled so far (write-ahead), and hold room in the shared ledgers for a buy."""
-        allowed: bool | None = None
+        refusal: Refusal | None = None
         while True:
             try:
-                command = steps.send(allowed)
+                command = steps.send(refusal)
             except StopIteration:
                 break
             if self.journal is not None and self._journaled < len(self.core.journal):
                 await self._flush()
-            allowed = None
-            if self.journal_error and isinstance(command, Place):
-                allowed = False  # fail closed: nothing is sent that was not written
-            elif (
-                isinstance(command, Place)
-                and command.request.action == "buy"
-                and self.portfolio.ledger is not None
-            ):
+            refusal = None
+            if not isinstance(command, Place):
+                continue
+            if self.journal_error:
+                refusal = "not_journaled"  # fail closed: nothing is sent that was not written
+            elif command.request.action == "buy" and self.portfolio.ledger is not None:
                 try:
-                    allowed = await self._hold_room(command.request)
+                    held = await self._hold_room(command.request)
                 except StoreError as exc:
                     # the shared ledgers cannot be read: fail closed, as for a journal write
                     self.portfolio.fail(f"store unavailable: {exc}")
-                    allowed = False
-                if allowed:
+                    held = False
+                if held:
                     self._cleared.add(command.request.client_id)
+                else:
+                    refusal = "capital_cap"
+            if refusal is None and self._halted_since_decided(command):
+                refusal = "halted"
         if self.journal is not None and self._journaled < len(self.core.journal):
             await self._flush()
+
+    def _halted_since_decided(self, command: Place) -> bool:
+        """A halt (this window's or the portfolio's, another engine's included) that took
+        hold while this order waited on the journal or the ledgers: the decision predates
+        it, so the order is not sent. A liquidation's orders are decided under the halt."""
+        if not (self.portfolio.halt_reason or self.core.halt_reason):
+            return False
+        order = self.core.orders.get(command.request.client_id)
+        return order is None or order.owner != "risk"
 
     def _intents_decided(self) -> None:
         if self._frame_arrival_ns:

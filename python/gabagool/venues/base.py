@@ -140,6 +140,8 @@ RejectReason = Literal[
     "invalid",  # price off the grid, size under the minimum, unknown market
     "unfillable",  # FOK that the book cannot fill
     "capital_cap",  # the shared capital or unhedged ledger had no room (engine side)
+    "halted",  # a halt took hold while the order waited to be sent (engine side)
+    "not_journaled",  # the journal could not write it: nothing unwritten is sent (engine side)
     "venue",  # anything else the venue said
 ]
 

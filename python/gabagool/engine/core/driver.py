@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, Literal
 
 from gabagool.engine.core.commands import Cancel, CancelAll, Command, Place
 from gabagool.engine.core.fair import ReferenceFrame
@@ -22,7 +22,10 @@ from gabagool.engine.core.window import NEVER, WindowCore
 from gabagool.errors import FrameError
 from gabagool.venues.base import Rejected, SimulatedMarket, VenueEvent
 
-Steps = Generator[Command, bool | None, None]
+# What the shell answers a yielded command with: None sends it, a reason refuses it (a
+# refused order is rejected with that reason, and the venue never hears of it).
+Refusal = Literal["capital_cap", "halted", "not_journaled"]
+Steps = Generator[Command, Refusal | None, None]
 
 MAX_STEPS_AT_ONE_INSTANT = 10_000  # a core that keeps asking at one instant is a bug
 
@@ -170,20 +173,20 @@ class WindowDriver:
                 self._seq += 1
                 heapq.heappush(self._due, (t_ns + self.latency_ns, self._seq, command))
                 continue
-            allowed = yield command
-            for event in self.call_venue(command, allowed is not False):
+            refusal = yield command
+            for event in self.call_venue(command, refusal):
                 queue.extend(core.on_order_event(t_ns, event))
                 self.on_event(t_ns, event)
 
-    def call_venue(self, command: Command, allowed: bool = True) -> list[VenueEvent]:
+    def call_venue(self, command: Command, refusal: Refusal | None = None) -> list[VenueEvent]:
         venue = self.venue
-        if not allowed and isinstance(command, Place):
+        if refusal is not None and isinstance(command, Place):
             request = command.request
             return [
                 Rejected(
                     market_id=request.market_id,
                     client_id=request.client_id,
-                    reason="capital_cap",
+                    reason=refusal,
                 )
             ]
         if isinstance(command, Place):
@@ -198,8 +201,8 @@ class WindowDriver:
         core = self.core
         while self._due and self._due[0][0] <= t_ns:
             _, _, command = heapq.heappop(self._due)
-            allowed = yield command
-            for event in self.call_venue(command, allowed is not False):
+            refusal = yield command
+            for event in self.call_venue(command, refusal):
                 commands = core.on_order_event(t_ns, event)
                 self.on_event(t_ns, event)
                 if commands:

@@ -1074,6 +1074,10 @@ class WindowCore:
                 t_ns=t_ns, client_id=order.client_id, status="rejected", reason=order.reason
             )
         )
+        if event.reason == "halted" or event.reason == "not_journaled":
+            # refused on our side before the send (the halt and the journal's failure are
+            # reported where they happen): the venue never saw it, so no reject storm
+            return
         if event.reason == "capital_cap":
             stats.capped += 1
             if not self._capped:  # once per spell: every scan would repeat it
