@@ -147,6 +147,7 @@ class Window:
         self._frame_arrival_ns = 0  # probe: the frame being run, until its intents
         self._send_from_ns = 0  # probe: the frame being run, until its first order
         self._frame_cpu_ns = 0  # probe: the thread's CPU time as the frame was taken
+        self._unlogged: list[Filled] = []  # fills to log (no journal) at the next send or end
         if probe is not None:
             self.core.on_intents = self._intents_decided
         self._snapshot: WindowSnapshot | None = None  # built when read, until the next publish
@@ -496,6 +497,8 @@ class Window:
                 break
             if self.journal is not None and self._journaled < len(self.core.journal):
                 await self._flush()
+            if self._unlogged:
+                self._log_unlogged()
             refusal = None
             if not isinstance(command, Place):
                 continue
@@ -516,6 +519,13 @@ class Window:
                 refusal = "halted"
         if self.journal is not None and self._journaled < len(self.core.journal):
             await self._flush()
+        if self._unlogged:
+            self._log_unlogged()
+
+    def _log_unlogged(self) -> None:
+        fills, self._unlogged = self._unlogged, []
+        for fill in fills:
+            self._log_fill(fill.client_id, fill.fill_id, fill.final, fill.venue_id)
 
     def _halted_since_decided(self, command: Place) -> bool:
         """A halt (this window's or the portfolio's, another engine's included) that took
@@ -572,7 +582,9 @@ class Window:
             self.events.order_cancelled(self.market_id, name, event.reason)
         elif isinstance(event, Filled):
             if self.journal is None:
-                self._log_fill(event.client_id, event.fill_id, event.final, event.venue_id)
+                # logged when the instant's decisions are made (as a journaled fill is, once
+                # written): the scan this fill wakes does not wait on the log line
+                self._unlogged.append(event)
             self._publish(force=True)  # the caps' rooms count it before the next decision
 
     def _log_fill(self, client_id: str, fill_id: str, final: bool, venue_id: str) -> None:
