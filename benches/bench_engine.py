@@ -4,9 +4,9 @@ same windows through the plain loop `gabagool backtest` runs (`backtest_loop.run
 
 Frames are generated before timing (the simulator is not the engine). The stop-loss is
 loosened (see `run_once`) so that the engine trades through whole windows. The same windows
-run twice under Trio: the first, cold run (first calls, allocations, caches) is reported
-apart, and the targets are checked on the second, the steady state of an engine that runs
-for hours.
+run four times under Trio: the first, cold run (first calls, allocations, caches) is reported
+apart, and the targets are checked on the other three, the steady state of an engine that
+runs for hours: the rows are the run whose frame -> intent p99 is the median of the three.
 
 How the latencies are measured (wall clock, `perf_counter_ns`, no logging):
 - "frame -> intent" starts when the window's pump takes a frame due now and ends when the
@@ -131,12 +131,20 @@ def row(what: str, value: float, unit: str, target: str, ok: bool, before: str =
 
 
 LOOP_REPEATS = 3  # runs of every window through the plain loop; the first is a warm-up
+# warm runs of the same windows under Trio: a p99 of ~500 spans is its 6th worst, which one
+# interrupt or a few cold fill paths decide; the rows give the median run's, and all of them
+WARM_RUNS = 3
 
 
 def run() -> list[dict]:
     data = PregeneratedMarketData("btc", WINDOWS, SEED)
     _, _, cold, _ = run_once(data, WINDOWS)
-    seconds, engine, probe, cpu = run_once(data, WINDOWS)
+    warm = sorted(
+        (run_once(data, WINDOWS) for _ in range(WARM_RUNS)),
+        key=lambda r: percentile(r[2].samples, 0.99),
+    )
+    p99s = ", ".join(f"{percentile(r[2].samples, 0.99):.0f}" for r in warm)
+    seconds, engine, probe, cpu = warm[len(warm) // 2]
     frames = sum(w.core.frames for w in engine.windows)  # the next window's first ones too
     per_window = seconds / WINDOWS
     p50, p99 = percentile(probe.samples, 0.50), percentile(probe.samples, 0.99)
@@ -170,7 +178,14 @@ def run() -> list[dict]:
             p50 <= 20.0,
             BEFORE["intent_p50"],
         ),
-        row("frame -> intent p99", p99, "us", "<= 65 us", p99 <= 65.0, BEFORE["intent_p99"]),
+        row(
+            f"frame -> intent p99 (median of {WARM_RUNS} warm runs: {p99s} us)",
+            p99,
+            "us",
+            "<= 65 us",
+            p99 <= 65.0,
+            BEFORE["intent_p99"],
+        ),
         row(
             "frame -> intent p50, CPU time",
             percentile(probe.cpu_samples, 0.50),
