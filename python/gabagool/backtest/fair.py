@@ -16,10 +16,9 @@ import msgspec
 
 from gabagool.engine.backtest_loop import FAIR_HORIZONS_S, FairRecord
 from gabagool.fair_value import log_loss
-from gabagool.types import Outcome, decimal
+from gabagool.types import MICROS, Outcome, decimal
 
-ATTOS = 10**18
-MICROS = 1_000_000
+ATTOS = 10**18  # a reference price's unit: atto-dollars (`gabagool.core`)
 PER_WINDOW_LINES = 20  # the terminal lists windows one a line up to this many
 
 
