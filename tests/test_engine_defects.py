@@ -242,6 +242,8 @@ def test_three_quick_ctrl_cs_still_write_the_summary_and_its_json(tmp_path: Path
 def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
     code = (
         "import signal, gabagool.commands.run as r\n"
+        # what was there before, not SIG_DFL: a parent run under nohup passes SIGHUP ignored
+        "before = signal.getsignal(signal.SIGHUP)\n"
         "calls = []\n"
         "real = r._run\n"
         "def spy(args, signals):\n"
@@ -249,7 +251,7 @@ def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
         "    return 0\n"
         "r._run = spy\n"
         "r.run(None)\n"
-        "print(calls, signal.getsignal(signal.SIGHUP) == signal.SIG_DFL)\n"
+        "print(calls, signal.getsignal(signal.SIGHUP) == before)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[True] True"
