@@ -37,7 +37,7 @@ class EngineEvents(Protocol):
 
 
 # Notices that say things went as they should: worth a line, not a warning.
-_ALL_WELL = frozenset({"resolution_check"})
+_ALL_WELL = frozenset({"resolution_check", "reference_fresh", "feed_resumed", "max_delta_cleared"})
 
 
 class LogEvents:
