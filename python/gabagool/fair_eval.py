@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gabagool.core import Market, Volatility, parse_price, parse_reference_price
-from gabagool.fair_value import FairSettings, WindowFair, Winner, log_loss
+from gabagool.fair_value import FairSettings, WindowFair, Winner, log_loss, up_mid
 from gabagool.sim import MarketParams, simulate
 from gabagool.sim.model import MODEL_STEP_MS
 from gabagool.venues.polymarket.reference_frames import FeedCounters, PolyBoltReader
@@ -89,13 +89,6 @@ def sample_seconds() -> list[int]:
     """Seconds left at which a window is sampled, decreasing: the MAE grid and the horizons."""
     grid = set(range(WINDOW_S - MAE_STEP_S, MAE_LAST_S - 1, -MAE_STEP_S)) | set(HORIZONS_S)
     return sorted(grid, reverse=True)
-
-
-def up_mid(market: Market) -> int | None:
-    bid, ask = market.best_bid("up"), market.best_ask("up")
-    if bid is None or ask is None:
-        return None
-    return (bid[0] + ask[0]) // 2
 
 
 def record(window: Any) -> Tape:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Literal
 
 from gabagool.config import ReferenceSettings
-from gabagool.core import Volatility, WindowOpen, fair_anchored, fair_model
+from gabagool.core import Market, Volatility, WindowOpen, fair_anchored, fair_model
 from gabagool.venues.polymarket.reference_frames import ReferenceTick
 
 Winner = Literal["up", "down"]
@@ -295,6 +295,15 @@ class WindowFair:
     def resolution(self, exchange: Winner | None) -> ResolutionCheck:
         settled = self.settlement_price()
         return resolution_check(self.opening.price, settled[0] if settled else None, exchange)
+
+
+def up_mid(market: Market) -> int | None:
+    """Up's mid on `market` (micro-dollars, rounded down): what the fair value is anchored
+    on; None while either side of Up's book is empty."""
+    bid, ask = market.best_bid("up"), market.best_ask("up")
+    if bid is None or ask is None:
+        return None
+    return (bid[0] + ask[0]) // 2
 
 
 def log_loss(forecasts: Iterable[tuple[int, Winner]]) -> float | None:

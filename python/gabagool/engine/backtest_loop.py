@@ -21,10 +21,11 @@ import msgspec
 from gabagool.engine.core import Command, FillEntry, JournalEntry, NoLimits, Notice, WindowCore
 from gabagool.engine.core.commands import WindowOpenEntry
 from gabagool.engine.core.driver import WindowDriver, run_to_end
-from gabagool.engine.core.fair import ReferenceFrame
+from gabagool.engine.core.fair import MS, ReferenceFrame
 from gabagool.engine.core.orders import OrderStats
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.core.window import WindowSettings
+from gabagool.fair_value import up_mid
 from gabagool.types import MICROS, NS, Outcome
 from gabagool.venues.base import WindowHeader
 from gabagool.venues.paper_market import PaperMarket
@@ -43,7 +44,6 @@ class FinalPosition(msgspec.Struct, frozen=True, kw_only=True):
 
 
 FAIR_HORIZONS_S = (600, 300, 120, 30)  # seconds before the end: fair value beside the mid
-MS_NS = 1_000_000
 
 
 class FairSample(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,14 +206,12 @@ class _FairSampler:
     def _take(self, at_ns: int, seconds_left: int) -> None:
         core = self.core
         reference = core.reference
-        value = reference.fair.value(at_ns // MS_NS) if reference is not None else None
-        bid, ask = core.market.best_bid("up"), core.market.best_ask("up")
-        mid = (bid[0] + ask[0]) // 2 if bid is not None and ask is not None else None
+        value = reference.fair.value(at_ns // MS) if reference is not None else None
         self.samples.append(
             FairSample(
                 seconds_left=seconds_left,
                 fair_up=value.up if value is not None else None,
-                mid=mid,
+                mid=up_mid(core.market),
                 stale=value.stale if value is not None else False,
             )
         )

@@ -48,7 +48,7 @@ from gabagool.engine.core.orders import OrderBook, OrderState, Placement, Tracke
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
 from gabagool.engine.core.snapshot import WindowMark, WindowSnapshot
 from gabagool.errors import FrameError
-from gabagool.fair_value import FairSettings
+from gabagool.fair_value import FairSettings, up_mid
 from gabagool.types import (
     MICROS,
     NS,
@@ -1285,9 +1285,7 @@ class WindowCore:
         if summary.changed:
             self._want_scan(self.now_ns)
             if self.reference is not None:
-                bid, ask = self.market.best_bid("up"), self.market.best_ask("up")
-                mid = (bid[0] + ask[0]) // 2 if bid is not None and ask is not None else None
-                self.reference.fair.on_mid(mid, self.now_ns // 1_000_000)
+                self.reference.fair.on_mid(up_mid(self.market), self.now_ns // MS)
         if summary.resolved is not None and self.resolved is None:
             self.resolved = summary.resolved
             if self.mode is ENDED:
