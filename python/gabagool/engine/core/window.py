@@ -497,7 +497,7 @@ class WindowCore:
         self.now_ns = t_ns
         self.last_frame_ns = t_ns
         out: list[Command] = []
-        if self.mode is PAUSED and self.pause == "feed stale":
+        if self.feed_stale:
             self._set_mode(TRADING)
             self.pause = ""
             out.append(Notice(action="feed_resumed", detail="link alive again"))
@@ -743,7 +743,7 @@ class WindowCore:
             self.fees,
             (self.end_ns - t_ns) // 1_000_000,
             halted=bool(blocked) or self.over_max_delta,
-            feed_stale=self.mode is PAUSED and self.pause == "feed stale",
+            feed_stale=self.feed_stale,
             capital_room=capital_room,
             unhedged_room=unhedged_room,
         )
