@@ -24,6 +24,7 @@ from gabagool.store import (
     fold_fills,
     open_journal,
 )
+from gabagool.venues.base import OrderRequest
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import SimMarketData
 from test_engine_scenarios import START, Recorder, header, settings
@@ -63,6 +64,24 @@ def engine_on(
     return engine, exchange, events
 
 
+def on_each_submit(exchange: PaperExchange, seen: Callable[[OrderRequest], Any]) -> None:
+    """`seen(request)` just before each window's paper market is handed an order."""
+    open_market = exchange.open_market
+
+    def opening(header, book, **kw):  # type: ignore[no-untyped-def]
+        market = open_market(header, book, **kw)
+        submit = market.submit
+
+        def submitting(request: OrderRequest) -> list[Any]:
+            seen(request)
+            return submit(request)
+
+        market.submit = submitting  # type: ignore[method-assign]
+        return market
+
+    exchange.open_market = opening  # type: ignore[method-assign]
+
+
 async def run_until(engine: Engine, market_s: int, then: Callable[[], Any] | None = None) -> None:
     """Run `engine` until market time START + `market_s`, then stop it."""
 
@@ -88,26 +107,17 @@ async def test_every_fill_and_intent_is_journaled_before_the_engine_next_calls_t
     engine, exchange, events = engine_on(store)
     seen: list[tuple[int, int, int, int]] = []
     unjournaled: list[str] = []
-    open_market = exchange.open_market
 
-    def spying(header, book, **kw):  # type: ignore[no-untyped-def]
-        market = open_market(header, book, **kw)
-        submit = market.submit
+    def submitting(request: OrderRequest) -> None:
+        # what the core holds in memory is durable before the venue hears of the order
+        (window,) = engine.open_windows()
+        journaled = store.journal.position_snapshot(window.slug)
+        p = window.position
+        seen.append((p.qty_up, p.qty_down, journaled.qty_up_micros, journaled.qty_down_micros))
+        if store.journal.order(request.client_id) is None:
+            unjournaled.append(request.client_id)
 
-        def submit_spy(request):  # type: ignore[no-untyped-def]
-            # what the core holds in memory is durable before the venue hears of the order
-            (window,) = engine.open_windows()
-            journaled = store.journal.position_snapshot(window.slug)
-            p = window.position
-            seen.append((p.qty_up, p.qty_down, journaled.qty_up_micros, journaled.qty_down_micros))
-            if store.journal.order(request.client_id) is None:
-                unjournaled.append(request.client_id)
-            return submit(request)
-
-        market.submit = submit_spy  # type: ignore[method-assign]
-        return market
-
-    exchange.open_market = spying  # type: ignore[method-assign]
+    on_each_submit(exchange, submitting)
     await run_until(engine, 60)
     assert events.fills and seen and unjournaled == []
     assert all(mem_up == j_up and mem_down == j_down for mem_up, mem_down, j_up, j_down in seen)
@@ -128,20 +138,7 @@ async def test_a_halt_that_lands_while_an_order_is_journaled_stops_its_send(
     store = direct_store(tmp_path)
     engine, exchange, events = engine_on(store)
     sent: list[str] = []
-    open_market = exchange.open_market
-
-    def spying(header, book, **kw):  # type: ignore[no-untyped-def]
-        market = open_market(header, book, **kw)
-        submit = market.submit
-
-        def submit_spy(request):  # type: ignore[no-untyped-def]
-            sent.append(request.client_id)
-            return submit(request)
-
-        market.submit = submit_spy  # type: ignore[method-assign]
-        return market
-
-    exchange.open_market = spying  # type: ignore[method-assign]
+    on_each_submit(exchange, lambda request: sent.append(request.client_id))
     write = Window._write
     halted_at: list[str] = []
 
