@@ -12,10 +12,12 @@ How the latencies are measured (wall clock, `perf_counter_ns`, no logging):
 - "frame -> intent" starts when the window's pump takes a frame due now and ends when the
   accumulator's scan at that same instant has decided its intents (non-empty ones only):
   the frame into the engine's books (which the paper venue reads: one parse), the venue's
-  matching of its trades, the batch's end, the risk and cutoff checks, the scan and the
-  fair-value gate. Scans `min_interval` held back wait on purpose and are
-  not counted. This is the span the engine bench measured before the redesign (frame in
-  the feed task -> intents from the accumulator task), so its before figures compare.
+  matching of its trades and any fill they make (position, order, the caps' rooms: its
+  journal entry, log line and mark follow the decision), the batch's end, the risk and
+  cutoff checks, the scan and the fair-value gate. Scans `min_interval` held back wait on
+  purpose and are not counted. This is the span the engine bench measured before the
+  redesign (frame in the feed task -> intents from the accumulator task), so its before
+  figures compare.
 - "frame -> order sent" starts at the same point and ends when the first order command of
   that instant is handed to the venue: the span above plus the reconcile (keep, cancel or
   replace the resting orders, the venue's answers to the cancels), the intent journaled

@@ -249,6 +249,63 @@ def test_a_fill_reported_twice_counts_once() -> None:
     assert sum(isinstance(e, FillEntry) for e in s.core.journal) == 1
 
 
+def test_a_fill_a_frame_makes_is_seen_by_the_scan_and_journaled_before_its_orders() -> None:
+    """The records of a frame's fill wait for the scan it wakes (the decision first), and
+    are journaled before that scan's intents, before anything is sent."""
+    core = WindowCore(header(), load_settings(environ=DESIGN_PAIR_RULES, dotenv=None))
+    venue = PaperMarket(header(), core.market, min_order_size=core.params.min_order_size)
+    driver = WindowDriver(core, venue)
+    t = at(1)
+    driver.frame(t, stamped([(t, books("0.40", "0.41"))])[0][1].encode())
+    driver.advance(at(1.5))
+    assert ("up", 400_000) in [(r.request.outcome, r.request.price) for r in venue.reconcile()]
+    seen_by_scan: list[int] = []
+    core.on_intents = lambda: seen_by_scan.append(core.position.qty_up)
+    t = at(2)
+    driver.advance(t)
+    frame = stamped([(t, trade("up", "0.40"))])[0][1].encode()
+    sent = []
+    for command in driver.frame_steps(t, frame):
+        kinds = [type(e).__name__ for e in core.journal]
+        sent.append((command, kinds, [f.fill_id for f in core.fills]))
+    assert seen_by_scan and seen_by_scan[0] == 10 * SHARE
+    assert sent, "the scan the fill woke sent nothing"
+    _, kinds, fills = sent[0]
+    assert len(fills) == 1 and kinds.count("FillEntry") == 1
+    first_intent_after = kinds.index("OrderIntent", kinds.index("FillEntry"))
+    assert kinds[kinds.index("FillEntry") : first_intent_after] == ["FillEntry", "OrderUpdate"]
+    assert core.position.qty_up == 10 * SHARE and core.orders.stats.fills == 1
+
+
+def test_a_frame_fill_waiting_for_its_records_is_recorded_before_the_next_event() -> None:
+    s = Script()
+    place = _up(s.tick(1))
+    cid = place.request.client_id
+    s.event(Accepted(market_id=CONDITION, client_id=cid, venue_id="v1", resting=True))
+    assert s.core.on_frame_fill(s.t, s.fill(cid, "t1", size=4 * SHARE)) == []
+    assert s.core.position.qty_up == 4 * SHARE
+    s.event(Cancelled(market_id=CONDITION, client_id=cid, reason="requested"))
+    kinds = [type(e).__name__ for e in s.core.journal]
+    assert kinds[-2:] == ["FillEntry", "OrderUpdate"]  # the fill, then the cancel
+    assert [f.fill_id for f in s.core.fills] == ["t1"]
+    # and the same fill delivered again is a duplicate, counted once
+    s.core.on_frame_fill(s.t, s.fill(cid, "t1", size=4 * SHARE))
+    assert s.core.position.qty_up == 4 * SHARE and s.core.orders.stats.duplicate_fills == 1
+
+
+def test_a_frame_fill_that_wakes_no_scan_is_recorded_by_the_instant_s_timer() -> None:
+    s = Script()
+    place = _up(s.tick(1))
+    cid = place.request.client_id
+    s.core.on_frame_fill(s.t, s.fill(cid, "t1", size=4 * SHARE))
+    assert s.core.next_deadline() <= s.t  # the driver runs the timer at this instant
+    scans = s.core.scans
+    s.core.on_timer(s.t)
+    assert s.core.scans == scans  # the scan it wants is held back by the minimum interval
+    assert [f.fill_id for f in s.core.fills] == ["t1"]
+    assert sum(isinstance(e, FillEntry) for e in s.core.journal) == 1
+
+
 def test_a_reversed_provisional_fill_is_taken_back_out_of_the_position() -> None:
     s = Script()
     place = _up(s.tick(1))

@@ -226,6 +226,19 @@ def test_portfolio_sums_follow_snapshots_and_windows_coming_and_going() -> None:
     assert portfolio.rooms == (30 * 10**12 - 5 * 10**12, 50 * SHARE)
 
 
+def test_a_fill_moves_the_caps_rooms_before_the_windows_mark_is_published() -> None:
+    portfolio = _portfolio()
+    window = _Window(0, 5 * SHARE, "b")
+    portfolio.add(window)
+    mark_before = portfolio.marks["b"]
+    # what a window tells the portfolio at a fill: cost and |delta|, no read of the books
+    portfolio.hold("b", 5 * 10**12, 0)
+    assert portfolio.rooms == (25 * 10**12, 50 * SHARE)
+    assert portfolio.marks["b"] is mark_before  # the mark waits for the instant's end
+    portfolio.hold("gone", 10**15, 10**12)  # a window the portfolio no longer counts
+    assert portfolio.rooms == (25 * 10**12, 50 * SHARE)
+
+
 class _Reserved:
     """What a shared store reports held in its capital ledger."""
 

@@ -1,7 +1,8 @@
 """State shared by all windows: the halt flag, the capital and unhedged caps, the daily loss.
 
-The portfolio knows windows only by what they publish (a `WindowMark` after every fill and
-each market second; a `WindowSnapshot`, built when read, for the view) and tells them only
+The portfolio knows windows only by what they publish (what a window holds, at once after
+every fill; a `WindowMark` at the end of each instant that changed it and each market
+second; a `WindowSnapshot`, built when read, for the view) and tells them only
 through the callbacks they register (`listen`): it never holds a window's internals, and a
 window reads it only as its `Limits` (`rooms`, `halt_reason`).
 """
@@ -74,6 +75,9 @@ class Portfolio:
         self.events = events
         self.windows: dict[str, Member] = {}  # open windows: `add` and `remove` them
         self.marks: dict[str, Held] = {}  # the latest of each open window
+        # what the caps count of each open window, (cost, |delta|): a fill moves it before
+        # the window's next decision, and its mark (a read of the books) follows later
+        self.held: dict[str, tuple[int, int]] = {}
         self.halt_reason = ""
         self.failure = ""  # a fault that must end the run non-zero (a journal write failed)
         self.day = -1
@@ -123,39 +127,45 @@ class Portfolio:
         self.halt_reason = ""
 
     def add(self, window: Member) -> None:
+        snapshot = window.snapshot()
         self.windows[window.market_id] = window
-        self.marks[window.market_id] = window.snapshot()
+        self.marks[window.market_id] = snapshot
+        self.held[window.market_id] = _held(snapshot)
         self.recount()
 
     def remove(self, window: Member) -> None:
         self.windows.pop(window.market_id, None)
         self.marks.pop(window.market_id, None)
+        self.held.pop(window.market_id, None)
         self._listeners = [
             tell for tell in self._listeners if getattr(tell, "__self__", None) is not window
         ]
         self.recount()
 
     def update(self, snapshot: Held) -> None:
-        """A window's latest state: the caps' rooms follow what it holds."""
-        old = self.marks.get(snapshot.market_id)
-        if old is None:
+        """A window's latest state: for the daily loss and the view; the caps' rooms follow
+        what it holds."""
+        if snapshot.market_id not in self.marks:
             return
         self.marks[snapshot.market_id] = snapshot
-        if (old.cost_up, old.cost_down, old.qty_up, old.qty_down) != (
-            snapshot.cost_up,
-            snapshot.cost_down,
-            snapshot.qty_up,
-            snapshot.qty_down,
-        ):
-            self.recount()
+        self.hold(snapshot.market_id, *_held(snapshot))
+
+    def hold(self, market_id: str, cost: int, unhedged: int) -> None:
+        """What an open window holds now (pico-dollars at cost, micro-shares of |delta|):
+        the caps' rooms count it from the window's next decision on."""
+        old = self.held.get(market_id)
+        if old is None or old == (cost, unhedged):
+            return
+        self.held[market_id] = (cost, unhedged)
+        self.recount()
 
     def recount(self) -> None:
         """Sum the open windows' positions and read the ledgers again: due after every fill,
         window coming or going, and read of what the other engines hold."""
         cost = unhedged = 0
-        for snap in self.marks.values():
-            cost += snap.cost_up + snap.cost_down
-            unhedged += abs(snap.delta)
+        for window_cost, window_unhedged in self.held.values():
+            cost += window_cost
+            unhedged += window_unhedged
         self._deployed, self._unhedged = cost, unhedged
         capital, shared = self.ledger, self.unhedged_ledger
         self.rooms = (
@@ -194,3 +204,7 @@ class Portfolio:
                 f"daily loss {format_picos(loss, 2)} $ beyond the limit "
                 f"{format_picos(self.daily_loss_limit, 2)} $"
             )
+
+
+def _held(snapshot: Held) -> tuple[int, int]:
+    return snapshot.cost_up + snapshot.cost_down, abs(snapshot.delta)

@@ -60,6 +60,7 @@ from gabagool.venues.base import (
     Exchange,
     Fill,
     Filled,
+    FillReversed,
     OrderAck,
     OrderRequest,
     Rejected,
@@ -72,6 +73,11 @@ if TYPE_CHECKING:
     from gabagool.store import FillRecord as JournaledFill
 
 log = logging.getLogger("gabagool.engine")
+
+# tuples, not `A | B`: a union written in an isinstance call is built again on every call
+_POSITION_EVENTS = (Filled, FillReversed)
+_ORDER_ANSWERS = (Accepted, Rejected)
+_ORDER_ENDS = (Cancelled, CancelRejected)
 
 LAG_WARN_NS = 1 * NS  # market time behind the market before the shell says so
 MAX_FEED_RESTARTS = 3
@@ -561,7 +567,18 @@ class Window:
 
     def _report(self, t_ns: int, event: VenueEvent) -> None:
         """A venue event, for the log (the driver hands it to the core)."""
-        if isinstance(event, Accepted | Rejected):
+        if isinstance(event, _POSITION_EVENTS):  # first: the one a scan waits on
+            if self.journal is None and isinstance(event, Filled):
+                # logged when the instant's decisions are made (as a journaled fill is, once
+                # written): the scan this fill wakes does not wait on the log line
+                self._unlogged.append(event)
+            # the caps' rooms count it before the next decision; the rest of a publish (the
+            # mark on the books, the daily loss) waits for the instant's end, as a frame's
+            # move of the mark does: the scan this fill wakes does not wait on it
+            p = self.core.position
+            self.portfolio.hold(self.market_id, p.cost_up + p.cost_down, abs(p.delta))
+            self._snapshot = None
+        elif isinstance(event, _ORDER_ANSWERS):
             request = self._requests.get(event.client_id)
             if request is None:
                 return
@@ -576,16 +593,10 @@ class Window:
                     post_only_cross=event.reason == "post_only_cross",
                 )
             self.events.order_placed(request, ack)
-        elif isinstance(event, Cancelled | CancelRejected):
+        elif isinstance(event, _ORDER_ENDS):
             order = self.core.orders.get(event.client_id)
             name = order.venue_id if order is not None and order.venue_id else event.client_id
             self.events.order_cancelled(self.market_id, name, event.reason)
-        elif isinstance(event, Filled):
-            if self.journal is None:
-                # logged when the instant's decisions are made (as a journaled fill is, once
-                # written): the scan this fill wakes does not wait on the log line
-                self._unlogged.append(event)
-            self._publish(force=True)  # the caps' rooms count it before the next decision
 
     def _log_fill(self, client_id: str, fill_id: str, final: bool, venue_id: str) -> None:
         """A fill for the log: with a journal, only once it is durable there."""

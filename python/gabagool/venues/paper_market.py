@@ -239,10 +239,11 @@ class PaperMarket:
         ]
         if not candidates:
             return
-        # price priority: better-priced orders of ours fill first (a stable sort: then age)
-        candidates.sort(
-            key=lambda o: -o.request.price if o.request.action == "buy" else o.request.price
-        )
+        if len(candidates) > 1:
+            # price priority: better-priced orders of ours fill first (a stable sort: then age)
+            candidates.sort(
+                key=lambda o: -o.request.price if o.request.action == "buy" else o.request.price
+            )
         available = size
         for order in candidates:
             if available <= 0:

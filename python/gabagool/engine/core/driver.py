@@ -28,6 +28,8 @@ Refusal = Literal["capital_cap", "halted", "not_journaled"]
 Steps = Generator[Command, Refusal | None, None]
 
 MAX_STEPS_AT_ONE_INSTANT = 10_000  # a core that keeps asking at one instant is a bug
+# a tuple, not `Place | Cancel | CancelAll`: that union would be built on every command
+_VENUE_CALLS = (Place, Cancel, CancelAll)
 
 
 class WindowDriver:
@@ -79,7 +81,7 @@ class WindowDriver:
             read = core.read_frame(frame)
             if not isinstance(read, FrameError):
                 for event in self.venue.on_book(read):
-                    commands = core.on_order_event(t_ns, event)
+                    commands = core.on_frame_fill(t_ns, event)
                     self.on_event(t_ns, event)
                     if commands:
                         for _ in self.execute(t_ns, commands):
@@ -138,7 +140,7 @@ class WindowDriver:
             read = core.read_frame(frame)
             if not isinstance(read, FrameError):
                 for event in self.venue.on_book(read):
-                    commands = core.on_order_event(t_ns, event)
+                    commands = core.on_frame_fill(t_ns, event)
                     self.on_event(t_ns, event)
                     if commands:
                         yield from self.execute(t_ns, commands)
@@ -167,7 +169,7 @@ class WindowDriver:
         while queue:
             command = queue.popleft()
             self.on_command(t_ns, command)
-            if not isinstance(command, Place | Cancel | CancelAll):
+            if not isinstance(command, _VENUE_CALLS):
                 continue
             if self.latency_ns:
                 self._seq += 1

@@ -234,6 +234,9 @@ class WindowCore:
         self._stale_after_ns = self.config.stale_after_ns
         self._min_interval_ns = self.config.min_interval_ns
         self._provisional = 0  # fills applied that may still be reversed
+        # fills applied whose records wait for the scan they woke (`on_frame_fill`):
+        # (t_ns, fill, order, position before it, order done by it)
+        self._unrecorded: list[tuple[int, Filled, Any, tuple[int, int, int, int], bool]] = []
         self.reference: ReferenceState | None = None
         if self.config.fair is not None:
             beat = getattr(header, "price_to_beat", None)
@@ -562,6 +565,8 @@ class WindowCore:
     def on_order_event(self, t_ns: int, event: VenueEvent) -> list[Command]:
         self.now_ns = t_ns
         out: list[Command] = []
+        if self._unrecorded:  # a confirmation or a reversal looks its fill up in `fills`
+            self._record_fills(out)
         if isinstance(event, Filled):
             self._filled(t_ns, event, out)
         elif isinstance(event, Accepted):
@@ -655,80 +660,86 @@ class WindowCore:
         """Every decision due at `t_ns`, in a fixed order."""
         self.now_ns = t_ns
         out: list[Command] = []
-        if self._batch_open:
-            self._batch_open = False
-            self._absorb(self.market.end_batch(), out)
-        mode = self.mode
-        # trading before the quote cutoff, the common instant: none of the changes of mode
-        # below can apply
-        if not (mode is TRADING and t_ns < self._quote_cut_at and t_ns < self.end_ns):
-            if mode is SETTLED:
-                if t_ns >= self._resolution_due:
-                    self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
-                return out
-            if mode is ENDED:
-                if t_ns >= self._settle_at:
-                    self._settle(t_ns, out)
-                return out
-            if t_ns >= self.end_ns:
-                self._set_mode(ENDED)
-                self._cancel_all("window end", out)
-                self._settle_at = (
-                    t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
-                )
-                if t_ns >= self._settle_at:
-                    self._settle(t_ns, out)
-                return out
-            if mode is not QUOTE_CUT and t_ns >= self._quote_cut_at:
-                self._set_mode(QUOTE_CUT)
-                out.append(
-                    Notice(action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold")
-                )
-                self._cancel_all("quote cutoff", out)
-            elif mode is OPENING:
-                if (
-                    t_ns >= self.resume_ns
-                    and self.market.has_snapshot("up")
-                    and self.market.has_snapshot("down")
-                ):
-                    self._set_mode(TRADING)
-                    self._want_scan(t_ns)
-                elif t_ns >= self._scan_at:
-                    self._scan_at = NEVER  # looked; the next book change looks again
-            elif (
-                mode is PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns
-            ):
-                self._set_mode(TRADING)
-                self.pause = ""
-                self.paused_until_ns = NEVER
-                self._want_scan(t_ns)
-        if self.mode is TRADING:
-            quiet = t_ns - self.last_frame_ns
-            if quiet >= self.config.stale_after_ns:
-                self._set_mode(PAUSED)
-                self.pause = "feed stale"
-                out.append(
-                    Notice(
-                        action="feed_stale",
-                        detail=f"no frame for {quiet / NS:.1f} s: orders cancelled, paused",
+        try:
+            if self._batch_open:
+                self._batch_open = False
+                self._absorb(self.market.end_batch(), out)
+            mode = self.mode
+            # trading before the quote cutoff, the common instant: none of the changes of mode
+            # below can apply
+            if not (mode is TRADING and t_ns < self._quote_cut_at and t_ns < self.end_ns):
+                if self._unrecorded:  # the window may end or settle below: records first
+                    self._record_fills(out)
+                if mode is SETTLED:
+                    if t_ns >= self._resolution_due:
+                        self._check_resolution(t_ns, out)  # with what we have: maybe unchecked
+                    return out
+                if mode is ENDED:
+                    if t_ns >= self._settle_at:
+                        self._settle(t_ns, out)
+                    return out
+                if t_ns >= self.end_ns:
+                    self._set_mode(ENDED)
+                    self._cancel_all("window end", out)
+                    self._settle_at = (
+                        t_ns if self.resolved else self.end_ns + self.config.resolution_wait_ns
                     )
-                )
-                self._cancel_all("stale feed", out)
-        if t_ns >= self._risk_at:
-            self._risk_at = t_ns + self.config.risk_interval_ns
-            self._check_risk(t_ns, out)
-        if self.mode is TRADING:
-            if t_ns >= self._scan_at:
-                self._last_scan = t_ns
-                self._scan_at = t_ns + IDLE_RESCAN_NS
-                self._accumulate(t_ns, out)
-            if t_ns >= self._eq_at:
-                if self.params.equalizer:
-                    self._eq_at = t_ns + self.config.equalizer_interval_ns
-                    self._equalize(t_ns, out)
-                else:  # off: no instant a second for a scan that cannot bid
-                    self._eq_at = NEVER
-        return out
+                    if t_ns >= self._settle_at:
+                        self._settle(t_ns, out)
+                    return out
+                if mode is not QUOTE_CUT and t_ns >= self._quote_cut_at:
+                    self._set_mode(QUOTE_CUT)
+                    out.append(
+                        Notice(
+                            action="quote_cutoff", detail=f"{self.ms_to_end(t_ns)} ms to end: hold"
+                        )
+                    )
+                    self._cancel_all("quote cutoff", out)
+                elif mode is OPENING:
+                    if (
+                        t_ns >= self.resume_ns
+                        and self.market.has_snapshot("up")
+                        and self.market.has_snapshot("down")
+                    ):
+                        self._set_mode(TRADING)
+                        self._want_scan(t_ns)
+                    elif t_ns >= self._scan_at:
+                        self._scan_at = NEVER  # looked; the next book change looks again
+                elif mode is PAUSED and self.pause != "feed stale" and t_ns >= self.paused_until_ns:
+                    self._set_mode(TRADING)
+                    self.pause = ""
+                    self.paused_until_ns = NEVER
+                    self._want_scan(t_ns)
+            if self.mode is TRADING:
+                quiet = t_ns - self.last_frame_ns
+                if quiet >= self.config.stale_after_ns:
+                    self._set_mode(PAUSED)
+                    self.pause = "feed stale"
+                    out.append(
+                        Notice(
+                            action="feed_stale",
+                            detail=f"no frame for {quiet / NS:.1f} s: orders cancelled, paused",
+                        )
+                    )
+                    self._cancel_all("stale feed", out)
+            if t_ns >= self._risk_at:
+                self._risk_at = t_ns + self.config.risk_interval_ns
+                self._check_risk(t_ns, out)
+            if self.mode is TRADING:
+                if t_ns >= self._scan_at:
+                    self._last_scan = t_ns
+                    self._scan_at = t_ns + IDLE_RESCAN_NS
+                    self._accumulate(t_ns, out)
+                if t_ns >= self._eq_at:
+                    if self.params.equalizer:
+                        self._eq_at = t_ns + self.config.equalizer_interval_ns
+                        self._equalize(t_ns, out)
+                    else:  # off: no instant a second for a scan that cannot bid
+                        self._eq_at = NEVER
+            return out
+        finally:
+            if self._unrecorded:  # a fill of this instant that woke no scan
+                self._record_fills(out)
 
     # ---- decisions ---------------------------------------------------------------------
 
@@ -751,6 +762,8 @@ class WindowCore:
             intents = self._gate(t_ns, intents, out)
         if intents and self.on_intents is not None:
             self.on_intents()
+        if self._unrecorded:  # decided: the fills it saw are recorded before any order
+            self._record_fills(out)
         self._act("accumulator", intents, t_ns, out, blocked)
 
     def _gate(self, t_ns: int, intents: Sequence[Any], out: list[Command]) -> list[Any]:
@@ -1140,25 +1153,46 @@ class WindowCore:
         )
         out.append(Notice(action="order_unknown", detail=f"{order.client_id}: {event.detail}"))
 
+    def on_frame_fill(self, t_ns: int, event: VenueEvent) -> list[Command]:
+        """A venue event a market frame's trades made (a simulated venue matching them):
+        a new fill while trading is applied at once (position, order, wake-ups) and
+        recorded (its rule check, entry, journal) once the scan it wakes has decided, so
+        the decision does not wait on the records. The driver runs that scan at this same
+        instant, before any order leaves: a fill's records are journaled before the next
+        send, as every other fill's are."""
+        if (
+            self.mode is not TRADING
+            or not isinstance(event, Filled)
+            or event.fill_id in self.orders.fill_ids
+        ):
+            return self.on_order_event(t_ns, event)
+        self.now_ns = t_ns
+        self._apply_fill(t_ns, event)
+        return []
+
     def _filled(self, t_ns: int, fill: Filled, out: list[Command]) -> None:
-        stats = self.orders.stats
         if fill.fill_id in self.orders.fill_ids:
             if fill.final and self._provisional:
                 self._confirm(t_ns, fill.fill_id)  # MATCHED, now CONFIRMED: no new shares
             else:
-                stats.duplicate_fills += 1
+                self.orders.stats.duplicate_fills += 1
             return
+        self._apply_fill(t_ns, fill)
+        self._record_fills(out)
+
+    def _apply_fill(self, t_ns: int, fill: Filled) -> None:
+        """What the next decision reads of a new fill; its records wait in `_unrecorded`
+        for `_record_fills`."""
+        stats = self.orders.stats
         self.orders.fill_ids.add(fill.fill_id)
         order = self.orders.get(fill.client_id)
         p = self.position
-        up = fill.outcome == "up"
-        qty_self, cost_self = (p.qty_up, p.cost_up) if up else (p.qty_down, p.cost_down)
-        qty_other, cost_other = (p.qty_down, p.cost_down) if up else (p.qty_up, p.cost_up)
+        # the rule check judges the fill on the position just before it
+        before = (p.qty_up, p.cost_up, p.qty_down, p.cost_down)
         if fill.side == "buy":
             p.buy(fill.outcome, fill.price, fill.size, fill.fee)
         else:
             p.sell(fill.outcome, fill.price, fill.size, fill.fee)
-        rule = order.request.rule if order is not None else ""
         if order is not None:
             # every wish on this side was made for the position before the fill: the next
             # reconcile must send neither this one again nor another owner's stale one (an
@@ -1175,66 +1209,81 @@ class WindowCore:
                 OrderState.REJECTED,
             ):
                 self.orders.settle(order, OrderState.FILLED)
-        else:
-            out.append(
-                Notice(
-                    action="unknown_order_fill", detail=f"fill {fill.fill_id} of {fill.client_id}"
-                )
-            )
-        breach = fill.side == "buy" and not realised_within_rule(
-            rule,
-            self.params,
-            price=fill.price,
-            size=fill.size,
-            fee=fill.fee,
-            qty_self=qty_self,
-            cost_self=cost_self,
-            qty_other=qty_other,
-            cost_other=cost_other,
-        )
-        entry = FillEntry(
-            t_ns=t_ns,
-            client_id=fill.client_id,
-            venue_id=fill.venue_id,
-            fill_id=fill.fill_id,
-            outcome=fill.outcome,
-            side=fill.side,
-            price=fill.price,
-            size=fill.size,
-            fee=fill.fee,
-            maker=fill.maker,
-            final=fill.final,
-            rule=rule,
-            breach=breach,
-            fair=self._fair_of(fill.outcome),
-        )
-        self.fills.append(entry)
         if not fill.final:
             self._provisional += 1
-        self._journal(entry)
-        if order is not None and order.state is OrderState.FILLED and order.remaining <= 0:
-            self._journal(
-                OrderUpdate(
-                    t_ns=t_ns, client_id=order.client_id, status="filled", venue_id=order.venue_id
-                )
-            )
         stats.fills += 1
         if fill.maker:
             stats.maker_fills += 1
-        if breach:
-            stats.breaches += 1
-            self.breach_pending = True
-            out.append(
-                Notice(
-                    action="rule_breach",
-                    detail=f"{rule} fill "
-                    f"{describe_order(fill.side, fill.outcome, fill.size, fill.price)} "
-                    f"fee {fill.fee / MICROS:.6f} $",
-                )
-            )
+        done = order is not None and order.state is OrderState.FILLED and order.remaining <= 0
+        self._unrecorded.append((t_ns, fill, order, before, done))
         self._want_scan(t_ns)
         self._eq_at = min(self._eq_at, t_ns)
         self._risk_at = min(self._risk_at, t_ns)
+
+    def _record_fills(self, out: list[Command]) -> None:
+        """The records of the fills applied so far: rule check, entry, journal, notices."""
+        pending, self._unrecorded = self._unrecorded, []
+        stats = self.orders.stats
+        for t_ns, fill, order, (qty_up, cost_up, qty_down, cost_down), done in pending:
+            rule = order.request.rule if order is not None else ""
+            if order is None:
+                out.append(
+                    Notice(
+                        action="unknown_order_fill",
+                        detail=f"fill {fill.fill_id} of {fill.client_id}",
+                    )
+                )
+            up = fill.outcome == "up"
+            breach = fill.side == "buy" and not realised_within_rule(
+                rule,
+                self.params,
+                price=fill.price,
+                size=fill.size,
+                fee=fill.fee,
+                qty_self=qty_up if up else qty_down,
+                cost_self=cost_up if up else cost_down,
+                qty_other=qty_down if up else qty_up,
+                cost_other=cost_down if up else cost_up,
+            )
+            entry = FillEntry(
+                t_ns=t_ns,
+                client_id=fill.client_id,
+                venue_id=fill.venue_id,
+                fill_id=fill.fill_id,
+                outcome=fill.outcome,
+                side=fill.side,
+                price=fill.price,
+                size=fill.size,
+                fee=fill.fee,
+                maker=fill.maker,
+                final=fill.final,
+                rule=rule,
+                breach=breach,
+                fair=self._fair_of(fill.outcome),
+            )
+            self.fills.append(entry)
+            self._journal(entry)
+            if done:
+                assert order is not None
+                self._journal(
+                    OrderUpdate(
+                        t_ns=t_ns,
+                        client_id=order.client_id,
+                        status="filled",
+                        venue_id=order.venue_id,
+                    )
+                )
+            if breach:
+                stats.breaches += 1
+                self.breach_pending = True
+                out.append(
+                    Notice(
+                        action="rule_breach",
+                        detail=f"{rule} fill "
+                        f"{describe_order(fill.side, fill.outcome, fill.size, fill.price)} "
+                        f"fee {fill.fee / MICROS:.6f} $",
+                    )
+                )
 
     def _confirm(self, t_ns: int, fill_id: str) -> None:
         for index, entry in enumerate(self.fills):
