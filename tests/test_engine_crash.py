@@ -36,8 +36,19 @@ def engine(
     args += ["--start", str(START), "--seed", "3", "--data-dir", str(data_dir), *extra]
     environment = {**os.environ, **DESIGN_PAIR_RULES, **(env or {})}
     return subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, cwd=data_dir
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=data_dir,
+        # as from a terminal, whatever runs the tests (under nohup SIGHUP comes ignored, and
+        # the engine keeps it so)
+        preexec_fn=_hangup_default,
     )
+
+
+def _hangup_default() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

@@ -242,7 +242,7 @@ def test_three_quick_ctrl_cs_still_write_the_summary_and_its_json(tmp_path: Path
 def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
     code = (
         "import signal, gabagool.commands.run as r\n"
-        # what was there before, not SIG_DFL: a parent run under nohup passes SIGHUP ignored
+        "signal.signal(signal.SIGHUP, signal.SIG_DFL)\n"  # as from a terminal, not nohup
         "before = signal.getsignal(signal.SIGHUP)\n"
         "calls = []\n"
         "real = r._run\n"
@@ -255,6 +255,23 @@ def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[True] True"
+
+
+def test_a_hangup_that_came_ignored_stays_ignored_under_nohup() -> None:
+    code = (
+        "import signal, gabagool.commands.run as r\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"  # what nohup hands the engine
+        "calls = []\n"
+        "def spy(args, signals):\n"
+        "    calls.append(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)\n"
+        "    calls.append(signal.getsignal(signal.SIGTERM) == signals._handle)\n"
+        "    return 0\n"
+        "r._run = spy\n"
+        "r.run(None)\n"
+        "print(calls, signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[True, True] True"
 
 
 def test_shutdown_bounds_are_wall_clock_seconds_whatever_the_speed() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from gabagool.attribution import attribute, rebate_rate_ppm
 from gabagool.backtest.result import WindowResult
@@ -23,7 +22,6 @@ from gabagool.engine.core import OrderIntent, OrderUpdate, WindowCore
 from gabagool.types import NS, Outcome
 
 TIMELINE_STEP_NS = NS  # market time between samples of the books (timelines only)
-MICROS = 1_000_000
 # an order's journaled status that ends its life on the book
 _CLOSED = ("filled", "cancelled", "rejected", "unknown")
 
@@ -153,11 +151,6 @@ def _result(
             f"and paper cash {engine.paper_cash} pico$ differ"
         )
     p = engine.position
-    pair = (
-        Fraction(p.cost_up * p.qty_down + p.cost_down * p.qty_up, MICROS * p.qty_up * p.qty_down)
-        if p.qty_up and p.qty_down
-        else None
-    )
     return WindowResult(
         spec=spec,
         slug=engine.slug,
@@ -173,7 +166,7 @@ def _result(
         qty_down=p.qty_down,
         hedged=min(p.qty_up, p.qty_down),
         delta=p.qty_up - p.qty_down,
-        pair_cost=(pair.numerator, pair.denominator) if pair is not None else None,
+        pair_cost=p.pair_cost,
         fills=len(engine.fills),
         maker_fills=parts.maker_fills,
         taker_fills=parts.taker_fills,

@@ -82,7 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 class Signals:
     """The process's signal handlers, installed before any start-up work: SIGINT, SIGTERM and
-    SIGHUP stop the engine (every order cancelled, the summary printed and written);
+    SIGHUP stop the engine (every order cancelled, the summary printed and written), SIGHUP
+    unless it came ignored (`nohup`: the engine outlives the terminal, as asked);
     SIGUSR1 / SIGUSR2 halt and resume it. A signal that comes before the engine runs is kept
     and acted on when it starts. More stop signals while it stops are counted, never
     honoured before the summary is out (`run` then exits 130)."""
@@ -98,6 +99,8 @@ class Signals:
 
     def install(self) -> None:
         for signum in (*self.STOP, *CONTROL_SIGNALS):
+            if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                continue
             self._previous[signum] = signal.signal(signum, self._handle)
 
     def restore(self) -> None:

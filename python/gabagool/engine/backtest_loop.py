@@ -41,6 +41,9 @@ class FinalPosition(msgspec.Struct, frozen=True, kw_only=True):
     cost_down: int
     realized: int
     fees_paid: int
+    # avg_up + avg_down in dollars, as (numerator, denominator) in lowest terms: the core's
+    # `Position.pair_cost`, so a report never computes it again; None unless both are held
+    pair_cost: tuple[int, int] | None
 
 
 FAIR_HORIZONS_S = (600, 300, 120, 30)  # seconds before the end: fair value beside the mid
@@ -166,6 +169,7 @@ def run_window(
             cost_down=p.cost_down,
             realized=p.realized,
             fees_paid=p.fees_paid,
+            pair_cost=p.pair_cost_ratio,
         ),
         winner=core.winner,
         settlement_pnl=core.settlement_pnl,
