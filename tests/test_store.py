@@ -217,10 +217,10 @@ def test_fill_naming_an_unopened_window_is_refused(journal: Journal) -> None:
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ({"price_micros": 0}, "price 0 micros out of range"),
-        ({"price_micros": 1_000_000}, "price 1000000 micros out of range"),
-        ({"size_micros": 0}, "size 0 micros not > 0"),
-        ({"fee_micros": -1}, "fee -1 micros is negative"),
+        ({"price_micros": 0}, r"price 0 outside \(0, 1\)"),
+        ({"price_micros": 1_000_000}, r"price 1 outside \(0, 1\)"),
+        ({"size_micros": 0}, "size 0 not above 0"),
+        ({"fee_micros": -1}, r"fee -0.000001 \$ is negative"),
         ({"outcome": "sideways"}, "outcome 'sideways' not up/down"),
         ({"side": "short"}, "side 'short' not buy/sell"),
         ({"trade_id": ""}, "trade id is empty"),

@@ -14,12 +14,16 @@ Outcome = Literal["up", "down"]
 Side = Literal["buy", "sell"]
 BookSide = Literal["bid", "ask"]
 OrderType = Literal["GTC", "FAK", "FOK"]
+"""What the engine places: resting GTC bids and FAK/FOK takers."""
+ExchangeOrderType = Literal["GTC", "GTD", "FOK", "FAK"]
+"""What the exchange may hold: GTD too (an order adopted from the exchange, a journal's)."""
 Owner = Literal["accumulator", "equalizer", "risk"]
 """Which decision asked for an order: a resting bid is replaced only by its own owner's wish,
 except that the equalizer's higher bid wins over the accumulator's."""
 
 OUTCOMES: tuple[Outcome, ...] = ("up", "down")
 SIDES: tuple[Side, ...] = ("buy", "sell")
+EXCHANGE_ORDER_TYPES: tuple[ExchangeOrderType, ...] = ("GTC", "GTD", "FOK", "FAK")
 
 WINDOW_SECONDS = 900  # a 15-minute market
 NS = 1_000_000_000  # nanoseconds a second
@@ -93,6 +97,13 @@ def dollars(picos: int) -> str:
     """Pico-dollars for people: `$1.70`, `-$0.05` (cents, truncated toward zero)."""
     text = format_picos(picos, 2)
     return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+
+
+def exact_dollars(picos: int) -> str:
+    """Pico-dollars for people, every digit kept (at least cents): `$1.50`, `$0.0000125`."""
+    whole, frac = divmod(abs(picos), 10**12)
+    digits = f"{frac:012d}".rstrip("0").ljust(2, "0")
+    return f"{'-' if picos < 0 else ''}${whole}.{digits}"
 
 
 def fee_dollars(fee_micros: int) -> str:

@@ -18,12 +18,13 @@ from gabagool.store import (
     describe_location,
     open_journal,
 )
-from gabagool.store.base import LEDGER_UNITS, PICOS_PER_MICRO, JournalExport
+from gabagool.store.base import LEDGER_UNITS, JournalExport
 from gabagool.store.lock import exclusive_journal, journal_holders
 from gabagool.store.sqlite import JOURNAL_FILENAME
+from gabagool.types import PICOS_PER_MICRO
+from gabagool.types import exact_dollars as dollars
+from gabagool.types import short as shares
 
-PICOS_PER_DOLLAR = 10**12
-MICROS_PER_UNIT = 10**6
 ATTOS_PER_CENT = 10**16
 
 
@@ -104,20 +105,6 @@ def _read(args: argparse.Namespace, read: Callable[[Journal], T]) -> T:
         raise _Unreadable(str(exc)) from exc
     finally:
         journal.close()
-
-
-def dollars(pico: int) -> str:
-    """Pico-dollars as an exact dollar amount: 1_500_000_000_000 -> `$1.50`."""
-    whole, frac = divmod(abs(pico), PICOS_PER_DOLLAR)
-    digits = f"{frac:012d}".rstrip("0").ljust(2, "0")
-    return f"{'-' if pico < 0 else ''}${whole}.{digits}"
-
-
-def shares(micros: int) -> str:
-    """Micro-shares as an exact share count: 12_500_000 -> `12.5`."""
-    whole, frac = divmod(abs(micros), MICROS_PER_UNIT)
-    text = f"{whole}.{frac:06d}".rstrip("0").rstrip(".")
-    return f"{'-' if micros < 0 else ''}{text}"
 
 
 def reference_dollars(atto: int) -> str:

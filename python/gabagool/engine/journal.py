@@ -26,7 +26,8 @@ from gabagool.store import (
     Store,
     WindowRecord,
 )
-from gabagool.store.base import PRICE_ONE_MICROS, OpenSource, OrderStatus, Outcome
+from gabagool.store.base import OpenSource, OrderStatus
+from gabagool.types import MICROS, Outcome
 from gabagool.venues.base import WindowHeader
 
 # the core's order states as the store spells them (an order in doubt stays `pending`)
@@ -74,7 +75,7 @@ class EngineJournal:
         the venue answers. A crash after this and before the send leaves an intent that
         recovery asks the venue about."""
         request = intent.request
-        if not (0 < request.price < PRICE_ONE_MICROS and request.size > 0):
+        if not (0 < request.price < MICROS and request.size > 0):
             # the venue will refuse a malformed order; the journal keeps only real ones
             log.warning(
                 "order %s not journaled: price %d size %d out of range",

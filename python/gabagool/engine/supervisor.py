@@ -37,8 +37,7 @@ from gabagool.store import (
     StoreOutage,
     WindowRecord,
 )
-from gabagool.store.base import OUTCOMES
-from gabagool.types import WINDOW_SECONDS
+from gabagool.types import OUTCOMES, WINDOW_SECONDS
 from gabagool.venues.base import Exchange, MarketData, Outcome
 
 log = logging.getLogger("gabagool.engine")

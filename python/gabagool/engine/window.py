@@ -52,7 +52,7 @@ from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.portfolio import Portfolio
 from gabagool.store import StoreError
-from gabagool.types import MICROS, ratio_decimal
+from gabagool.types import ratio_decimal, short
 from gabagool.venues.base import (
     Accepted,
     Cancelled,
@@ -263,8 +263,8 @@ class Window:
             "window %s resumed from %d journaled fill(s): up %s down %s",
             self.slug,
             standing,
-            decimal_shares(p.qty_up),
-            decimal_shares(p.qty_down),
+            short(p.qty_up),
+            short(p.qty_down),
             extra={
                 "event": "window_resumed",
                 "market": self.market_id,
@@ -745,11 +745,6 @@ class Window:
         if portfolio.ledger is not None and portfolio.unhedged_ledger is not None:
             await portfolio.ledger.trim(portfolio.committed)
             await portfolio.unhedged_ledger.trim(portfolio.exposure)
-
-
-def decimal_shares(micros: int) -> str:
-    whole, frac = divmod(micros, MICROS)
-    return f"{whole}" if not frac else f"{whole}.{frac:06d}".rstrip("0")
 
 
 __all__ = ["LatencyProbe", "Mode", "Window"]

@@ -21,21 +21,28 @@ from typing import Literal, Protocol
 
 import msgspec
 
-Outcome = Literal["up", "down"]
-Side = Literal["buy", "sell"]
+from gabagool.types import (
+    EXCHANGE_ORDER_TYPES,
+    MICROS,
+    OUTCOMES,
+    PAYOUT_PICOS_PER_MICRO_SHARE,
+    PICOS_PER_MICRO,
+    SIDES,
+    Outcome,
+    Side,
+    short,
+)
+from gabagool.types import ExchangeOrderType as OrderType
+
 Liquidity = Literal["maker", "taker"]
-OrderType = Literal["GTC", "GTD", "FOK", "FAK"]
 OrderStatus = Literal["pending", "open", "filled", "cancelled", "rejected", "expired"]
 WindowStatus = Literal["open", "settled"]
 OpenSource = Literal["priceToBeat", "reference"]
 """Where a window's opening price came from: Gamma's `eventMetadata.priceToBeat`, or the
 first reference-feed update at or after the window's start."""
 
-OUTCOMES: tuple[Outcome, ...] = ("up", "down")
 OPEN_SOURCES: tuple[OpenSource, ...] = ("priceToBeat", "reference")
-SIDES: tuple[Side, ...] = ("buy", "sell")
 LIQUIDITIES: tuple[Liquidity, ...] = ("maker", "taker")
-ORDER_TYPES: tuple[OrderType, ...] = ("GTC", "GTD", "FOK", "FAK")
 ORDER_STATUSES: tuple[OrderStatus, ...] = (
     "pending",
     "open",
@@ -48,10 +55,6 @@ ORDER_STATUSES: tuple[OrderStatus, ...] = (
 # acknowledged), so after a crash it must be cancelled or adopted before trading resumes.
 RESTING_ORDER_STATUSES: frozenset[str] = frozenset({"pending", "open"})
 
-PRICE_ONE_MICROS = 1_000_000
-PICOS_PER_MICRO = 1_000_000
-# A winning share pays $1: one micro-share pays 1e-6 $ = 1e6 pico-dollars.
-PAYOUT_PICOS_PER_MICRO_SHARE = 1_000_000
 DEFAULT_LEDGER = "capital"
 # The portfolio caps' ledgers and the unit each counts in (the engine's CapitalLedger names).
 CAPITAL_LEDGER = DEFAULT_LEDGER  # pico-dollars at cost
@@ -306,14 +309,15 @@ def validate_order(order: OrderRecord) -> None:
     _require(order.outcome in OUTCOMES, f"order {oid!r}: outcome {order.outcome!r} not up/down")
     _require(order.side in SIDES, f"order {oid!r}: side {order.side!r} not buy/sell")
     _require(
-        order.order_type in ORDER_TYPES, f"order {oid!r}: order type {order.order_type!r} unknown"
+        order.order_type in EXCHANGE_ORDER_TYPES,
+        f"order {oid!r}: order type {order.order_type!r} unknown",
     )
     _require(order.status in ORDER_STATUSES, f"order {oid!r}: status {order.status!r} unknown")
     _require(
-        0 < order.price_micros < PRICE_ONE_MICROS,
-        f"order {oid!r}: price {order.price_micros} micros out of range (0, 1_000_000)",
+        0 < order.price_micros < MICROS,
+        f"order {oid!r}: price {short(order.price_micros)} outside (0, 1)",
     )
-    _require(order.size_micros > 0, f"order {oid!r}: size {order.size_micros} micros not > 0")
+    _require(order.size_micros > 0, f"order {oid!r}: size {short(order.size_micros)} not above 0")
 
 
 def validate_fill(fill: FillRecord) -> None:
@@ -326,11 +330,11 @@ def validate_fill(fill: FillRecord) -> None:
         fill.liquidity in LIQUIDITIES, f"fill {key}: liquidity {fill.liquidity!r} not maker/taker"
     )
     _require(
-        0 < fill.price_micros < PRICE_ONE_MICROS,
-        f"fill {key}: price {fill.price_micros} micros out of range (0, 1_000_000)",
+        0 < fill.price_micros < MICROS,
+        f"fill {key}: price {short(fill.price_micros)} outside (0, 1)",
     )
-    _require(fill.size_micros > 0, f"fill {key}: size {fill.size_micros} micros not > 0")
-    _require(fill.fee_micros >= 0, f"fill {key}: fee {fill.fee_micros} micros is negative")
+    _require(fill.size_micros > 0, f"fill {key}: size {short(fill.size_micros)} not above 0")
+    _require(fill.fee_micros >= 0, f"fill {key}: fee {short(fill.fee_micros)} $ is negative")
 
 
 def updated_order(

@@ -168,7 +168,7 @@ class PaperMarket:
         if request.market_id != self.market_id:
             return f"unknown market {request.market_id!r}"
         if not 0 < request.price < ONE_DOLLAR_MICROS:
-            return f"price {request.price} outside (0, 1000000)"
+            return f"price {short(request.price)} outside (0, 1)"
         tick = self.market.tick(request.outcome)  # the tick changes near 0 and 1
         if request.price % tick:
             return f"price {short(request.price)} not on tick {short(tick)}"
