@@ -46,8 +46,9 @@ from gabagool.engine.events import EventFanout  # noqa: E402
 from gabagool.engine.portfolio import Portfolio  # noqa: E402
 from gabagool.engine.window import LatencyProbe, Window  # noqa: E402
 from gabagool.sim import DEFAULT_START  # noqa: E402
+from gabagool.types import NS  # noqa: E402
 from gabagool.venues.paper import PaperExchange  # noqa: E402
-from gabagool.venues.polymarket.clock import NS, UnixClock  # noqa: E402
+from gabagool.venues.polymarket.clock import UnixClock  # noqa: E402
 from gabagool.venues.polymarket.live_feed import LiveMarketData  # noqa: E402
 from gabagool.venues.sim_feed import ListWindowFeed  # noqa: E402
 from loopback_clock import LoopbackClock  # noqa: E402

@@ -15,12 +15,13 @@ import trio
 import trio.testing
 from gabagool.config import micros, picos
 from gabagool.engine.backtest_loop import run_window
-from gabagool.engine.clock import NS, MarketClock
+from gabagool.engine.clock import MarketClock
 from gabagool.engine.portfolio import Portfolio
 from gabagool.engine.summary import summarize
 from gabagool.engine.supervisor import Engine
 from gabagool.engine.window import Window
 from gabagool.sim import WindowSimulator
+from gabagool.types import NS
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed, SimMarketData
 from test_engine_crash import START, engine, log_entries, running, wait_for

@@ -15,11 +15,11 @@ import pytest
 import trio
 from gabagool._core import parse_reference_price
 from gabagool.cli import main as cli_main
-from gabagool.engine.clock import NS
 from gabagool.engine.core.commands import FillReversal
 from gabagool.engine.recovery import reconcile_orders
 from gabagool.engine.supervisor import RESTART_REASON, RESTING_REASON, Engine
 from gabagool.store import FillRecord, OrderRecord, fold_fills, open_journal
+from gabagool.types import NS
 from gabagool.venues.base import Filled, FillReversed, OrderReport, OrderRequest, Unknown
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import SimMarketData

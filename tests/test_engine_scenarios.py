@@ -10,10 +10,11 @@ from typing import Any
 import trio
 from design_rules import DESIGN_PAIR_RULES as DESIGN_ENV
 from gabagool.config import Settings, load_settings, micros, picos
-from gabagool.engine.clock import NS, MarketClock
+from gabagool.engine.clock import MarketClock
 from gabagool.engine.portfolio import Portfolio
 from gabagool.engine.window import Window
 from gabagool.recording import FeeScheduleHeader, MarketHeader
+from gabagool.types import NS
 from gabagool.venues.base import Fill, OrderAck, OrderRequest
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed

@@ -12,7 +12,6 @@ import trio
 from design_rules import DESIGN_PAIR_RULES
 from gabagool.cli import main
 from gabagool.config import load_settings, redact_url
-from gabagool.engine.clock import NS
 from gabagool.engine.core.commands import OrderIntent
 from gabagool.engine.supervisor import RESTART_REASON, Engine
 from gabagool.engine.window import Window
@@ -24,6 +23,7 @@ from gabagool.store import (
     fold_fills,
     open_journal,
 )
+from gabagool.types import NS
 from gabagool.venues.base import OrderRequest
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import SimMarketData

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import trio
 from gabagool.cli import main
-from gabagool.engine.clock import NS
 from gabagool.engine.supervisor import Engine
+from gabagool.types import NS
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed, SimMarketData
 from test_engine_scenarios import (

@@ -14,8 +14,9 @@ import httpx
 import pytest
 import trio
 from fakes.fake_polymarket import FakePolymarket
+from gabagool.types import NS
 from gabagool.venues.polymarket.clob_public import ClobPublic, parse_clob_market
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.discovery import Discovery
 from gabagool.venues.polymarket.gamma import GammaClient, Malformed, parse_event, window_start
 from gabagool.venues.polymarket.rest import (

@@ -12,7 +12,8 @@ import trio
 from fakes.fake_polymarket import FakePolymarket, FakeWindow
 from gabagool import _core
 from gabagool.config import PolymarketSettings
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.types import NS
+from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.live_feed import LiveMarketData, LiveWindowFeed
 
 START = 1_767_225_600

@@ -32,7 +32,8 @@ from gabagool.recorder import (
 )
 from gabagool.recording import RecordingHeader, read_recording, read_sources
 from gabagool.sim.reference import reference_frames
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.types import NS
+from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.gamma import window_start
 from gabagool.venues.polymarket.reference import ApiCredentials, PolyBoltFeed, reference_feed
 

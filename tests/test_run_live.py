@@ -15,11 +15,11 @@ from clirun import assert_one_line_failure, gabagool
 from fakes.fake_polymarket import FakePolymarket, FakeWindow
 from gabagool.commands import run as run_command
 from gabagool.config import Settings, load_settings
-from gabagool.engine.clock import NS
 from gabagool.engine.summary import Summary
 from gabagool.engine.supervisor import Engine
 from gabagool.engine.view import summary_table
 from gabagool.store import open_journal
+from gabagool.types import NS
 from gabagool.venues.base import OrderAck, OrderRequest
 from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.live_feed import LiveMarketData

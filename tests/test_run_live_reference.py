@@ -14,9 +14,9 @@ from fakes.fake_polybolt import FakePolyBolt, Session
 from fakes.fake_polymarket import FakePolymarket
 from gabagool.commands import run as run_command
 from gabagool.core import parse_reference_price
-from gabagool.engine.clock import NS
 from gabagool.engine.live_wiring import ReferenceHub
 from gabagool.sim.reference import reference_frames
+from gabagool.types import NS
 from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.live_feed import LiveMarketData
 from rich.console import Console

@@ -22,12 +22,12 @@ from gabagool.recording import read_recording, read_sources
 from gabagool.sim import (
     DEFAULT_START,
     TWAP_SECONDS,
-    WINDOW_SECONDS,
     UnderlyingPath,
     WindowSimulator,
     run_frames,
     simulate,
 )
+from gabagool.types import WINDOW_SECONDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"
 SEEDS = range(6)

@@ -25,11 +25,8 @@ from typing import Protocol
 import msgspec
 
 from gabagool.config import micros
-from gabagool.types import Outcome
+from gabagool.types import PAYOUT_PICOS_PER_MICRO_SHARE, PICOS_PER_MICRO, Outcome
 from gabagool.venues.base import Fill
-
-MICROS = 1_000_000
-PICOS_PER_SHARE = MICROS  # a micro-share paid out at $1 is 1e6 pico-dollars
 
 
 @dataclass
@@ -141,17 +138,17 @@ def split(ledger: Ledger, winner: str | None, rebate_rate_ppm: int) -> Split:
     up, down = ledger.up, ledger.down
     h = ledger.hedged
     paired = ledger._paired_cost(up) + ledger._paired_cost(down)
-    locked = h * PICOS_PER_SHARE - paired
+    locked = h * PAYOUT_PICOS_PER_MICRO_SHARE - paired
     excess_payout = 0
     if winner in ("up", "down"):
-        excess_payout = (ledger.side(winner).qty - h) * PICOS_PER_SHARE
+        excess_payout = (ledger.side(winner).qty - h) * PAYOUT_PICOS_PER_MICRO_SHARE
     unpaired = excess_payout - ledger.unhedged_cost()
     sells = sum(s.proceeds - s.sold_cost() for s in (up, down))
     return Split(
         locked=locked,
         unpaired=unpaired,
         sells=sells,
-        fees=-ledger.fees * MICROS,
+        fees=-ledger.fees * PICOS_PER_MICRO,
         rebates=ledger.rebate_base * rebate_rate_ppm,  # micro$ x ppm = pico$
     )
 

@@ -20,13 +20,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
+from gabagool.types import WINDOW_SECONDS
+
 ENV_PREFIX = "GABAGOOL_"
 SECRET_MARK = "***"
 
 # Bounds: what the exchange and the core's integer types allow, and beyond which a value can
 # only be a typo. A 15-minute window bounds every cutoff; the core caps a position at 1e8
 # shares (its products of cost and quantity must fit 128 bits); orders are sized in 0.01 share.
-WINDOW_SECONDS = 900
 MAX_SHARES = Decimal(100_000_000)
 SIZE_STEP = Decimal("0.01")
 MAX_DOLLARS = Decimal(1_000_000_000)

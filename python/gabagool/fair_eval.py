@@ -46,15 +46,14 @@ from gabagool.core import Market, Volatility, parse_price, parse_reference_price
 from gabagool.fair_value import FairSettings, WindowFair, Winner, log_loss, up_mid
 from gabagool.sim import MarketParams, simulate
 from gabagool.sim.model import MODEL_STEP_MS
+from gabagool.types import MS, WINDOW_SECONDS
 from gabagool.venues.polymarket.reference_frames import FeedCounters, PolyBoltReader
 
 ASSETS = ("btc", "eth", "sol", "xrp")
 HORIZONS_S = (600, 300, 120, 30)  # seconds before the end
 MAE_STEP_S = 10
 MAE_LAST_S = 60  # "away from the last minute": samples with at least this much left
-WINDOW_S = 900
 READER_LOG = "gabagool.venues.polymarket.reference_frames"
-NS_PER_MS = 1_000_000
 
 # one event of a tape: (receive ms, kind, value); a mid change (micro-dollars or None when a
 # side is empty) or a reference tick (its index in `Tape.ticks`)
@@ -87,7 +86,7 @@ class Tape:
 
 def sample_seconds() -> list[int]:
     """Seconds left at which a window is sampled, decreasing: the MAE grid and the horizons."""
-    grid = set(range(WINDOW_S - MAE_STEP_S, MAE_LAST_S - 1, -MAE_STEP_S)) | set(HORIZONS_S)
+    grid = set(range(WINDOW_SECONDS - MAE_STEP_S, MAE_LAST_S - 1, -MAE_STEP_S)) | set(HORIZONS_S)
     return sorted(grid, reverse=True)
 
 
@@ -101,7 +100,7 @@ def record(window: Any) -> Tape:
     tape = Tape(window.asset, start_ms, end_ms, parse_reference_price(header.price_to_beat),
                 "up" if window.up_wins else "down")
     for left in sample_seconds():
-        step = (WINDOW_S - left) * 1000 // MODEL_STEP_MS
+        step = (WINDOW_SECONDS - left) * 1000 // MODEL_STEP_MS
         tape.true_at[left] = round(path.probability(step) * 1_000_000)
     last_mid: int | None = None
     pending_t = -1  # receive time (ns) of market frames applied since the last batch end
@@ -111,13 +110,13 @@ def record(window: Any) -> Tape:
             market.end_batch()
             mid = up_mid(market)
             if mid != last_mid:
-                tape.events.append((pending_t // NS_PER_MS, MID, mid))
+                tape.events.append((pending_t // MS, MID, mid))
                 last_mid = mid
             pending_t = -1
         if source == "ref":
             ticks, _ = reader.read(text)
             for tick in ticks:
-                tape.events.append((t_ns // NS_PER_MS, TICK, len(tape.ticks)))
+                tape.events.append((t_ns // MS, TICK, len(tape.ticks)))
                 tape.ticks.append(tick)
         else:
             market.apply_frame(text)
@@ -361,7 +360,7 @@ def format_report(report: Report, command: str = "") -> str:
         cells = ", ".join(f"T-{h}s {d:+.4f}" for h, d in diffs.items())
         lines.append(f"  fair - mid on seed {seed} alone: {cells}")
     lines.append(f"mean absolute error against the true probability, every {MAE_STEP_S} s from "
-                 f"T-{WINDOW_S - MAE_STEP_S} s to T-{MAE_LAST_S} s ({report.mae_samples} "
+                 f"T-{WINDOW_SECONDS - MAE_STEP_S} s to T-{MAE_LAST_S} s ({report.mae_samples} "
                  f"samples): fair {report.mae_fair * 100:.2f} c, mid {report.mae_mid * 100:.2f} c")
     if report.missing:
         lines.append(f"samples without a mid or a fair value (judged as the mid or 0.5): "

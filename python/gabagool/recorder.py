@@ -43,8 +43,9 @@ from gabagool.recording import (
     REFERENCE_SOURCE,
     RecordingHeader,
 )
+from gabagool.types import NS
 from gabagool.venues.polymarket.clob_public import ClobPublic
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.discovery import DiscoveredWindow, Discovery
 from gabagool.venues.polymarket.gamma import GammaClient
 from gabagool.venues.polymarket.market_socket import Backoff, MarketSocket

@@ -30,6 +30,7 @@ import msgspec
 import zstandard
 
 from gabagool.recording_audit import MarketAudit
+from gabagool.types import NS
 
 FORMAT_VERSION = 1
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -48,7 +49,6 @@ REFERENCE_SOURCE = "ref"
 SOURCES = (MARKET_SOURCE, REFERENCE_SOURCE)
 """Where a recorded frame came from: the market channel, or the reference price feed."""
 
-NS = 1_000_000_000
 # Frames this long before the first window or after the last are still part of it (a
 # recorder subscribes early; `market_resolved` and the final TWAP come after the end).
 # Anything further out is a broken clock and is dropped: a replay paces by these times.

@@ -27,7 +27,9 @@ EXCHANGE_ORDER_TYPES: tuple[ExchangeOrderType, ...] = ("GTC", "GTD", "FOK", "FAK
 
 WINDOW_SECONDS = 900  # a 15-minute market
 NS = 1_000_000_000  # nanoseconds a second
+MS = 1_000_000  # nanoseconds a millisecond
 MICROS = 1_000_000  # micro-units a unit (a price's dollar, a size's share)
+PICOS = 10**12  # pico-dollars a dollar
 PICOS_PER_MICRO = 1_000_000  # a fee's micro-dollar in pico-dollars
 PAYOUT_PICOS_PER_MICRO_SHARE = 1_000_000  # a winning micro-share pays 1e-6 $
 

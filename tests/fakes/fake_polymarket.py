@@ -30,7 +30,8 @@ import msgspec
 import trio
 from gabagool import _core
 from gabagool.sim import WindowSimulator, simulate
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.types import NS
+from gabagool.venues.polymarket.clock import UnixClock
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 MS = 1_000_000

@@ -25,9 +25,10 @@ import msgspec  # noqa: E402
 from gabagool.backtest.fair import up_price, usd_price  # noqa: E402
 from gabagool.backtest.one import Timeline, run_with_timeline  # noqa: E402
 from gabagool.backtest.ranking import ranking_table  # noqa: E402
-from gabagool.backtest.result import PICOS, WindowResult  # noqa: E402
+from gabagool.backtest.result import WindowResult  # noqa: E402
 from gabagool.backtest.spec import WindowSpec  # noqa: E402
 from gabagool.config import Settings  # noqa: E402
+from gabagool.types import PICOS  # noqa: E402
 
 DPI = 90
 

@@ -9,9 +9,7 @@ import msgspec
 from gabagool.backtest.fair import fair_json
 from gabagool.backtest.spec import WindowSpec
 from gabagool.engine.backtest_loop import FairRecord
-
-PICOS = 10**12
-MICROS = 10**6
+from gabagool.types import MICROS, PICOS
 
 
 class WindowResult(msgspec.Struct, frozen=True, kw_only=True):

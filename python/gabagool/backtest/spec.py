@@ -15,8 +15,8 @@ import msgspec
 
 from gabagool import sim
 from gabagool.recording import MarketHeader
-from gabagool.sim import DEFAULT_START, WINDOW_SECONDS, MarketParams, WindowSimulator
-from gabagool.types import Outcome
+from gabagool.sim import DEFAULT_START, MarketParams, WindowSimulator
+from gabagool.types import WINDOW_SECONDS, Outcome
 from gabagool.venues.base import ReferenceFrame
 from gabagool.venues.sim_feed import ReplayMarketData, sim_frames
 

@@ -18,9 +18,10 @@ from gabagool.commands.paths import (
     check_readable_file,
     probe_writable,
 )
-from gabagool.config import WINDOW_SECONDS, ConfigError, Settings, load_settings
+from gabagool.config import ConfigError, Settings, load_settings
 from gabagool.store import StoreError
 from gabagool.store.location import resolve_location
+from gabagool.types import WINDOW_SECONDS
 
 # a unix time whose nanoseconds fit the core's 64-bit timestamps with room to spare
 MAX_START = 2**32

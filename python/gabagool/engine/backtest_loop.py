@@ -21,12 +21,12 @@ import msgspec
 from gabagool.engine.core import Command, FillEntry, JournalEntry, NoLimits, Notice, WindowCore
 from gabagool.engine.core.commands import WindowOpenEntry
 from gabagool.engine.core.driver import WindowDriver, run_to_end
-from gabagool.engine.core.fair import MS, ReferenceFrame
+from gabagool.engine.core.fair import ReferenceFrame
 from gabagool.engine.core.orders import OrderStats
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.core.window import WindowSettings
 from gabagool.fair_value import up_mid
-from gabagool.types import MICROS, NS, Outcome
+from gabagool.types import MICROS, MS, NS, Outcome
 from gabagool.venues.base import WindowHeader
 from gabagool.venues.paper_market import PaperMarket
 from gabagool.venues.sim_feed import with_keepalives

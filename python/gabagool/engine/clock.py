@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import trio
 
-NS = 1_000_000_000
+from gabagool.types import MS, NS
 
 
 def wall_seconds(seconds: float) -> float:
@@ -44,7 +44,7 @@ class MarketClock:
         if now is None:
             now = trio.current_time()
         # every scan reads it, between a frame and its intents: no call more than needed
-        return (market_ns - self.origin_ns - round((now - self.trio_origin) * NS)) // 1_000_000
+        return (market_ns - self.origin_ns - round((now - self.trio_origin) * NS)) // MS
 
     async def sleep_until(self, market_ns: int) -> None:
         await trio.sleep_until(self.trio_time(market_ns))

@@ -37,7 +37,7 @@ from gabagool.core import parse_reference_price
 from gabagool.engine.clock import MarketClock
 from gabagool.engine.supervisor import WindowNotReady
 from gabagool.engine.window import Window
-from gabagool.venues.polymarket.gamma import WINDOW_SECONDS
+from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.polymarket.live_feed import OUTCOMES, LiveMarketData, LiveWindowFeed
 from gabagool.venues.polymarket.reference import PolyBoltFeed, RtdsFeed, reference_feed
 from gabagool.venues.polymarket.reference_frames import ReferenceTick, TickFrame

@@ -20,7 +20,7 @@ import trio
 
 from gabagool.config import Settings, micros, picos
 from gabagool.engine.capital import CapitalLedger
-from gabagool.engine.clock import NS, MarketClock, wall_seconds
+from gabagool.engine.clock import MarketClock, wall_seconds
 from gabagool.engine.control import Control
 from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
@@ -37,7 +37,7 @@ from gabagool.store import (
     StoreOutage,
     WindowRecord,
 )
-from gabagool.types import OUTCOMES, WINDOW_SECONDS
+from gabagool.types import NS, OUTCOMES, WINDOW_SECONDS
 from gabagool.venues.base import Exchange, MarketData, Outcome
 
 log = logging.getLogger("gabagool.engine")

@@ -25,7 +25,7 @@ import trio
 
 from gabagool.config import Settings
 from gabagool.engine.capital import hold_all
-from gabagool.engine.clock import NS, MarketClock, wall_seconds
+from gabagool.engine.clock import MarketClock, wall_seconds
 from gabagool.engine.core import (
     NEVER,
     Cancel,
@@ -52,7 +52,7 @@ from gabagool.engine.core.snapshot import WindowSnapshot
 from gabagool.engine.events import EngineEvents
 from gabagool.engine.portfolio import Portfolio
 from gabagool.store import StoreError
-from gabagool.types import ratio_decimal, short
+from gabagool.types import NS, ratio_decimal, short
 from gabagool.venues.base import (
     Accepted,
     Cancelled,

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from gabagool.sim.model import DEFAULT_START, WINDOW_SECONDS
+from gabagool.sim.model import DEFAULT_START
 from gabagool.sim.params import UNCALIBRATED, MarketParams
 from gabagool.sim.window import simulate
+from gabagool.types import WINDOW_SECONDS
 
 PROBE_SECONDS_BEFORE_END = 120
 PROBE_SHARES = 5.0

@@ -12,7 +12,8 @@ import math
 import random
 from dataclasses import dataclass
 
-WINDOW_SECONDS = 900
+from gabagool.types import WINDOW_SECONDS
+
 # 2026-01-01T00:00:00Z: a fixed, epoch-aligned default so that output depends on the seed only.
 DEFAULT_START = 1_767_225_600
 SECONDS_PER_YEAR = 365 * 24 * 3600

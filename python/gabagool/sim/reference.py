@@ -16,16 +16,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gabagool.sim.model import TWAP_SECONDS, WINDOW_SECONDS, derive_seed
+from gabagool.sim.model import TWAP_SECONDS, derive_seed
 from gabagool.sim.wire import (
     LATENCY_NS,
-    NS_PER_MS,
     REFERENCE_DECIMALS,
     SPOT_CHANNEL,
     TWAP_CHANNEL,
     ReferenceWire,
     randint_of,
 )
+from gabagool.types import MS, WINDOW_SECONDS
 
 if TYPE_CHECKING:
     from gabagool.sim.window import WindowSimulator
@@ -148,7 +148,7 @@ def _channel(
                 continue
             else:
                 text = wire.update(channel, published, sample.second * 1000, value, sample.dropped)
-            t_ns = max(published * NS_PER_MS + latency, last_t + 1)
+            t_ns = max(published * MS + latency, last_t + 1)
             last_t = t_ns
             yield t_ns, text
 

@@ -18,6 +18,7 @@ import msgspec
 from gabagool.core import sim_price_change
 from gabagool.recording import FeeScheduleHeader, MarketHeader
 from gabagool.sim.book import ASK, BID, COARSE_TICK, FINE_TICK, FULL, Book, Change
+from gabagool.types import MS
 
 DEFAULT_FEE_SCHEDULE = FeeScheduleHeader(
     rate="0.072", exponent=1, taker_only=True, rebate_rate="0.2"
@@ -27,7 +28,6 @@ DEFAULT_MIN_ORDER_SIZE = "5"
 
 # Receive time = exchange timestamp + this latency (ns), a typical home-to-exchange delay.
 LATENCY_NS = (15_000_000, 60_000_000)
-NS_PER_MS = 1_000_000
 
 # PolyBolt writes `full_accuracy_value` with this many decimals.
 REFERENCE_DECIMALS = 8
@@ -122,7 +122,7 @@ class MarketWire:
         return digest.hexdigest()
 
     def _receive_ns(self, ts_ms: int) -> int:
-        t_ns = ts_ms * NS_PER_MS + self._latency()
+        t_ns = ts_ms * MS + self._latency()
         t_ns = max(t_ns, self.last_t_ns + 1)
         self.last_t_ns = t_ns
         return t_ns
@@ -221,7 +221,7 @@ class MarketWire:
             "timestamp": str(end_ms),
             "tags": ["crypto", "up-or-down", "15M"],
         }
-        t_ns = max(end_ms * NS_PER_MS, self.last_t_ns + 1)
+        t_ns = max(end_ms * MS, self.last_t_ns + 1)
         self.last_t_ns = t_ns
         return t_ns, self.encoder.encode(payload).decode()
 

@@ -203,7 +203,13 @@ class FillRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PositionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """A window's position: the sums of its journaled fills, per side."""
+    """A window's position: the sums of its journaled fills, per side.
+
+    `cost_*_pico` is the side's net cash (buys and every fee, minus sell proceeds), what a
+    plain sum of fills gives; the engine's cost is the one convention of `types`
+    (`settlement_pnl`): what the shares still held cost, sells realised apart. The two
+    differ by exactly the realised part, so the settlement P&L is the same either way
+    (`payout_pico - net_cost_pico`)."""
 
     window_id: str
     qty_up_micros: int = 0

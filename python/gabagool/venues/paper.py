@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from gabagool.types import NS
 from gabagool.venues.base import BookView, OrderReport, WindowHeader
-from gabagool.venues.paper_market import ONE_DOLLAR_MICROS, PaperMarket
+from gabagool.venues.paper_market import PaperMarket
 
 
 class PaperError(ValueError):
@@ -69,4 +69,4 @@ class PaperExchange:
         return sum(len(market.cancel_all()) for market in markets)
 
 
-__all__ = ["ONE_DOLLAR_MICROS", "PaperError", "PaperExchange", "PaperMarket"]
+__all__ = ["PaperError", "PaperExchange", "PaperMarket"]

@@ -8,7 +8,15 @@ from __future__ import annotations
 import msgspec
 
 from gabagool import _core
-from gabagool.types import BookSide, Outcome, describe_order, short
+from gabagool.types import (
+    MICROS,
+    PAYOUT_PICOS_PER_MICRO_SHARE,
+    PICOS_PER_MICRO,
+    BookSide,
+    Outcome,
+    describe_order,
+    short,
+)
 from gabagool.venues.base import (
     Accepted,
     BookUpdate,
@@ -24,8 +32,6 @@ from gabagool.venues.base import (
     VenueEvent,
     WindowHeader,
 )
-
-ONE_DOLLAR_MICROS = 1_000_000
 
 
 class _Resting(msgspec.Struct, kw_only=True):
@@ -122,7 +128,7 @@ class PaperMarket:
         else:
             events.append(self._accepted(client_id, venue_id, resting=True))
         at_price = market.depth_within(outcome, side, request.price)
-        if 0 < beyond < ONE_DOLLAR_MICROS:
+        if 0 < beyond < MICROS:
             at_price -= market.depth_within(outcome, side, beyond)
         self.resting[client_id] = _Resting(
             client_id=client_id,
@@ -158,7 +164,7 @@ class PaperMarket:
 
     def payout(self, winner: str, qty_up: int, qty_down: int) -> int:
         """Pay $1 a winning share into `cash`; returns the payout in pico-dollars."""
-        payout = (qty_up if winner == "up" else qty_down) * ONE_DOLLAR_MICROS
+        payout = (qty_up if winner == "up" else qty_down) * PAYOUT_PICOS_PER_MICRO_SHARE
         self.cash += payout
         return payout
 
@@ -167,7 +173,7 @@ class PaperMarket:
     def _invalid(self, request: OrderRequest) -> str:
         if request.market_id != self.market_id:
             return f"unknown market {request.market_id!r}"
-        if not 0 < request.price < ONE_DOLLAR_MICROS:
+        if not 0 < request.price < MICROS:
             return f"price {short(request.price)} outside (0, 1)"
         tick = self.market.tick(request.outcome)  # the tick changes near 0 and 1
         if request.price % tick:
@@ -271,9 +277,9 @@ class PaperMarket:
     ) -> Filled:
         notional = price * size
         if request.action == "buy":
-            self.cash -= notional + fee * ONE_DOLLAR_MICROS
+            self.cash -= notional + fee * PICOS_PER_MICRO
         else:
-            self.cash += notional - fee * ONE_DOLLAR_MICROS
+            self.cash += notional - fee * PICOS_PER_MICRO
         self._fills += 1
         return Filled(
             market_id=self.market_id,

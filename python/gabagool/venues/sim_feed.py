@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 
 from gabagool.recording import MARKET_SOURCE, MarketHeader, read_sources
 from gabagool.sim import WindowSimulator
+from gabagool.types import NS
 from gabagool.venues.base import Outcome, ReferenceFrame, WindowFeed, WindowHeader
 
-NS = 1_000_000_000
 KEEPALIVE_NS = 5 * NS  # the market channel's PING/PONG period, roughly
 # reference frames a window's core is handed around it: the open's first tick may come a
 # little before the start is passed, the settlement TWAP a little after the end

@@ -23,6 +23,7 @@ from gabagool.fair_value import (
     WindowFair,
     buy_gate,
 )
+from gabagool.types import MS
 from gabagool.venues.base import ReferenceFrame
 from gabagool.venues.polymarket.reference_frames import (
     FeedCounters,
@@ -32,9 +33,7 @@ from gabagool.venues.polymarket.reference_frames import (
     TickFrame,
 )
 
-MS = 1_000_000  # ns in a ms
-
-__all__ = ["MS", "GatedIntent", "ReferenceFrame", "ReferenceState", "apply_gate"]
+__all__ = ["GatedIntent", "ReferenceFrame", "ReferenceState", "apply_gate"]
 
 
 @dataclass(frozen=True, slots=True)

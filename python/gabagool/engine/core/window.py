@@ -43,7 +43,7 @@ from gabagool.engine.core.commands import (
     WindowEnd,
     WindowOpenEntry,
 )
-from gabagool.engine.core.fair import MS, ReferenceFrame, ReferenceState, apply_gate
+from gabagool.engine.core.fair import ReferenceFrame, ReferenceState, apply_gate
 from gabagool.engine.core.orders import OrderBook, OrderState, Placement, TrackedOrder
 from gabagool.engine.core.rules import realised_within_rule, worst_buy_cost
 from gabagool.engine.core.snapshot import WindowMark, WindowSnapshot
@@ -51,6 +51,7 @@ from gabagool.errors import FrameError
 from gabagool.fair_value import FairSettings, up_mid
 from gabagool.types import (
     MICROS,
+    MS,
     NS,
     OUTCOMES,
     Outcome,

@@ -10,7 +10,7 @@ import time
 
 import trio
 
-NS = 1_000_000_000
+from gabagool.types import NS
 
 
 class UnixClock:

@@ -13,9 +13,8 @@ from typing import Any
 
 import msgspec
 
+from gabagool.types import WINDOW_SECONDS
 from gabagool.venues.polymarket.rest import NotFound, RestClient, decode_json
-
-WINDOW_SECONDS = 900
 
 
 class Malformed(ValueError):

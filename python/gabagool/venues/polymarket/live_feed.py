@@ -31,11 +31,12 @@ from gabagool import _core
 from gabagool.config import PolymarketSettings
 from gabagool.errors import CoreError
 from gabagool.recording import MarketHeader
+from gabagool.types import NS, WINDOW_SECONDS
 from gabagool.venues.base import Outcome, ReferenceFrame
 from gabagool.venues.polymarket.clob_public import ClobPublic
-from gabagool.venues.polymarket.clock import NS, UnixClock
+from gabagool.venues.polymarket.clock import UnixClock
 from gabagool.venues.polymarket.discovery import DiscoveredWindow, Discovery
-from gabagool.venues.polymarket.gamma import WINDOW_SECONDS, GammaClient, window_start
+from gabagool.venues.polymarket.gamma import GammaClient, window_start
 from gabagool.venues.polymarket.market_socket import Backoff, MarketSocket
 from gabagool.venues.polymarket.rest import NotFound, RestClient, RetryPolicy, Unavailable
 
