@@ -38,13 +38,19 @@ impl OrderType {
     }
 }
 
-/// A JSON string literal. API keys are UUIDs, but nothing unescaped reaches the wire.
+/// A JSON string literal, escaped as Python's `json.dumps(..., ensure_ascii=False)` does (the
+/// reference client's serialiser). API keys are UUIDs, but nothing unescaped reaches the wire.
 fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             c if u32::from(c) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
