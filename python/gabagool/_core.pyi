@@ -621,7 +621,9 @@ def sim_price_change(
 ClobSide = Literal["BUY", "SELL"]
 ClobOrderType = Literal["GTC", "GTD", "FOK", "FAK"]
 
-def clob_limit_amounts(side: ClobSide, price: int, size: int, tick: int, min_size: int) -> tuple[int, int]:
+def clob_limit_amounts(
+    side: ClobSide, price: int, size: int, tick: int, min_size: int
+) -> tuple[int, int]:
     """(maker, taker) micro-units of a resting order of `size` micro-shares (cut to 2 decimals)
     at `price`: a BUY pays size x price pUSD for size shares, a SELL the mirror. `tick` one of
     100_000, 10_000, 1_000, 100. OrderAmountError for a price off the tick or outside
@@ -669,7 +671,11 @@ class SignedClobOrder:
     def order_json(self) -> str:
         """The signed order object as compact JSON (salt a number, amounts strings)."""
     def post_body(
-        self, owner: str, order_type: ClobOrderType, post_only: bool = False, defer_exec: bool = False
+        self,
+        owner: str,
+        order_type: ClobOrderType,
+        post_only: bool = False,
+        defer_exec: bool = False,
     ) -> str:
         """The `POST /order` body, compact JSON in the exchange's field order. SigningError for
         post-only FOK/FAK, a GTD order without expiration or another type with one."""
