@@ -615,3 +615,121 @@ def sim_price_change(
     """The simulator's `price_change` text: each (side 0 bid / 1 ask, price in thousandths,
     total in hundredths of a share) of the Up book as its Up entry and its Down mirror, hashed
     sha1("<up_token>:<n>") from n = first_hash. ValueError for a price outside 0..=1000."""
+
+# ---- sign: CLOB V2 orders, signed in the core -------------------------------------------
+
+ClobSide = Literal["BUY", "SELL"]
+ClobOrderType = Literal["GTC", "GTD", "FOK", "FAK"]
+
+def clob_limit_amounts(
+    side: ClobSide, price: int, size: int, tick: int, min_size: int
+) -> tuple[int, int]:
+    """(maker, taker) micro-units of a resting order of `size` micro-shares (cut to 2 decimals)
+    at `price`: a BUY pays size x price pUSD for size shares, a SELL the mirror. `tick` one of
+    100_000, 10_000, 1_000, 100. OrderAmountError for a price off the tick or outside
+    [tick, 1 - tick], or a size below `min_size` (the market's orderMinSize)."""
+
+def clob_market_amounts(side: ClobSide, price: int, amount: int, tick: int) -> tuple[int, int]:
+    """(maker, taker) of a marketable (FOK/FAK) order at worst price `price`: a BUY spends
+    `amount` micro-dollars (2 decimals) for shares cut to 4 decimals; a SELL sells `amount`
+    micro-shares. OrderAmountError below $1 or for a bad price."""
+
+def clob_l2_signature(secret: str, timestamp: str, method: str, path: str, body: str) -> str:
+    """`POLY_SIGNATURE` of an L2 request: urlsafe base64 HMAC-SHA256 of timestamp + method +
+    path + body under the urlsafe-base64 secret. SigningError for a secret that is not base64."""
+
+@final
+class SignedClobOrder:
+    """A signed V2 order: its fields, the exchange's order id and the signature (`0x` hex)."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def salt(self) -> int: ...
+    @property
+    def maker(self) -> str: ...
+    @property
+    def signer(self) -> str: ...
+    @property
+    def token_id(self) -> str: ...
+    @property
+    def maker_amount(self) -> int: ...
+    @property
+    def taker_amount(self) -> int: ...
+    @property
+    def side(self) -> ClobSide: ...
+    @property
+    def signature_type(self) -> int: ...
+    @property
+    def timestamp_ms(self) -> int: ...
+    @property
+    def expiration(self) -> int: ...
+    @property
+    def neg_risk(self) -> bool: ...
+    def order_json(self) -> str:
+        """The signed order object as compact JSON (salt a number, amounts strings)."""
+    def post_body(
+        self,
+        owner: str,
+        order_type: ClobOrderType,
+        post_only: bool = False,
+        defer_exec: bool = False,
+    ) -> str:
+        """The `POST /order` body, compact JSON in the exchange's field order. SigningError for
+        post-only FOK/FAK, a GTD order without expiration or another type with one."""
+
+@final
+class ClobOrderSigner:
+    """A private key bound to its funder and signature type (0 EOA, 1 proxy, 2 Safe, 3
+    deposit wallet), signing for Polygon (chain 137). The key is never shown."""
+
+    def __new__(cls, private_key: str, funder: str | None = None, signature_type: int = 0) -> Self:
+        """PrivateKeyError, AddressError (funder required for types 1-3) or SigningError."""
+    @property
+    def address(self) -> str: ...
+    @property
+    def funder(self) -> str: ...
+    @property
+    def signature_type(self) -> int: ...
+    def sign_limit(
+        self,
+        token_id: str,
+        side: ClobSide,
+        price: int,
+        size: int,
+        tick: int,
+        min_size: int,
+        neg_risk: bool,
+        salt: int,
+        timestamp_ms: int,
+        expiration: int = 0,
+    ) -> SignedClobOrder:
+        """A resting order, amounts as `clob_limit_amounts`. `neg_risk` picks the exchange."""
+    def sign_market(
+        self,
+        token_id: str,
+        side: ClobSide,
+        price: int,
+        amount: int,
+        tick: int,
+        neg_risk: bool,
+        salt: int,
+        timestamp_ms: int,
+    ) -> SignedClobOrder:
+        """A marketable order, amounts as `clob_market_amounts`."""
+    def sign_amounts(
+        self,
+        token_id: str,
+        side: ClobSide,
+        maker_amount: int,
+        taker_amount: int,
+        neg_risk: bool,
+        salt: int,
+        timestamp_ms: int,
+        expiration: int = 0,
+    ) -> SignedClobOrder:
+        """An order with amounts already computed. SigningError for a salt above 2^53 - 1."""
+    def clob_auth_signature(self, timestamp: int, nonce: int = 0) -> str:
+        """The L1 `POLY_SIGNATURE` (EIP-712 ClobAuth) for `timestamp` unix seconds."""

@@ -28,3 +28,26 @@ class PositionError(CoreError, ValueError):
 
 class ParamsError(CoreError, ValueError):
     """Strategy parameters or a fee schedule out of their valid ranges."""
+
+
+class SigningError(CoreError, ValueError):
+    """An order or request that cannot be signed (bad side, signature type, salt, API secret,
+    order type options). Never carries key material."""
+
+
+class PrivateKeyError(SigningError):
+    """The private key is not 32 bytes of hex or not a valid secp256k1 key. Says which, never
+    what the key was."""
+
+
+class AddressError(SigningError):
+    """An address (the funder) is not `0x` + 40 hex digits with a valid EIP-55 checksum."""
+
+
+class TokenIdError(SigningError):
+    """A token id is not a decimal uint256 above zero."""
+
+
+class OrderAmountError(SigningError):
+    """Amounts the exchange refuses: price off the tick or outside [tick, 1 - tick], size
+    below the market's minimum, a marketable order under $1, an unknown tick."""

@@ -10,6 +10,7 @@ pub mod market;
 pub mod position;
 pub mod replay;
 pub mod scan;
+pub mod sign;
 pub mod simwire;
 pub mod wire;
 

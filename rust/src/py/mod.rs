@@ -9,6 +9,7 @@ mod market;
 mod fees;
 mod position;
 mod scan;
+mod sign;
 mod simwire;
 mod wire;
 
@@ -67,6 +68,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fees::register(m)?;
     position::register(m)?;
     scan::register(m)?;
+    sign::register(m)?;
     simwire::register(m)?;
     wire::register(m)?;
     Ok(())
