@@ -7,7 +7,12 @@ import json
 import timeit
 from pathlib import Path
 
-from gabagool.venues.polymarket.signing import L2Credentials, OrderSigner, l2_headers
+from gabagool.venues.polymarket.signing import (
+    L2Credentials,
+    OrderSigner,
+    SignedClobOrder,
+    l2_headers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests/fixtures/polymarket/clob_v2_signing_vectors.json"
@@ -60,8 +65,8 @@ def run() -> list[dict]:
     signer = OrderSigner(KEY)
     credentials = L2Credentials("00000000-0000-0000-0000-000000000000", "c2VjcmV0", "pass")
 
-    def sign() -> None:
-        signer.limit(
+    def sign() -> SignedClobOrder:
+        return signer.limit(
             TOKEN,
             "BUY",
             520_000,
@@ -73,16 +78,7 @@ def run() -> list[dict]:
         )
 
     def sign_and_post() -> None:
-        signed = signer.limit(
-            TOKEN,
-            "BUY",
-            520_000,
-            10_000_000,
-            tick=10_000,
-            min_size=5_000_000,
-            neg_risk=False,
-            timestamp_ms=1_780_000_000_000,
-        )
+        signed = sign()
         body = signed.post_body(credentials.api_key, "GTC")
         l2_headers(signer.address, credentials, 1_780_000_000, "POST", "/order", body)
 
