@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from gabagool import _core
@@ -231,11 +232,13 @@ def test_a_fill_moves_the_caps_rooms_before_the_windows_mark_is_published() -> N
     window = _Window(0, 5 * SHARE, "b")
     portfolio.add(window)
     mark_before = portfolio.marks["b"]
-    # what a window tells the portfolio at a fill: cost and |delta|, no read of the books
-    portfolio.hold("b", 5 * 10**12, 0)
+    # what a window tells the portfolio at a fill: its position, no read of the books
+    window.core.position.buy("up", 500_000, 5 * SHARE, 0)  # pairs its 5 Down
+    portfolio.hold("b", window.core.position)
     assert portfolio.rooms == (25 * 10**12, 50 * SHARE)
     assert portfolio.marks["b"] is mark_before  # the mark waits for the instant's end
-    portfolio.hold("gone", 10**15, 10**12)  # a window the portfolio no longer counts
+    # a window the portfolio no longer counts
+    portfolio.hold("gone", SimpleNamespace(cost_up=10**15, cost_down=0, delta=10**12))
     assert portfolio.rooms == (25 * 10**12, 50 * SHARE)
 
 

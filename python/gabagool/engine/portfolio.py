@@ -47,6 +47,19 @@ class Held(Protocol):
     def delta(self) -> int: ...
 
 
+class Holding(Protocol):
+    """What the caps count of a window: a `Held`, or the core's live `Position`."""
+
+    @property
+    def cost_up(self) -> int: ...
+
+    @property
+    def cost_down(self) -> int: ...
+
+    @property
+    def delta(self) -> int: ...
+
+
 class Member(Protocol):
     """A window as the portfolio counts it: what it holds and may still commit, now."""
 
@@ -130,7 +143,7 @@ class Portfolio:
         snapshot = window.snapshot()
         self.windows[window.market_id] = window
         self.marks[window.market_id] = snapshot
-        self.held[window.market_id] = _held(snapshot)
+        self.held[window.market_id] = _counted(snapshot)
         self.recount()
 
     def remove(self, window: Member) -> None:
@@ -148,15 +161,16 @@ class Portfolio:
         if snapshot.market_id not in self.marks:
             return
         self.marks[snapshot.market_id] = snapshot
-        self.hold(snapshot.market_id, *_held(snapshot))
+        self.hold(snapshot.market_id, snapshot)
 
-    def hold(self, market_id: str, cost: int, unhedged: int) -> None:
-        """What an open window holds now (pico-dollars at cost, micro-shares of |delta|):
-        the caps' rooms count it from the window's next decision on."""
+    def hold(self, market_id: str, holding: Holding) -> None:
+        """What an open window holds now: the caps' rooms count it from the window's next
+        decision on."""
         old = self.held.get(market_id)
-        if old is None or old == (cost, unhedged):
+        counted = _counted(holding)
+        if old is None or old == counted:
             return
-        self.held[market_id] = (cost, unhedged)
+        self.held[market_id] = counted
         self.recount()
 
     def recount(self) -> None:
@@ -206,5 +220,6 @@ class Portfolio:
             )
 
 
-def _held(snapshot: Held) -> tuple[int, int]:
-    return snapshot.cost_up + snapshot.cost_down, abs(snapshot.delta)
+def _counted(holding: Holding) -> tuple[int, int]:
+    """(pico-dollars at cost, micro-shares of |delta|)."""
+    return holding.cost_up + holding.cost_down, abs(holding.delta)

@@ -575,8 +575,7 @@ class Window:
             # the caps' rooms count it before the next decision; the rest of a publish (the
             # mark on the books, the daily loss) waits for the instant's end, as a frame's
             # move of the mark does: the scan this fill wakes does not wait on it
-            p = self.core.position
-            self.portfolio.hold(self.market_id, p.cost_up + p.cost_down, abs(p.delta))
+            self.portfolio.hold(self.market_id, self.core.position)
             self._snapshot = None
         elif isinstance(event, _ORDER_ANSWERS):
             request = self._requests.get(event.client_id)

@@ -235,8 +235,8 @@ class WindowCore:
         self._stale_after_ns = self.config.stale_after_ns
         self._min_interval_ns = self.config.min_interval_ns
         self._provisional = 0  # fills applied that may still be reversed
-        # fills applied whose records wait for the scan they woke (`on_frame_fill`):
-        # (t_ns, fill, order, position before it, order done by it)
+        # fills applied whose records wait for the scan they woke (`on_frame_fill`): (t_ns,
+        # fill, order, the fill's side and the other before it as (qty, cost) x 2, order done)
         self._unrecorded: list[tuple[int, Filled, Any, tuple[int, int, int, int], bool]] = []
         self.reference: ReferenceState | None = None
         if self.config.fair is not None:
@@ -1189,7 +1189,10 @@ class WindowCore:
         order = self.orders.get(fill.client_id)
         p = self.position
         # the rule check judges the fill on the position just before it
-        before = (p.qty_up, p.cost_up, p.qty_down, p.cost_down)
+        if fill.outcome == "up":
+            before = (p.qty_up, p.cost_up, p.qty_down, p.cost_down)
+        else:
+            before = (p.qty_down, p.cost_down, p.qty_up, p.cost_up)
         if fill.side == "buy":
             p.buy(fill.outcome, fill.price, fill.size, fill.fee)
         else:
@@ -1225,7 +1228,7 @@ class WindowCore:
         """The records of the fills applied so far: rule check, entry, journal, notices."""
         pending, self._unrecorded = self._unrecorded, []
         stats = self.orders.stats
-        for t_ns, fill, order, (qty_up, cost_up, qty_down, cost_down), done in pending:
+        for t_ns, fill, order, (qty_self, cost_self, qty_other, cost_other), done in pending:
             rule = order.request.rule if order is not None else ""
             if order is None:
                 out.append(
@@ -1234,17 +1237,16 @@ class WindowCore:
                         detail=f"fill {fill.fill_id} of {fill.client_id}",
                     )
                 )
-            up = fill.outcome == "up"
             breach = fill.side == "buy" and not realised_within_rule(
                 rule,
                 self.params,
                 price=fill.price,
                 size=fill.size,
                 fee=fill.fee,
-                qty_self=qty_up if up else qty_down,
-                cost_self=cost_up if up else cost_down,
-                qty_other=qty_down if up else qty_up,
-                cost_other=cost_down if up else cost_up,
+                qty_self=qty_self,
+                cost_self=cost_self,
+                qty_other=qty_other,
+                cost_other=cost_other,
             )
             entry = FillEntry(
                 t_ns=t_ns,
