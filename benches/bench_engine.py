@@ -37,6 +37,7 @@ BEFORE below for where each comes from).
 
 from __future__ import annotations
 
+import functools
 import time
 
 import trio
@@ -49,6 +50,7 @@ from gabagool.engine.window import LatencyProbe
 from gabagool.sim import DEFAULT_START, WindowSimulator
 from gabagool.venues.paper import PaperExchange
 from gabagool.venues.sim_feed import ListWindowFeed
+from result_row import result_row
 
 WINDOWS = 8
 SEED = 11
@@ -120,16 +122,7 @@ BEFORE = {
 }
 
 
-def row(what: str, value: float, unit: str, target: str, ok: bool, before: str = "-") -> dict:
-    return {
-        "bench": "engine",
-        "what": what,
-        "value": value,
-        "unit": unit,
-        "target": target,
-        "ok": ok,
-        "before": before,
-    }
+row = functools.partial(result_row, "engine")
 
 
 LOOP_REPEATS = 3  # runs of every window through the plain loop; the first is a warm-up

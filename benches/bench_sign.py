@@ -3,6 +3,7 @@ reference (py-clob-client-v2 1.2.1) timed in the same run and as recorded with t
 
 from __future__ import annotations
 
+import functools
 import json
 import timeit
 from pathlib import Path
@@ -13,6 +14,7 @@ from gabagool.venues.polymarket.signing import (
     SignedClobOrder,
     l2_headers,
 )
+from result_row import result_row
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = ROOT / "tests/fixtures/polymarket/clob_v2_signing_vectors.json"
@@ -26,16 +28,7 @@ def per_call_us(stmt, number: int) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=5)) / number * 1e6
 
 
-def row(what: str, value: float, unit: str, target: str, ok: bool, before: str = "-") -> dict:
-    return {
-        "bench": "sign",
-        "what": what,
-        "value": value,
-        "unit": unit,
-        "target": target,
-        "ok": ok,
-        "before": before,
-    }
+row = functools.partial(result_row, "sign")
 
 
 def reference_sign_ms() -> float | None:

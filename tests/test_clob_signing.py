@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from gabagool import errors
 from gabagool._core import ClobOrderSigner, clob_limit_amounts, clob_market_amounts
-from gabagool.venues.polymarket.signing import L2Credentials, OrderSigner, l2_headers
+from gabagool.venues.polymarket.signing import (
+    L2Credentials,
+    OrderSigner,
+    SignedClobOrder,
+    l2_headers,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from py_clob_client_v2.order_utils.exchange_order_builder_v2 import ExchangeOrderBuilderV2
@@ -342,28 +347,24 @@ def test_signed_orders_match_py_clob_client_v2(case: dict[str, Any]) -> None:
     funder = None if case["kind"] == 0 else OTHER
     signer = OrderSigner(KEY, funder=funder, signature_type=case["kind"], salt=lambda: case["salt"])
     if case["marketable"]:
+
+        def sign_market() -> SignedClobOrder:
+            return signer.market(
+                case["token_id"],
+                side,
+                case["price"],
+                case["size"],
+                tick=case["tick"],
+                neg_risk=case["neg_risk"],
+                timestamp_ms=case["timestamp_ms"],
+            )
+
         want = exact_market(side, case["price"], case["size"])
         if min(want) < 1_000_000:  # a marketable sell worth under $1
             with pytest.raises(errors.OrderAmountError, match="below the \\$1 minimum"):
-                signer.market(
-                    case["token_id"],
-                    side,
-                    case["price"],
-                    case["size"],
-                    tick=case["tick"],
-                    neg_risk=case["neg_risk"],
-                    timestamp_ms=case["timestamp_ms"],
-                )
+                sign_market()
             return
-        ours = signer.market(
-            case["token_id"],
-            side,
-            case["price"],
-            case["size"],
-            tick=case["tick"],
-            neg_risk=case["neg_risk"],
-            timestamp_ms=case["timestamp_ms"],
-        )
+        ours = sign_market()
     else:
         ours = signer.limit(
             case["token_id"],

@@ -3,6 +3,7 @@ failing on the engine before the window core."""
 
 from __future__ import annotations
 
+import ast
 import json
 import signal
 import subprocess
@@ -240,39 +241,46 @@ def test_three_quick_ctrl_cs_still_write_the_summary_and_its_json(tmp_path: Path
         assert b"Traceback" not in (proc.stderr.read() if proc.stderr else b"")
 
 
-def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
+def _dispositions_around_run(sighup: str) -> dict[str, str]:
+    """In a child whose SIGHUP starts as `sighup` ("SIG_DFL", or "SIG_IGN" as nohup hands it
+    over): SIGHUP and SIGTERM as `run` leaves them for its start-up work, and SIGHUP after."""
     code = (
         "import signal, gabagool.commands.run as r\n"
-        "signal.signal(signal.SIGHUP, signal.SIG_DFL)\n"  # as from a terminal, not nohup
-        "before = signal.getsignal(signal.SIGHUP)\n"
-        "calls = []\n"
-        "real = r._run\n"
+        f"signal.signal(signal.SIGHUP, signal.{sighup})\n"
+        "def name(handler, handle=None):\n"
+        "    if handle is not None and handler == handle:\n"
+        "        return 'handled'\n"
+        "    return {signal.SIG_DFL: 'default', signal.SIG_IGN: 'ignored'}.get(handler, '?')\n"
+        "seen = {}\n"
         "def spy(args, signals):\n"
-        "    calls.append(signal.getsignal(signal.SIGHUP) == signals._handle)\n"
+        "    seen['hup'] = name(signal.getsignal(signal.SIGHUP), signals._handle)\n"
+        "    seen['term'] = name(signal.getsignal(signal.SIGTERM), signals._handle)\n"
         "    return 0\n"
         "r._run = spy\n"
         "r.run(None)\n"
-        "print(calls, signal.getsignal(signal.SIGHUP) == before)\n"
+        "seen['hup after'] = name(signal.getsignal(signal.SIGHUP))\n"
+        "print(repr(seen))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[True] True"
+    return ast.literal_eval(out.stdout.strip())  # type: ignore[no-any-return]
+
+
+def test_the_signal_handlers_are_installed_before_the_start_up_work() -> None:
+    # from a terminal: the handlers are in place when the start-up work begins, and what was
+    # there before (not a fixed SIG_DFL) comes back after
+    assert _dispositions_around_run("SIG_DFL") == {
+        "hup": "handled",
+        "term": "handled",
+        "hup after": "default",
+    }
 
 
 def test_a_hangup_that_came_ignored_stays_ignored_under_nohup() -> None:
-    code = (
-        "import signal, gabagool.commands.run as r\n"
-        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"  # what nohup hands the engine
-        "calls = []\n"
-        "def spy(args, signals):\n"
-        "    calls.append(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)\n"
-        "    calls.append(signal.getsignal(signal.SIGTERM) == signals._handle)\n"
-        "    return 0\n"
-        "r._run = spy\n"
-        "r.run(None)\n"
-        "print(calls, signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[True, True] True"
+    assert _dispositions_around_run("SIG_IGN") == {
+        "hup": "ignored",
+        "term": "handled",
+        "hup after": "ignored",
+    }
 
 
 def test_shutdown_bounds_are_wall_clock_seconds_whatever_the_speed() -> None:

@@ -95,11 +95,14 @@ fn limit_amounts_match_every_vector() {
             5_000_000,
         )
         .unwrap();
-        let want = Amounts {
-            maker: case["makerAmount"].as_u64().unwrap(),
-            taker: case["takerAmount"].as_u64().unwrap(),
-        };
-        assert_eq!(got, want, "{case}");
+        assert_eq!(got, expected_amounts(case), "{case}");
+    }
+}
+
+fn expected_amounts(case: &Value) -> Amounts {
+    Amounts {
+        maker: case["makerAmount"].as_u64().unwrap(),
+        taker: case["takerAmount"].as_u64().unwrap(),
     }
 }
 
@@ -112,11 +115,7 @@ fn market_amounts_match_every_vector() {
         let tick = Tick::from_micros(micros(&case["tick"])).unwrap();
         let got = market_amounts(side(&case["side"]), micros(&case["price"]), micros(&case["amount"]), tick)
             .unwrap();
-        let want = Amounts {
-            maker: case["makerAmount"].as_u64().unwrap(),
-            taker: case["takerAmount"].as_u64().unwrap(),
-        };
-        assert_eq!(got, want, "{case}");
+        assert_eq!(got, expected_amounts(case), "{case}");
     }
 }
 
